@@ -1,0 +1,17 @@
+# pgrescue: `make test` is the whole suite (it installs the Debian packages the
+# end-to-end tests need when they are missing); `make bench` prints the figures.
+GO ?= go
+
+.PHONY: test build bench deps
+build:
+	$(GO) build -o pgrescue .
+
+deps:
+	./.ci/deps
+
+test: deps
+	$(GO) test -count=1 -race -timeout 40m ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./restore/lzop/ ./gpg/
+	$(GO) run ./internal/benchfetch

@@ -1,0 +1,25 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"pgrescue/problem"
+)
+
+// exitCodesTopic is `pgrescue help exit-codes`.
+func exitCodesTopic() *cobra.Command {
+	var b strings.Builder
+	b.WriteString("Every failure has its own exit status, so scripts can tell causes apart.\n\n")
+	for _, k := range problem.Kinds {
+		fmt.Fprintf(&b, "  %3d  %-18s %s\n", k.Code, k.Name, k.Meaning)
+	}
+	b.WriteString("\nwal-fetch keeps restore_command's contract instead: 0 fetched, 1 not in the archive,\n2 any other failure (its message on stderr names the cause).\n")
+	return &cobra.Command{
+		Use:   "exit-codes",
+		Short: "The exit status of every kind of failure",
+		Long:  b.String(),
+	}
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"os"
+
+	"golang.org/x/term"
+
+	"pgrescue/config"
+	"pgrescue/gpg"
+	"pgrescue/restore/s3store"
+	"pgrescue/restore/wale"
+)
+
+const defaultEnvdirNote = config.DefaultEnvdir + " when it exists"
+
+// settings resolves flags > environment > envdir.
+func (a *app) settings() (*config.Settings, error) {
+	flags := map[string]config.FlagValue{}
+	set := func(name, flag, value string) {
+		if value != "" {
+			flags[name] = config.FlagValue{Flag: "--" + flag, Value: value}
+		}
+	}
+	set(config.S3Prefix, "s3-prefix", a.s3Prefix)
+	set(config.Region, "aws-region", a.region)
+	set(config.S3Endpoint, "s3-endpoint", a.endpoint)
+	set(config.AccessKeyID, "aws-access-key-id", a.accessKeyID)
+	set(config.GPGKeyID, "gpg-key-id", a.gpgKeyID)
+	set(config.GPGKeyFile, "gpg-key", a.gpgKey)
+	set(config.GPGPassFile, "gpg-passphrase-file", a.passphraseFile)
+	return config.Resolve(config.Sources{Envdir: a.envdir, EnvdirExplicit: a.envdir != "", Flags: flags})
+}
+
+// openArchive connects to the archive the settings name, with the secret key
+// when one was given.
+func (a *app) openArchive(ctx context.Context) (*wale.Archive, *config.Settings, error) {
+	s, err := a.settings()
+	if err != nil {
+		return nil, nil, err
+	}
+	loc, opts, err := s.S3()
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := s3store.New(ctx, loc, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := loadKeys(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wale.NewArchive(store, keys), s, nil
+}
+
+// loadKeys reads the secret key file, if any, and decides where a passphrase
+// would come from: a file, the environment, or a masked prompt on the terminal.
+func loadKeys(s *config.Settings) (*gpg.Keys, error) {
+	path := s.Get(config.GPGKeyFile)
+	if path == "" {
+		return nil, nil
+	}
+	keys, err := gpg.LoadKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	keys.SetPassphrase(passphraseSource(s))
+	return keys, nil
+}
+
+func passphraseSource(s *config.Settings) gpg.PassphraseFunc {
+	if file := s.Get(config.GPGPassFile); file != "" {
+		return gpg.PassphraseFromFile(file)
+	}
+	if v, ok := s.Lookup(config.GPGPassphrase); ok && v.Value != "" {
+		return func(gpg.KeyInfo) ([]byte, error) { return []byte(v.Value), nil }
+	}
+	if tty, err := os.Open("/dev/tty"); err == nil {
+		interactive := term.IsTerminal(int(tty.Fd()))
+		tty.Close()
+		if interactive {
+			return gpg.PromptPassphrase("/dev/tty")
+		}
+	}
+	return nil
+}
+
+// stderrIsTerminal decides between a rewriting progress line and log lines.
+func stderrIsTerminal() bool { return term.IsTerminal(int(os.Stderr.Fd())) }

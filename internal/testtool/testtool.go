@@ -1,0 +1,47 @@
+// Package testtool lets end-to-end tests use real binaries (lzop, gpg, gpg1,
+// postgres, tmux, duplicity) and say so when one is missing. A developer's
+// run skips such a test with "missing tool: NAME"; CI sets
+// PGRESCUE_REQUIRE_TOOLS=1 so a missing tool fails the run instead of
+// silently testing less.
+package testtool
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// RequireEnv is the variable that turns missing-tool skips into failures.
+const RequireEnv = "PGRESCUE_REQUIRE_TOOLS"
+
+// Need returns the path of a binary, or skips (fails under CI) the test.
+func Need(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	Missing(t, name, "install it with: sudo apt-get install "+debianPackage(name))
+	return ""
+}
+
+// Missing reports a tool that is absent.
+func Missing(t testing.TB, name, hint string) {
+	t.Helper()
+	if os.Getenv(RequireEnv) != "" {
+		t.Fatalf("missing tool: %s (%s); %s is set, so this fails instead of skipping", name, hint, RequireEnv)
+	}
+	t.Skipf("missing tool: %s (%s)", name, hint)
+}
+
+func debianPackage(tool string) string {
+	switch tool {
+	case "gpg", "gpgconf", "gpg-connect-agent":
+		return "gnupg"
+	case "gpg1":
+		return "gnupg1"
+	case "postgres", "initdb", "pg_ctl":
+		return "postgresql"
+	}
+	return tool
+}

@@ -1,0 +1,164 @@
+// Package problem gives every failure pgrescue can meet a kind, a one-paragraph
+// explanation naming what was involved, the next step to take, and a distinct
+// exit code. Engines return *problem.Error; the command line prints it and
+// exits with its code, so scripts and runbooks can branch on the cause.
+package problem
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Kind classifies a failure. Each kind has its own exit code (see Kinds).
+type Kind int
+
+// The kinds, in exit-code order. Never renumber: exit codes are a public contract.
+const (
+	Unknown          Kind = iota // an unexpected failure: exit 2
+	NotFound                     // the requested object is not in the archive: exit 1
+	Usage                        // bad arguments or flags
+	Config                       // a setting is missing or malformed
+	RegionEndpoint               // wrong AWS region or S3 endpoint
+	AccessDenied                 // credentials refused or missing permissions
+	NoSuchBucket                 // the bucket does not exist
+	NoBackups                    // nothing under the prefix, or no matching backup
+	KeyMissing                   // archive is encrypted but no key was given
+	WrongKey                     // the key given is not the archive's recipient
+	PassphraseNeeded             // the secret key is protected and no passphrase was given
+	WrongPassphrase              // the passphrase does not unlock the key
+	Corrupt                      // damaged lzop/OpenPGP/tar data
+	Truncated                    // a download ended early
+	UnsafeMember                 // a tar member would land outside the data directory
+	DataDirInUse                 // the data directory is live or not empty
+	DiskSpace                    // not enough free space
+	Network                      // S3 unreachable after bounded retries
+	LocalIO                      // a local file could not be read or written
+	Interrupted                  // cancelled by the user
+	BadKey                       // a key file that cannot be read as an OpenPGP key
+)
+
+// Info documents one kind for `pgrescue help exit-codes`.
+type Info struct {
+	Kind    Kind
+	Code    int
+	Name    string
+	Meaning string
+}
+
+// Kinds lists every kind with its exit code, in code order.
+var Kinds = []Info{
+	{NotFound, 1, "not-found", "the requested WAL file or object is not in the archive (PostgreSQL reads this as \"not in archive\")"},
+	{Unknown, 2, "error", "an unexpected error (wal-fetch: any failure other than not-found)"},
+	{Usage, 3, "usage", "bad command-line arguments or flags"},
+	{Config, 4, "config", "a setting (WALE_S3_PREFIX, endpoint, envdir file) is missing or malformed"},
+	{RegionEndpoint, 5, "region-endpoint", "the bucket is in another AWS region, or the S3 endpoint is wrong or unreachable by name"},
+	{AccessDenied, 6, "access-denied", "S3 refused the credentials or the request"},
+	{NoSuchBucket, 7, "no-such-bucket", "the bucket named by WALE_S3_PREFIX does not exist"},
+	{NoBackups, 8, "no-backups", "no base backup under the prefix, or none matching the name asked for"},
+	{KeyMissing, 9, "key-missing", "the archive is encrypted and no secret key was given"},
+	{WrongKey, 10, "wrong-key", "the secret key given is not the one the archive was encrypted to"},
+	{PassphraseNeeded, 11, "passphrase-needed", "the secret key is passphrase-protected and no passphrase was supplied"},
+	{WrongPassphrase, 12, "wrong-passphrase", "the passphrase does not unlock the secret key"},
+	{Corrupt, 13, "corrupt", "an archived object is damaged (lzop checksum, OpenPGP integrity or tar structure)"},
+	{Truncated, 14, "truncated", "a download ended before the object was complete, after retries"},
+	{UnsafeMember, 15, "unsafe-member", "a tar member would be written outside the data directory"},
+	{DataDirInUse, 16, "datadir-in-use", "the data directory belongs to a running server, or is not empty"},
+	{DiskSpace, 17, "disk-space", "not enough free disk space for the restore"},
+	{Network, 18, "network", "S3 could not be reached, or kept failing, after bounded retries"},
+	{LocalIO, 19, "local-io", "a local file or directory could not be read or written"},
+	{BadKey, 20, "bad-key", "a key file could not be read as an OpenPGP secret key"},
+	{Interrupted, 130, "interrupted", "cancelled by the user (ctrl+c or SIGTERM)"},
+}
+
+// Code returns the exit code of a kind.
+func (k Kind) Code() int {
+	for _, i := range Kinds {
+		if i.Kind == k {
+			return i.Code
+		}
+	}
+	return 2
+}
+
+// String returns the kind's short name, as listed in `pgrescue help exit-codes`.
+func (k Kind) String() string {
+	for _, i := range Kinds {
+		if i.Kind == k {
+			return i.Name
+		}
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Error is a failure explained for a person under pressure: what went wrong,
+// which object, file or setting was involved, and what to do next.
+type Error struct {
+	Kind    Kind
+	Subject string // the object key, file, member or setting concerned
+	Summary string // one line: what is wrong
+	Detail  string // optional: why, and what was observed
+	Next    string // the next step to take
+	Err     error  // the underlying cause, if any
+}
+
+// Error renders one paragraph: summary, subject, detail, next step.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Summary)
+	if e.Subject != "" {
+		fmt.Fprintf(&b, " (%s)", e.Subject)
+	}
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	} else if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	if !strings.HasSuffix(b.String(), ".") {
+		b.WriteString(".")
+	}
+	if e.Next != "" {
+		b.WriteString(" Next: ")
+		b.WriteString(e.Next)
+		if !strings.HasSuffix(e.Next, ".") {
+			b.WriteString(".")
+		}
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New builds an Error.
+func New(kind Kind, subject, summary, next string) *Error {
+	return &Error{Kind: kind, Subject: subject, Summary: summary, Next: next}
+}
+
+// Wrap builds an Error with an underlying cause.
+func Wrap(err error, kind Kind, subject, summary, next string) *Error {
+	return &Error{Kind: kind, Subject: subject, Summary: summary, Next: next, Err: err}
+}
+
+// KindOf returns the kind of the first *Error in err's chain, or Unknown.
+func KindOf(err error) Kind {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe.Kind
+	}
+	return Unknown
+}
+
+// Is reports whether err carries the given kind.
+func Is(err error, kind Kind) bool {
+	return err != nil && KindOf(err) == kind
+}
+
+// ExitCode maps an error to the process exit code: 0 for nil.
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	return KindOf(err).Code()
+}

@@ -1,0 +1,34 @@
+// Package restore holds what the restore engines share: the shell-command
+// description every action can give of itself (for plans, dry runs,
+// transcripts and training). The engines live in subpackages: wale (WAL-E
+// archives), tarx (safe extraction), lzop, s3store.
+package restore
+
+import "strings"
+
+// Command is one shell command equivalent to part of an action, with why it
+// is run. Lines are meant to be pasted by an engineer following the runbook.
+type Command struct {
+	Why  string
+	Line string
+}
+
+// Script renders commands as a commented shell script.
+func Script(cmds []Command) string {
+	var b strings.Builder
+	for _, c := range cmds {
+		if c.Why != "" {
+			b.WriteString("# " + c.Why + "\n")
+		}
+		b.WriteString(c.Line + "\n")
+	}
+	return b.String()
+}
+
+// Quote quotes a word for a POSIX shell when it needs it.
+func Quote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=+%@,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

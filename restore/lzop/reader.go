@@ -1,0 +1,579 @@
+package lzop
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/adler32"
+	"hash/crc32"
+	"io"
+)
+
+// Magic is the 9-byte signature every lzop member starts with.
+var Magic = [9]byte{0x89, 'L', 'Z', 'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a}
+
+// IsLzop reports whether prefix starts with the lzop magic. It needs at
+// least the first 9 bytes of the stream.
+func IsLzop(prefix []byte) bool {
+	return bytes.HasPrefix(prefix, Magic[:])
+}
+
+// Header flags (lzop's F_* constants) that change what must be read or checked.
+const (
+	flagAdler32D    = 0x00000001 // Adler-32 of each block's uncompressed data
+	flagAdler32C    = 0x00000002 // Adler-32 of each block's compressed data
+	flagExtraField  = 0x00000040 // an extra field follows the header
+	flagCRC32D      = 0x00000100 // CRC-32 of each block's uncompressed data
+	flagCRC32C      = 0x00000200 // CRC-32 of each block's compressed data
+	flagMultipart   = 0x00000400 // part of a multi-volume archive
+	flagFilter      = 0x00000800 // a filter number follows the flags
+	flagHeaderCRC32 = 0x00001000 // header checksums are CRC-32, not Adler-32
+	// Bits lzop requires to be zero: anything else there means a format
+	// this reader does not know, whose layout it cannot trust.
+	flagsReserved = 0x000fc000
+)
+
+const (
+	// versionWithLevel is the first lzop format version whose header has
+	// version_needed, level and mtime_high.
+	versionWithLevel = 0x0940
+	// oldestVersion is the oldest lzop format version (lzop 0.90).
+	oldestVersion = 0x0900
+	// newestNeeded is the version_needed lzop 1.04 accepts: a member that
+	// needs a newer lzop may use features this reader does not know.
+	newestNeeded = 0x1040
+	// maxBlockSize is the largest uncompressed block lzop accepts (64 MiB);
+	// lzop itself writes 256 KiB blocks.
+	maxBlockSize = 64 << 20
+	// maxExpansion bounds the uncompressed size of a block by its compressed
+	// size: LZO1X can encode at most 255 output bytes per input byte. It
+	// lets a forged length be rejected before any buffer is sized for it.
+	maxExpansion = 256
+	// firstReadSize is how much of a block's compressed data is allocated
+	// before any of it arrives: lzop's block size, so real streams allocate
+	// once while a forged length cannot make a short stream allocate more.
+	firstReadSize = 256 << 10
+	// maxHeaderSize is the longest header after the magic: versions,
+	// method, level, flags, filter, mode, mtimes, name length and name.
+	maxHeaderSize = 2 + 2 + 2 + 1 + 1 + 4 + 4 + 4 + 4 + 4 + 1 + 255
+)
+
+// What the reader is in the middle of, for error messages.
+type unitKind int
+
+const (
+	unitHeader  unitKind = iota // a member's header
+	unitBlock                   // a block
+	unitTrailer                 // what follows a member's terminator
+)
+
+// Reader decompresses an lzop stream: one member as `lzop -c` writes it, or
+// several members back to back. It holds at most two block buffers, reused
+// from block to block.
+type Reader struct {
+	src    io.Reader
+	offset int64 // bytes consumed from src
+
+	unit         unitKind // what is being read, for errors
+	unitOffset   int64    // where it starts
+	memberOffset int64    // where the current member starts
+	members      int      // members started so far
+	inMember     bool     // a header was read and its terminator was not
+	flags        uint32   // flags of the current member
+
+	packed   []byte // a block as stored: compressed, or raw when stored
+	unpacked []byte // the decompressed block
+	pending  []byte // decoded bytes not yet returned
+	err      error  // sticky: io.EOF at the clean end, or the failure
+
+	header [maxHeaderSize]byte // the header being read, for its checksum
+	word   [4]byte             // a field being read; a local would escape to the heap via io.ReadFull
+}
+
+// NewReader returns a Reader that decompresses the lzop stream r.
+func NewReader(r io.Reader) *Reader {
+	return &Reader{src: r}
+}
+
+// Read implements io.Reader. Errors about the stream are *problem.Error of
+// kind Corrupt or Truncated; errors from the underlying reader are returned
+// unchanged.
+func (r *Reader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for len(r.pending) == 0 {
+		if r.err != nil {
+			return 0, r.err
+		}
+		r.err = r.nextBlock()
+	}
+	n := copy(p, r.pending)
+	r.pending = r.pending[n:]
+	return n, nil
+}
+
+// WriteTo implements io.WriterTo: it writes each decoded block straight from
+// the reader's buffer, saving a copy per block over io.Copy with Read.
+func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	var written int64
+	for {
+		if len(r.pending) > 0 {
+			n, err := w.Write(r.pending)
+			written += int64(n)
+			r.pending = r.pending[n:]
+			if err != nil {
+				return written, err
+			}
+			if len(r.pending) > 0 {
+				return written, io.ErrShortWrite
+			}
+		}
+		if r.err != nil {
+			if r.err == io.EOF {
+				return written, nil
+			}
+			return written, r.err
+		}
+		r.err = r.nextBlock()
+	}
+}
+
+// nextBlock reads headers and terminators until it has decoded a block into
+// r.pending. It returns io.EOF at the clean end of the stream.
+func (r *Reader) nextBlock() error {
+	for {
+		if !r.inMember {
+			if err := r.startMember(); err != nil {
+				return err
+			}
+			continue
+		}
+		done, err := r.readBlock()
+		if err != nil || !done {
+			return err
+		}
+		if !r.inMember {
+			continue // the member's terminator: look for another member
+		}
+		return nil
+	}
+}
+
+// startMember reads the magic and header of the next member. At the start of
+// the stream, anything but the magic means the object is not lzop at all;
+// after a member, the end of the stream is the clean end.
+func (r *Reader) startMember() error {
+	r.unitOffset = r.offset
+	var magic [len(Magic)]byte
+	n, err := io.ReadFull(r.src, magic[:])
+	r.offset += int64(n)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return err
+	}
+	switch {
+	case n == 0 && r.members > 0:
+		return io.EOF
+	case n == 0:
+		return newTruncated(0, 0, r.where(), "the lzop magic: the stream is empty")
+	case !bytes.Equal(magic[:n], Magic[:n]):
+		if r.members == 0 {
+			return notLzop(magic[:n])
+		}
+		return newCorrupt(r.unitOffset, r.where(),
+			fmt.Sprintf("found % x where another member's magic or the end of the stream should be", magic[:min(n, 8)]),
+			detailDamaged)
+	case n < len(Magic):
+		if r.members == 0 {
+			r.unit = unitHeader
+		}
+		return newTruncated(r.unitOffset, r.offset, r.where(), "the end of the lzop magic")
+	}
+	r.unit = unitHeader
+	r.memberOffset = r.unitOffset
+	r.members++
+	if err := r.readHeader(); err != nil {
+		return err
+	}
+	r.inMember = true
+	return nil
+}
+
+// readHeader reads and checks the header that follows the magic, and skips
+// the extra field if there is one.
+func (r *Reader) readHeader() error {
+	h := headerReader{r: r}
+	version := h.u16("the header's version")
+	h.u16("the header's library version")
+	var needed uint16
+	if version >= versionWithLevel {
+		needed = h.u16("the header's version needed to extract")
+	}
+	method := h.u8("the header's method")
+	if version >= versionWithLevel {
+		h.u8("the header's level")
+	}
+	flags := h.u32("the header's flags")
+	var filter uint32
+	if flags&flagFilter != 0 {
+		filter = h.u32("the header's filter")
+	}
+	h.u32("the header's file mode")
+	h.u32("the header's modification time")
+	if version >= versionWithLevel {
+		h.u32("the header's modification time")
+	}
+	nameLen := h.u8("the header's file name length")
+	h.bytes(int(nameLen), "the header's file name")
+	if h.err != nil {
+		return h.err
+	}
+	fields := r.header[:h.n]
+	r.flags = flags
+	var stored [4]byte
+	if err := r.readFull(stored[:], "the header checksum"); err != nil {
+		return err
+	}
+	if err := r.checkHeaderSum(flags, "header checksum", fields, stored[:]); err != nil {
+		return err
+	}
+	if err := r.checkHeaderFields(version, needed, method, flags, filter); err != nil {
+		return err
+	}
+	if flags&flagExtraField != 0 {
+		return r.skipExtraField()
+	}
+	return nil
+}
+
+// checkHeaderFields rejects headers this reader cannot decode correctly. It
+// runs after the header checksum matched, so a complaint here is about what
+// lzop really wrote, not about damage.
+func (r *Reader) checkHeaderFields(version, needed uint16, method byte, flags, filter uint32) error {
+	switch {
+	case version < oldestVersion:
+		return newCorrupt(r.unitOffset, r.where(),
+			fmt.Sprintf("format version 0x%04x is older than any lzop release", version), detailDamaged)
+	case version >= versionWithLevel && needed < oldestVersion:
+		return newCorrupt(r.unitOffset, r.where(),
+			fmt.Sprintf("version needed to extract 0x%04x is older than any lzop release", needed), detailDamaged)
+	case needed > newestNeeded:
+		return newCorrupt(r.unitOffset, r.where(),
+			fmt.Sprintf("needs lzop version 0x%04x or newer to extract; pgrescue reads the format of lzop 1.04 (0x%04x)", needed, newestNeeded),
+			detailUnsupported)
+	case method < 1 || method > 3:
+		return newCorrupt(r.unitOffset, r.where(),
+			fmt.Sprintf("compression method %d is not supported: pgrescue decodes LZO1X, methods 1, 2 and 3", method),
+			detailUnsupported)
+	case flags&flagsReserved != 0:
+		return newCorrupt(r.unitOffset, r.where(),
+			fmt.Sprintf("flags 0x%08x set reserved bits 0x%08x", flags, flags&flagsReserved), detailUnsupported)
+	case flags&flagMultipart != 0:
+		return newCorrupt(r.unitOffset, r.where(),
+			"is one part of a multi-part lzop archive, which pgrescue does not support", detailUnsupported)
+	case flags&flagFilter != 0 && filter != 0:
+		return newCorrupt(r.unitOffset, r.where(),
+			fmt.Sprintf("uses lzop filter %d, which pgrescue does not support", filter), detailUnsupported)
+	}
+	return nil
+}
+
+// skipExtraField reads past the optional extra field (a 32-bit length, that
+// many bytes, and a checksum of both) and verifies its checksum.
+func (r *Reader) skipExtraField() error {
+	var size [4]byte
+	if err := r.readFull(size[:], "the extra field's length"); err != nil {
+		return err
+	}
+	sum := r.newHeaderHash()
+	sum.Write(size[:])
+	remaining := int64(binary.BigEndian.Uint32(size[:]))
+	chunk := r.header[:]
+	for remaining > 0 {
+		part := chunk[:min(remaining, int64(len(chunk)))]
+		if err := r.readFull(part, "the end of the extra field"); err != nil {
+			return err
+		}
+		sum.Write(part)
+		remaining -= int64(len(part))
+	}
+	var stored [4]byte
+	if err := r.readFull(stored[:], "the extra field's checksum"); err != nil {
+		return err
+	}
+	return r.compareSum("extra field checksum", r.headerSumName(), sum.Sum32(), stored[:])
+}
+
+// readBlock reads one block header and, unless it is the terminator, the
+// block's data, which it verifies and decodes into r.pending. done is false
+// only when it read a terminator.
+func (r *Reader) readBlock() (done bool, err error) {
+	r.unit, r.unitOffset = unitBlock, r.offset
+	dstLen, err := r.readU32("the block's uncompressed length or the member's terminator")
+	if err != nil {
+		return false, err
+	}
+	if dstLen == 0 {
+		r.inMember = false
+		r.unit = unitTrailer
+		return true, nil
+	}
+	if dstLen > maxBlockSize {
+		return false, newCorrupt(r.unitOffset, r.where(),
+			fmt.Sprintf("uncompressed length %d is larger than lzop's limit of %d", dstLen, maxBlockSize), detailDamaged)
+	}
+	sums, err := r.readBlockSums(dstLen)
+	if err != nil {
+		return false, err
+	}
+	data, err := r.readBlockData(int(sums.srcLen))
+	if err != nil {
+		return false, err
+	}
+	out := data
+	if sums.srcLen < dstLen {
+		if err := r.checkBlockSums(sums.adlerC, sums.crcC, flagAdler32C, flagCRC32C, "compressed", data); err != nil {
+			return false, err
+		}
+		if out, err = r.decode(int(dstLen), data); err != nil {
+			return false, err
+		}
+	}
+	if err := r.checkBlockSums(sums.adlerD, sums.crcD, flagAdler32D, flagCRC32D, "uncompressed", out); err != nil {
+		return false, err
+	}
+	r.pending = out
+	return true, nil
+}
+
+// blockSums is the rest of a block header: the compressed length and the
+// checksums the member's flags call for.
+type blockSums struct {
+	srcLen                     uint32
+	adlerD, crcD, adlerC, crcC uint32
+}
+
+// readBlockSums reads the block header fields after the uncompressed length.
+// The compressed-data checksums are present only when the block really is
+// compressed: for a stored block they would repeat the uncompressed ones.
+func (r *Reader) readBlockSums(dstLen uint32) (blockSums, error) {
+	var s blockSums
+	var err error
+	if s.srcLen, err = r.readU32("the block's compressed length"); err != nil {
+		return s, err
+	}
+	switch {
+	case s.srcLen == 0 || s.srcLen > dstLen:
+		return s, newCorrupt(r.unitOffset, r.where(),
+			fmt.Sprintf("compressed length %d is not between 1 and the uncompressed length %d", s.srcLen, dstLen), detailDamaged)
+	case uint64(dstLen) > uint64(s.srcLen)*maxExpansion:
+		return s, newCorrupt(r.unitOffset, r.where(),
+			fmt.Sprintf("uncompressed length %d is more than LZO1X can encode in %d bytes", dstLen, s.srcLen), detailDamaged)
+	}
+	compressed := s.srcLen < dstLen
+	if r.flags&flagAdler32D != 0 {
+		if s.adlerD, err = r.readU32("the block's Adler-32 of uncompressed data"); err != nil {
+			return s, err
+		}
+	}
+	if r.flags&flagCRC32D != 0 {
+		if s.crcD, err = r.readU32("the block's CRC-32 of uncompressed data"); err != nil {
+			return s, err
+		}
+	}
+	if compressed && r.flags&flagAdler32C != 0 {
+		if s.adlerC, err = r.readU32("the block's Adler-32 of compressed data"); err != nil {
+			return s, err
+		}
+	}
+	if compressed && r.flags&flagCRC32C != 0 {
+		if s.crcC, err = r.readU32("the block's CRC-32 of compressed data"); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// readU32 reads one big-endian 32-bit field.
+func (r *Reader) readU32(what string) (uint32, error) {
+	if err := r.readFull(r.word[:], what); err != nil {
+		return 0, err
+	}
+	return binary.BigEndian.Uint32(r.word[:]), nil
+}
+
+// readBlockData reads a block's n stored bytes into r.packed. Up to lzop's
+// block size the buffer is allocated whole; beyond it, it grows only as data
+// actually arrives, so a damaged length field in a short stream costs a
+// Truncated error, not a large allocation.
+func (r *Reader) readBlockData(n int) ([]byte, error) {
+	const what = "the end of the block's data"
+	if cap(r.packed) < n && n <= firstReadSize {
+		r.packed = make([]byte, firstReadSize)
+	}
+	if cap(r.packed) >= n {
+		r.packed = r.packed[:n]
+		return r.packed, r.readFull(r.packed, what)
+	}
+	buf := r.packed[:cap(r.packed)]
+	got := 0
+	for {
+		size := min(n, max(2*len(buf), firstReadSize))
+		grown := make([]byte, size)
+		copy(grown, buf[:got])
+		buf = grown
+		if err := r.readFull(buf[got:], what); err != nil {
+			return nil, err
+		}
+		got = size
+		if got == n {
+			break
+		}
+	}
+	r.packed = buf
+	return buf, nil
+}
+
+// decode decompresses a block into r.unpacked, which it grows when a block
+// is larger than any before. Its size was checked against the compressed
+// data that did arrive (see maxExpansion), so a forged length cannot make
+// it allocate more than 256 times the stream's size.
+func (r *Reader) decode(dstLen int, src []byte) ([]byte, error) {
+	if cap(r.unpacked) < dstLen {
+		r.unpacked = make([]byte, max(dstLen, firstReadSize))
+	}
+	dst := r.unpacked[:dstLen]
+	n, err := decompressLZO1X(dst, src)
+	if err != nil {
+		return nil, newCorrupt(r.unitOffset, r.where(), err.Error(), detailDamaged)
+	}
+	if n != dstLen {
+		return nil, newCorrupt(r.unitOffset, r.where(),
+			fmt.Sprintf("LZO1X data decompresses to %d bytes, the block header says %d", n, dstLen), detailDamaged)
+	}
+	return dst, nil
+}
+
+// checkBlockSums verifies whichever of the Adler-32 and CRC-32 of data the
+// member's flags call for. kind is "compressed" or "uncompressed".
+func (r *Reader) checkBlockSums(adler, crc uint32, adlerFlag, crcFlag uint32, kind string, data []byte) error {
+	if r.flags&adlerFlag != 0 {
+		if got := adler32Checksum(data); got != adler {
+			return r.blockSumMismatch("Adler-32", kind, got, adler)
+		}
+	}
+	if r.flags&crcFlag != 0 {
+		if got := crc32.ChecksumIEEE(data); got != crc {
+			return r.blockSumMismatch("CRC-32", kind, got, crc)
+		}
+	}
+	return nil
+}
+
+func (r *Reader) blockSumMismatch(sum, kind string, got, want uint32) error {
+	return newCorrupt(r.unitOffset, r.where(),
+		fmt.Sprintf("%s of %s data is 0x%08x, expected 0x%08x", sum, kind, got, want), detailDamaged)
+}
+
+// checkHeaderSum verifies a header checksum over fields.
+func (r *Reader) checkHeaderSum(flags uint32, what string, fields, stored []byte) error {
+	var got uint32
+	if flags&flagHeaderCRC32 != 0 {
+		got = crc32.ChecksumIEEE(fields)
+	} else {
+		got = adler32Checksum(fields)
+	}
+	return r.compareSum(what, r.headerSumName(), got, stored)
+}
+
+func (r *Reader) compareSum(what, algorithm string, got uint32, stored []byte) error {
+	want := binary.BigEndian.Uint32(stored)
+	if got == want {
+		return nil
+	}
+	return newCorrupt(r.unitOffset, r.where(),
+		fmt.Sprintf("%s (%s) is 0x%08x, expected 0x%08x", what, algorithm, got, want), detailDamaged)
+}
+
+func (r *Reader) headerSumName() string {
+	if r.flags&flagHeaderCRC32 != 0 {
+		return "CRC-32"
+	}
+	return "Adler-32"
+}
+
+type hash32 interface {
+	Write([]byte) (int, error)
+	Sum32() uint32
+}
+
+func (r *Reader) newHeaderHash() hash32 {
+	if r.flags&flagHeaderCRC32 != 0 {
+		return crc32.NewIEEE()
+	}
+	return adler32.New()
+}
+
+// readFull fills buf from the stream and counts the bytes. A stream that
+// ends first is reported as Truncated, naming what was still to come.
+func (r *Reader) readFull(buf []byte, what string) error {
+	n, err := io.ReadFull(r.src, buf)
+	r.offset += int64(n)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return newTruncated(r.unitOffset, r.offset, r.where(), what)
+	}
+	return err
+}
+
+// where names what is being read, for the start of error summaries.
+func (r *Reader) where() string {
+	switch r.unit {
+	case unitBlock:
+		return fmt.Sprintf("lzop block at offset %d (member at offset %d)", r.unitOffset, r.memberOffset)
+	case unitTrailer:
+		return fmt.Sprintf("lzop data at offset %d, after the member at offset %d", r.unitOffset, r.memberOffset)
+	default:
+		return fmt.Sprintf("lzop header at offset %d", r.unitOffset)
+	}
+}
+
+// headerReader reads header fields into r.header in order, remembering the
+// first error so the field list reads like the format description.
+type headerReader struct {
+	r   *Reader
+	n   int
+	err error
+}
+
+func (h *headerReader) bytes(size int, what string) []byte {
+	if h.err != nil {
+		return nil
+	}
+	field := h.r.header[h.n : h.n+size]
+	if h.err = h.r.readFull(field, what); h.err != nil {
+		return nil
+	}
+	h.n += size
+	return field
+}
+
+func (h *headerReader) u8(what string) byte {
+	if b := h.bytes(1, what); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+func (h *headerReader) u16(what string) uint16 {
+	if b := h.bytes(2, what); b != nil {
+		return binary.BigEndian.Uint16(b)
+	}
+	return 0
+}
+
+func (h *headerReader) u32(what string) uint32 {
+	if b := h.bytes(4, what); b != nil {
+		return binary.BigEndian.Uint32(b)
+	}
+	return 0
+}

@@ -1,0 +1,121 @@
+package wale
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"pgrescue/gpg"
+	"pgrescue/problem"
+	"pgrescue/restore/lzop"
+	"pgrescue/restore/s3store"
+)
+
+// Stage buffers: 1 MiB chunks, four ahead per stage. With three stages per
+// object that bounds a stream's buffers to 12 MiB whatever its size.
+const (
+	stageBufferSize  = 1 << 20
+	stageBufferCount = 4
+)
+
+// decoded is the plaintext of one archived object and what to close.
+type decoded struct {
+	io.Reader
+	body   *s3store.Body
+	stages []*readAhead
+}
+
+func (d *decoded) Close() error {
+	for _, s := range d.stages {
+		s.Close()
+	}
+	return d.body.Close()
+}
+
+// open streams an object through GET, OpenPGP (when encrypted: WAL-E leaves
+// no marker, so the first bytes decide) and lzop, each stage in its own
+// goroutine.
+func (a *Archive) open(ctx context.Context, key string) (*decoded, error) {
+	uri := a.Store.URI(key)
+	body, err := a.Store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	d := &decoded{body: body}
+	fetched := d.stage(body)
+	head := bufio.NewReaderSize(fetched, 64<<10)
+	prefix, err := head.Peek(16)
+	if err != nil && !errors.Is(err, io.EOF) {
+		d.Close()
+		return nil, annotate(err, uri)
+	}
+	var compressed io.Reader = head
+	switch {
+	case lzop.IsLzop(prefix):
+	case gpg.IsEncrypted(prefix):
+		plain, err := a.Keys.Decrypt(head, uri)
+		if err != nil {
+			d.Close()
+			return nil, annotate(err, uri)
+		}
+		compressed = d.stage(plain)
+	default:
+		d.Close()
+		return nil, problem.New(problem.Corrupt, uri,
+			fmt.Sprintf("the object is neither lzop-compressed nor OpenPGP-encrypted (first bytes % x)", prefix),
+			"check that WALE_S3_PREFIX points at a WAL-E archive; if only this object is damaged, choose another backup")
+	}
+	d.Reader = &annotatingReader{r: d.stage(lzop.NewReader(compressed)), uri: uri}
+	return d, nil
+}
+
+func (d *decoded) stage(r io.Reader) *readAhead {
+	s := newReadAhead(r, stageBufferSize, stageBufferCount)
+	d.stages = append(d.stages, s)
+	return s
+}
+
+// annotatingReader names the object in errors from the stages below it.
+type annotatingReader struct {
+	r   io.Reader
+	uri string
+}
+
+func (a *annotatingReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = annotate(err, a.uri)
+	}
+	return n, err
+}
+
+// annotate gives a decoding error its object and next step.
+func annotate(err error, uri string) error {
+	var pe *problem.Error
+	if !errors.As(err, &pe) {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return problem.Wrap(err, problem.Truncated, uri, "the object ended early", "fetch again; if it repeats, the object is damaged in the archive")
+		}
+		return problem.Wrap(err, problem.Unknown, uri, "reading the object failed", "fetch again; if it repeats, report it with this message")
+	}
+	if pe.Subject != "" && pe.Next != "" {
+		return err
+	}
+	c := *pe
+	if c.Subject == "" {
+		c.Subject = uri
+	}
+	if c.Next == "" {
+		switch c.Kind {
+		case problem.Corrupt:
+			c.Next = "the object is damaged in the archive: for a base backup choose another one (`pgrescue backup-list`); for WAL, recovery can only reach the segment before this one"
+		case problem.Truncated:
+			c.Next = "fetch again; if it repeats, the object was cut short when it was archived"
+		default:
+			c.Next = "fetch again; if it repeats, report it with this message"
+		}
+	}
+	return &c
+}
