@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 
+	openpgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
+
 	"pgrescue/problem"
 )
 
@@ -19,7 +21,14 @@ const (
 	passphraseFileFlag = "--gpg-passphrase-file"
 )
 
-const exportAdvice = "exported as the user that owns the key (on the database machine usually `sudo -iu postgres`) with `gpg --export-secret-keys --armor %s > FILE`"
+// walEKeyIDFile is where GOV.UK's machines keep WALE_GPG_KEY_ID (runbook).
+const walEKeyIDFile = "/etc/wal-e/env.d/WALE_GPG_KEY_ID"
+
+// exportCommand tells how to get a key file gpg can give and pgrescue can read.
+func exportCommand(id string) string {
+	return fmt.Sprintf("`gpg --export-secret-keys --armor %s > FILE`, run as the user that holds the key "+
+		"(on the database machine usually `sudo -iu postgres`)", id)
+}
 
 func keyID(id uint64) string {
 	if id == 0 {
@@ -44,15 +53,15 @@ func exportTarget(recipients []uint64) string {
 			return keyID(id)
 		}
 	}
-	return "WALE_GPG_KEY_ID"
+	return "$(cat " + walEKeyIDFile + ")"
 }
 
 func errKeyMissing(object string, recipients []uint64) *problem.Error {
 	e := problem.New(problem.KeyMissing, object,
 		"this archived object is GPG-encrypted and no secret key was given",
-		fmt.Sprintf("pass %s FILE with the secret key, "+exportAdvice, keyFlag, exportTarget(recipients)))
-	e.Detail = fmt.Sprintf("it is encrypted to key %s (WAL-E encrypts to the key named by WALE_GPG_KEY_ID, "+
-		"whose encryption subkey id is what the object records)", keyIDList(recipients))
+		fmt.Sprintf("pass %s FILE with the secret key, exported by %s", keyFlag, exportCommand(exportTarget(recipients))))
+	e.Detail = fmt.Sprintf("it is encrypted to key %s (usually the encryption subkey of the key whose id is in %s)",
+		keyIDList(recipients), walEKeyIDFile)
 	return e
 }
 
@@ -67,9 +76,9 @@ func errSymmetricOnly(object string) *problem.Error {
 func errWrongKey(object string, recipients []uint64, given []KeyInfo) *problem.Error {
 	e := problem.New(problem.WrongKey, object,
 		"the GPG key given is not the one this archived object is encrypted to",
-		fmt.Sprintf("pass %s FILE with the secret key whose primary key or subkey is %s, "+exportAdvice+
-			"; `gpg --list-secret-keys --keyid-format long` shows which keys a machine holds",
-			keyFlag, keyIDList(recipients), exportTarget(recipients)))
+		fmt.Sprintf("pass %s FILE with the secret key whose primary key or subkey is %s, exported by %s; "+
+			"`gpg --list-secret-keys --keyid-format long` shows which keys a machine holds",
+			keyFlag, keyIDList(recipients), exportCommand(exportTarget(recipients))))
 	e.Detail = fmt.Sprintf("the object is encrypted to key %s, but the key file holds %s",
 		keyIDList(recipients), describeGiven(given))
 	return e
@@ -95,7 +104,7 @@ func describeGiven(given []KeyInfo) string {
 func errHiddenRecipient(object string, given []KeyInfo) *problem.Error {
 	e := problem.New(problem.WrongKey, object,
 		"none of the GPG keys given can decrypt this archived object",
-		fmt.Sprintf("pass %s FILE with the secret key named by WALE_GPG_KEY_ID on the database machine", keyFlag))
+		fmt.Sprintf("pass %s FILE with the secret key exported by %s", keyFlag, exportCommand(exportTarget(nil))))
 	e.Detail = fmt.Sprintf("the object hides its recipient (gpg --hidden-recipient), and the key file holds %s",
 		describeGiven(given))
 	return e
@@ -119,8 +128,8 @@ func errPassphraseNeeded(object string, key KeyInfo, cause error) *problem.Error
 func errWrongPassphrase(object string, key KeyInfo) *problem.Error {
 	e := problem.New(problem.WrongPassphrase, object,
 		"the passphrase given does not unlock the GPG secret key",
-		fmt.Sprintf("check the passphrase (the runbook keeps it with the secrets); a %s file must hold only the passphrase, "+
-			"one trailing newline is ignored; %s must not be quoted twice", passphraseFileFlag, PassphraseEnv))
+		fmt.Sprintf("check the passphrase (the runbook keeps it with the secrets) and how it is passed: "+
+			"a %s file must hold only the passphrase (one trailing newline is ignored, any other space counts)", passphraseFileFlag))
 	e.Detail = fmt.Sprintf("key %s rejected it; it was asked for once and is not retried", key.describe())
 	return e
 }
@@ -128,7 +137,7 @@ func errWrongPassphrase(object string, key KeyInfo) *problem.Error {
 func errKeyStub(object string, key KeyInfo, id uint64) *problem.Error {
 	e := problem.New(problem.BadKey, object,
 		"the key file lacks the secret part of the key this object is encrypted to",
-		fmt.Sprintf("export the key again on a machine that holds its secret part, "+exportAdvice, keyID(id)))
+		"export the key again on a machine that holds its secret part, with "+exportCommand(keyID(id)))
 	e.Detail = fmt.Sprintf("key %s holds only a stub for %s: its secret part stayed on a smartcard, "+
 		"or was left out when the key was exported", key.describe(), keyID(id))
 	return e
@@ -139,6 +148,13 @@ const redownloadAdvice = "download the object again and compare its size with th
 
 func errCorrupt(object, what string, cause error) *problem.Error {
 	e := problem.Wrap(cause, problem.Corrupt, object, "this archived object is damaged: "+what, redownloadAdvice)
+	return e
+}
+
+func errMDCMismatch(object string) *problem.Error {
+	e := errCorrupt(object, "its integrity check (the OpenPGP MDC) failed", openpgperrors.ErrMDCHashMismatch)
+	e.Detail = "the SHA-1 checksum stored at the end of the encrypted data does not match the decrypted data, " +
+		"so bytes were changed or lost after gpg wrote it"
 	return e
 }
 

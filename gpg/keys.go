@@ -169,7 +169,7 @@ func (k *Keys) add(entities []*entity) {
 
 func errBadKey(source, why string, cause error) *problem.Error {
 	e := problem.Wrap(cause, problem.BadKey, source, "cannot read the GPG key file as an OpenPGP secret key",
-		fmt.Sprintf("export the secret key "+exportAdvice+", and pass that file with %s", "WALE_GPG_KEY_ID", keyFlag))
+		fmt.Sprintf("export the secret key with %s, and pass that file with %s", exportCommand(exportTarget(nil)), keyFlag))
 	e.Detail = why
 	if cause != nil {
 		e.Detail += " (" + cause.Error() + ")"

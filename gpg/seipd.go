@@ -134,7 +134,7 @@ func (r *mdcReader) fill() {
 	r.hash.Write(trailer[:2])
 	if trailer[0] != mdcPacketTag || trailer[1] != mdcPacketBodyBytes ||
 		subtle.ConstantTimeCompare(r.hash.Sum(nil), trailer[2:]) != 1 {
-		r.err = errCorrupt(r.object, "its integrity check (the OpenPGP MDC) failed", openpgperrors.ErrMDCHashMismatch)
+		r.err = errMDCMismatch(r.object)
 		return
 	}
 	r.out, r.held, r.end = data, nil, true

@@ -10,6 +10,7 @@ import (
 // Request is one request the server received, as logged.
 type Request struct {
 	Method  string
+	Host    string // the Host header: which endpoint the client addressed
 	Bucket  string
 	Key     string // "" for bucket-level requests such as listings
 	Query   string // raw query, e.g. "list-type=2&max-keys=2&prefix=…"
@@ -41,6 +42,7 @@ func (l *requestLog) wrap(next http.Handler) http.Handler {
 		bucket, key := splitPath(r.URL.Path)
 		i := l.add(Request{
 			Method:  r.Method,
+			Host:    r.Host,
 			Bucket:  bucket,
 			Key:     key,
 			Query:   r.URL.RawQuery,

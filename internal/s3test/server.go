@@ -88,6 +88,36 @@ func (s *Server) Options() s3store.Options {
 	}
 }
 
+// AWSOptions are options for AWS S3 itself (no endpoint; region as given)
+// whose HTTP client delivers every request to this server instead, turning
+// AWS's virtual-hosted addressing (BUCKET.s3.REGION.amazonaws.com/KEY) into
+// the path style gofakes3 serves. Request.Host shows the host the SDK chose.
+// It has no response-header timeout, unlike s3store's default client.
+func (s *Server) AWSOptions(region string) s3store.Options {
+	o := s.Options()
+	o.Endpoint = ""
+	o.Region = region
+	o.HTTPClient = &http.Client{Transport: awsToLocal{addr: strings.TrimPrefix(s.URL, "http://")}}
+	return o
+}
+
+// awsToLocal sends requests meant for AWS S3 to the local server.
+type awsToLocal struct{ addr string }
+
+func (a awsToLocal) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	host := r.URL.Hostname()
+	if bucket, _, virtualHosted := strings.Cut(host, ".s3."); virtualHosted && bucket != "" {
+		r.URL.Path = "/" + bucket + r.URL.Path
+		if r.URL.RawPath != "" {
+			r.URL.RawPath = "/" + url.PathEscape(bucket) + r.URL.RawPath
+		}
+	}
+	r.Host = r.URL.Host
+	r.URL.Scheme, r.URL.Host = "http", a.addr
+	return http.DefaultTransport.RoundTrip(r)
+}
+
 // Faults is the fault injector in front of the server.
 func (s *Server) Faults() *Faults { return s.faults }
 

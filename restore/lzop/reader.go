@@ -149,14 +149,13 @@ func (r *Reader) nextBlock() error {
 			}
 			continue
 		}
-		done, err := r.readBlock()
-		if err != nil || !done {
+		if err := r.readBlock(); err != nil {
 			return err
 		}
-		if !r.inMember {
-			continue // the member's terminator: look for another member
+		if r.inMember {
+			return nil
 		}
-		return nil
+		// That was the member's terminator: look for another member.
 	}
 }
 
@@ -184,9 +183,6 @@ func (r *Reader) startMember() error {
 			fmt.Sprintf("found % x where another member's magic or the end of the stream should be", magic[:min(n, 8)]),
 			detailDamaged)
 	case n < len(Magic):
-		if r.members == 0 {
-			r.unit = unitHeader
-		}
 		return newTruncated(r.unitOffset, r.offset, r.where(), "the end of the lzop magic")
 	}
 	r.unit = unitHeader
@@ -228,13 +224,12 @@ func (r *Reader) readHeader() error {
 	if h.err != nil {
 		return h.err
 	}
-	fields := r.header[:h.n]
-	r.flags = flags
-	var stored [4]byte
-	if err := r.readFull(stored[:], "the header checksum"); err != nil {
+	r.flags = flags // before the checksum, which depends on them
+	want, err := r.readU32("the header checksum")
+	if err != nil {
 		return err
 	}
-	if err := r.checkHeaderSum(flags, "header checksum", fields, stored[:]); err != nil {
+	if err := r.compareSum("header checksum", r.headerSum(r.header[:h.n]), want); err != nil {
 		return err
 	}
 	if err := r.checkHeaderFields(version, needed, method, flags, filter); err != nil {
@@ -297,53 +292,53 @@ func (r *Reader) skipExtraField() error {
 		sum.Write(part)
 		remaining -= int64(len(part))
 	}
-	var stored [4]byte
-	if err := r.readFull(stored[:], "the extra field's checksum"); err != nil {
+	want, err := r.readU32("the extra field's checksum")
+	if err != nil {
 		return err
 	}
-	return r.compareSum("extra field checksum", r.headerSumName(), sum.Sum32(), stored[:])
+	return r.compareSum("extra field checksum", sum.Sum32(), want)
 }
 
-// readBlock reads one block header and, unless it is the terminator, the
-// block's data, which it verifies and decodes into r.pending. done is false
-// only when it read a terminator.
-func (r *Reader) readBlock() (done bool, err error) {
+// readBlock reads one block header and, unless it is the member's
+// terminator, the block's data, which it verifies and decodes into
+// r.pending. After a terminator, r.inMember is false.
+func (r *Reader) readBlock() error {
 	r.unit, r.unitOffset = unitBlock, r.offset
 	dstLen, err := r.readU32("the block's uncompressed length or the member's terminator")
 	if err != nil {
-		return false, err
+		return err
 	}
 	if dstLen == 0 {
 		r.inMember = false
 		r.unit = unitTrailer
-		return true, nil
+		return nil
 	}
 	if dstLen > maxBlockSize {
-		return false, newCorrupt(r.unitOffset, r.where(),
+		return newCorrupt(r.unitOffset, r.where(),
 			fmt.Sprintf("uncompressed length %d is larger than lzop's limit of %d", dstLen, maxBlockSize), detailDamaged)
 	}
 	sums, err := r.readBlockSums(dstLen)
 	if err != nil {
-		return false, err
+		return err
 	}
 	data, err := r.readBlockData(int(sums.srcLen))
 	if err != nil {
-		return false, err
+		return err
 	}
 	out := data
 	if sums.srcLen < dstLen {
 		if err := r.checkBlockSums(sums.adlerC, sums.crcC, flagAdler32C, flagCRC32C, "compressed", data); err != nil {
-			return false, err
+			return err
 		}
 		if out, err = r.decode(int(dstLen), data); err != nil {
-			return false, err
+			return err
 		}
 	}
 	if err := r.checkBlockSums(sums.adlerD, sums.crcD, flagAdler32D, flagCRC32D, "uncompressed", out); err != nil {
-		return false, err
+		return err
 	}
 	r.pending = out
-	return true, nil
+	return nil
 }
 
 // blockSums is the rest of a block header: the compressed length and the
@@ -475,24 +470,21 @@ func (r *Reader) blockSumMismatch(sum, kind string, got, want uint32) error {
 		fmt.Sprintf("%s of %s data is 0x%08x, expected 0x%08x", sum, kind, got, want), detailDamaged)
 }
 
-// checkHeaderSum verifies a header checksum over fields.
-func (r *Reader) checkHeaderSum(flags uint32, what string, fields, stored []byte) error {
-	var got uint32
-	if flags&flagHeaderCRC32 != 0 {
-		got = crc32.ChecksumIEEE(fields)
-	} else {
-		got = adler32Checksum(fields)
+// headerSum is the checksum of header bytes, by the member's algorithm.
+func (r *Reader) headerSum(fields []byte) uint32 {
+	if r.flags&flagHeaderCRC32 != 0 {
+		return crc32.ChecksumIEEE(fields)
 	}
-	return r.compareSum(what, r.headerSumName(), got, stored)
+	return adler32Checksum(fields)
 }
 
-func (r *Reader) compareSum(what, algorithm string, got uint32, stored []byte) error {
-	want := binary.BigEndian.Uint32(stored)
+// compareSum reports a header or extra field checksum that does not match.
+func (r *Reader) compareSum(what string, got, want uint32) error {
 	if got == want {
 		return nil
 	}
 	return newCorrupt(r.unitOffset, r.where(),
-		fmt.Sprintf("%s (%s) is 0x%08x, expected 0x%08x", what, algorithm, got, want), detailDamaged)
+		fmt.Sprintf("%s (%s) is 0x%08x, expected 0x%08x", what, r.headerSumName(), got, want), detailDamaged)
 }
 
 func (r *Reader) headerSumName() string {

@@ -61,7 +61,7 @@ func interrupted(uri string, err error) error {
 		Kind:    problem.Interrupted,
 		Subject: uri,
 		Summary: "cancelled",
-		Detail:  "the request was stopped on request (ctrl+c or SIGTERM)",
+		Detail:  "the work was cancelled (ctrl+c, SIGTERM, or another part of the restore failing first)",
 		Next:    "run the command again when ready",
 		Err:     err,
 	}
@@ -369,6 +369,9 @@ func describeCause(err error) string {
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
 		return urlErr.Err.Error()
+	}
+	for errors.Unwrap(err) != nil {
+		err = errors.Unwrap(err)
 	}
 	return err.Error()
 }

@@ -33,7 +33,7 @@ func ParseEndpoint(s string) (Endpoint, error) {
 	}
 	protocol, style, hasStyle := strings.Cut(u.Scheme, "+")
 	if protocol != "http" && protocol != "https" {
-		return Endpoint{}, badEndpoint(s, "WALE_S3_ENDPOINT must start with http+ or https+")
+		return Endpoint{}, badEndpoint(s, "WALE_S3_ENDPOINT must start with http+ or https+ (or be a plain http:// or https:// URL)")
 	}
 	pathStyle := true
 	if hasStyle {

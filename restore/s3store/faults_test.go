@@ -356,7 +356,10 @@ func TestConfigurationProblems(t *testing.T) {
 	loc := s3store.Location{Bucket: testBucket}
 
 	_, err := s3store.New(ctx, loc, s3store.Options{AccessKeyID: "AKIAONLYTHEKEYID"})
-	assertProblem(t, err, problem.Config, "AWS_SECRET_ACCESS_KEY is not set")
+	assertProblem(t, err, problem.Config, "AWS_SECRET_ACCESS_KEY not set")
+
+	_, err = s3store.New(ctx, loc, s3store.Options{SessionToken: "token-alone"})
+	assertProblem(t, err, problem.Config, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set")
 
 	_, err = s3store.New(ctx, loc, s3store.Options{AccessKeyID: "AKIAXXXXXXXXXXXX", SecretAccessKey: "s"})
 	assertProblem(t, err, problem.Config, "AWS_REGION is not set")
@@ -389,5 +392,104 @@ func isolateFromAWSConfig(t *testing.T) {
 		"AWS_CONTAINER_CREDENTIALS_FULL_URI":     "",
 	} {
 		t.Setenv(name, value)
+	}
+}
+
+// Without WALE_S3_ENDPOINT the SDK addresses AWS itself: the bucket as a
+// virtual host in AWS_REGION's endpoint.
+func TestAWSAddressingAndWrongRegion(t *testing.T) {
+	srv, data := serverWithObject(t, objectKey, 1000)
+	opts := srv.AWSOptions("eu-west-1")
+	st, err := s3store.New(context.Background(), s3store.Location{Bucket: testBucket, Prefix: "pg/"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := download(context.Background(), st, objectKey)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("got %d bytes, err %v", len(got), err)
+	}
+	if reqs := objectRequests(srv, objectKey); len(reqs) != 1 || reqs[0].Host != "wale-test.s3.eu-west-1.amazonaws.com" {
+		t.Errorf("requests %+v, want one to wale-test.s3.eu-west-1.amazonaws.com", reqs)
+	}
+
+	srv.Faults().Inject(s3test.Match{Listings: true}, s3test.Respond(301, "PermanentRedirect",
+		"The bucket you are attempting to access must be addressed using the specified endpoint.",
+		"x-amz-bucket-region", "eu-west-2"))
+	err = st.List(context.Background(), "pg/", func(s3store.Object) error { return nil })
+	assertProblem(t, err, problem.RegionEndpoint, "bucket wale-test is in region eu-west-2, AWS_REGION is eu-west-1", "set AWS_REGION=eu-west-2 and run again")
+	if strings.Contains(err.Error(), "WALE_S3_ENDPOINT") {
+		t.Error("WALE_S3_ENDPOINT is not set, yet the message mentions it")
+	}
+
+	srv.Faults().Inject(s3test.Match{Listings: true}, s3test.Respond(301, "PermanentRedirect", "Moved."))
+	err = st.List(context.Background(), "pg/", func(s3store.Object) error { return nil })
+	assertProblem(t, err, problem.RegionEndpoint, "not in region eu-west-1", "get-bucket-location --bucket wale-test")
+}
+
+// The SDK's retries of the first request and the resumptions of the body
+// share one MaxAttempts budget.
+func TestRetriesAndResumptionsShareTheBudget(t *testing.T) {
+	srv, _ := serverWithObject(t, objectKey, objectSize)
+	srv.Faults().Inject(getFault(1), s3test.Respond(500, "InternalError", "We encountered an internal error."))
+	srv.Faults().Inject(getFault(s3test.Always), s3test.TruncateAt(1000))
+	st := newStore(t, srv, testBucket)
+
+	_, _, err := download(context.Background(), st, objectKey)
+	assertProblem(t, err, problem.Truncated, fmt.Sprintf("received 2000 of %d bytes after 3 attempts", objectSize))
+	if n := len(objectRequests(srv, objectKey)); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+}
+
+// A listing whose XML is cut short is retried like any transient failure.
+func TestTruncatedListingIsRetried(t *testing.T) {
+	srv, _ := serverWithObject(t, objectKey, 10)
+	srv.Faults().Inject(s3test.Match{Listings: true}, s3test.TruncateAt(100))
+	srv.Faults().Inject(s3test.Match{Listings: true}, s3test.ResetAfter(100))
+	st := newStore(t, srv, testBucket)
+	n := 0
+	if err := st.List(context.Background(), "pg/", func(s3store.Object) error { n++; return nil }); err != nil || n != 1 {
+		t.Fatalf("List: %d objects, %v", n, err)
+	}
+}
+
+// A listing that stops sending is abandoned after IdleTimeout and retried.
+func TestStalledListingIsRetried(t *testing.T) {
+	srv, _ := serverWithObject(t, objectKey, 10)
+	srv.Faults().Inject(s3test.Match{Listings: true}, s3test.Stall(time.Minute, 100))
+	st := newStore(t, srv, testBucket, func(o *s3store.Options) { o.IdleTimeout = 200 * time.Millisecond })
+	n := 0
+	if err := st.List(context.Background(), "pg/", func(s3store.Object) error { n++; return nil }); err != nil || n != 1 {
+		t.Fatalf("List: %d objects, %v", n, err)
+	}
+}
+
+// One Store serves parallel downloads, each resuming on its own.
+func TestParallelDownloadsResumeIndependently(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, testBucket)
+	want := map[string][]byte{}
+	for i := range 8 {
+		key := fmt.Sprintf("pg/wal_005/%024X.lzo", i)
+		want[key] = randomBytes(200_000, uint64(i))
+		srv.Put(t, testBucket, key, want[key], "", fixedTime)
+	}
+	srv.Faults().Inject(s3test.Match{Method: http.MethodGet, KeyContains: "wal_005/", Times: 8}, s3test.ResetAfter(50_000))
+	st := newStore(t, srv, testBucket)
+
+	errs := make(chan error, len(want))
+	for key, data := range want {
+		go func() {
+			got, _, err := download(context.Background(), st, key)
+			if err == nil && !bytes.Equal(got, data) {
+				err = fmt.Errorf("%s: bytes differ", key)
+			}
+			errs <- err
+		}()
+	}
+	for range want {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,9 +41,9 @@ type Options struct {
 	MaxAttempts int
 	// MaxBackoff caps the exponential backoff between tries. Default 5s.
 	MaxBackoff time.Duration
-	// IdleTimeout is how long a download (or the wait for response headers,
-	// with the default HTTP client) may receive nothing before it counts as
-	// a transient failure. Default 60s.
+	// IdleTimeout is how long a download may receive nothing before the try
+	// counts as a transient failure; with the default HTTP client it also
+	// bounds the wait for response headers and each listing page. Default 60s.
 	IdleTimeout time.Duration
 	// ListPageSize is the number of keys asked for per ListObjectsV2 page.
 	// Default (and S3's maximum) 1000; tests use less to exercise paging.
@@ -96,6 +97,9 @@ type Store struct {
 	region   string
 	creds    aws.CredentialsProvider
 	client   *s3.Client
+	// listHTTP bounds each listing request as a whole, body included: the
+	// SDK reads a listing's XML itself, so Body's idle watchdog cannot.
+	listHTTP aws.HTTPClient
 }
 
 // New prepares a Store. It sends no request: a wrong region, key or bucket
@@ -117,6 +121,14 @@ func New(ctx context.Context, loc Location, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.Credentials = taggedCredentials{cfg.Credentials}
+	cfg.Retryer = func() aws.Retryer { return newRetryer(s.opts) }
+	cfg.HTTPClient, s.listHTTP = s.httpClients()
+	// Checksums only when an operation requires them: many S3-compatible
+	// servers send no (or odd) checksums, and a checksum of a whole object
+	// cannot be validated on the ranged GETs that resume a download.
+	cfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+	cfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	s.region = cfg.Region
 	s.creds = cfg.Credentials
 	s.client = s3.NewFromConfig(cfg, func(o *s3.Options) {
@@ -128,7 +140,7 @@ func New(ctx context.Context, loc Location, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// loadConfig builds the SDK configuration. With static credentials nothing
+// loadConfig finds the region and credentials. With static credentials nothing
 // else is read (no profile, no shared files), so a stray AWS_PROFILE on the
 // restore machine cannot change which keys are used.
 func (s *Store) loadConfig(ctx context.Context) (aws.Config, error) {
@@ -139,7 +151,7 @@ func (s *Store) loadConfig(ctx context.Context) (aws.Config, error) {
 	var cfg aws.Config
 	if s.hasStaticCredentials() {
 		if s.opts.AccessKeyID == "" || s.opts.SecretAccessKey == "" {
-			return cfg, halfCredentials(s.opts.AccessKeyID == "")
+			return cfg, incompleteCredentials(s.opts)
 		}
 		cfg = aws.Config{
 			Region: region,
@@ -168,14 +180,6 @@ func (s *Store) loadConfig(ctx context.Context) (aws.Config, error) {
 			Next:    "set AWS_REGION to the bucket's region (for example eu-west-1), or WALE_S3_ENDPOINT for an S3-compatible server",
 		}
 	}
-	cfg.Credentials = taggedCredentials{cfg.Credentials}
-	cfg.Retryer = func() aws.Retryer { return newRetryer(s.opts) }
-	cfg.HTTPClient = s.httpClient()
-	// Checksums only when an operation requires them: many S3-compatible
-	// servers send no (or odd) checksums, and a checksum of a whole object
-	// cannot be validated on the ranged GETs that resume a download.
-	cfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-	cfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	return cfg, nil
 }
 
@@ -183,30 +187,38 @@ func (s *Store) hasStaticCredentials() bool {
 	return s.opts.AccessKeyID != "" || s.opts.SecretAccessKey != "" || s.opts.SessionToken != ""
 }
 
-func halfCredentials(missingID bool) error {
-	missing, present := "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"
-	if missingID {
-		missing, present = present, missing
+func incompleteCredentials(o Options) error {
+	var missing []string
+	if o.AccessKeyID == "" {
+		missing = append(missing, "AWS_ACCESS_KEY_ID")
+	}
+	if o.SecretAccessKey == "" {
+		missing = append(missing, "AWS_SECRET_ACCESS_KEY")
 	}
 	return &problem.Error{
 		Kind:    problem.Config,
-		Subject: missing,
-		Summary: missing + " is not set but " + present + " is",
+		Subject: strings.Join(missing, ", "),
+		Summary: strings.Join(missing, " and ") + " not set, though other AWS credentials are",
 		Next:    "set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither to use the default credential chain (profile, instance role)",
 	}
 }
 
-func (s *Store) httpClient() aws.HTTPClient {
+// httpClients returns the client for downloads and the one for listings,
+// which share connections. A listing page that takes longer than
+// IdleTimeout in all is treated as stalled, and retried.
+func (s *Store) httpClients() (download, listing aws.HTTPClient) {
 	if s.opts.HTTPClient != nil {
-		return s.opts.HTTPClient
+		return s.opts.HTTPClient, s.opts.HTTPClient
 	}
-	return awshttp.NewBuildableClient().
+	transport := awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = dialTimeout }).
 		WithTransportOptions(func(t *http.Transport) {
 			t.ResponseHeaderTimeout = s.opts.IdleTimeout
 			// Restores download several partitions and WAL files at once.
 			t.MaxIdleConnsPerHost = 32
-		})
+		}).
+		GetTransport()
+	return &http.Client{Transport: transport}, &http.Client{Transport: transport, Timeout: s.opts.IdleTimeout}
 }
 
 // Location returns the bucket and prefix the Store was made for.
@@ -225,7 +237,7 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(Object) error) 
 		o.Limit = s.opts.ListPageSize
 	})
 	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
+		page, err := pages.NextPage(ctx, func(o *s3.Options) { o.HTTPClient = s.listHTTP })
 		if err != nil {
 			return s.explain(ctx, err, opList, s.URI(prefix))
 		}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"pgrescue/internal/s3test"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pgrescue-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "pgrescue")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// pgrescue runs the real binary with a clean environment plus env.
+func pgrescue(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errOut.String(), code}
+}
+
+// fixtureEnvdir serves the WAL-E fixture and writes an envdir for it, as
+// GOV.UK's puppet did in /etc/wal-e/env.d.
+func fixtureEnvdir(t *testing.T) (envdir string, srv *s3test.Server) {
+	srv = s3test.Start(t)
+	srv.LoadFixture(t, "wale-pg15")
+	opts := srv.Options()
+	envdir = t.TempDir()
+	for name, value := range map[string]string{
+		"WALE_S3_PREFIX":        "s3://wale-fixtures/pg15-primary\n",
+		"WALE_S3_ENDPOINT":      opts.Endpoint + "\n",
+		"AWS_REGION":            "us-east-1\n",
+		"AWS_ACCESS_KEY_ID":     opts.AccessKeyID + "\n",
+		"AWS_SECRET_ACCESS_KEY": opts.SecretAccessKey + "\n",
+		"WALE_GPG_KEY_ID":       "362F92BD89D274BE3EC08FDB97431D9C5CEB8FBF\n",
+	} {
+		os.WriteFile(filepath.Join(envdir, name), []byte(value), 0o640)
+	}
+	return envdir, srv
+}
+
+func keyArgs(t *testing.T) []string {
+	return []string{"--gpg-key", s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc"),
+		"--gpg-passphrase-file", s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt")}
+}
+
+func TestVersionAndHelpListEveryCommand(t *testing.T) {
+	if r := pgrescue(t, nil, "--version"); r.code != 0 || !strings.HasPrefix(r.stdout, "pgrescue version ") {
+		t.Fatalf("--version: %+v", r)
+	}
+	r := pgrescue(t, nil, "help")
+	for _, cmd := range []string{"backup-list ", "backup-fetch ", "wal-fetch ", "wal-list ", "config ", "pgrescue exit-codes "} {
+		if !strings.Contains(r.stdout, "  "+cmd) {
+			t.Errorf("help does not list %s:\n%s", cmd, r.stdout)
+		}
+	}
+	r = pgrescue(t, nil, "help", "exit-codes")
+	for _, line := range []string{"1  not-found", "9  key-missing", "15  unsafe-member", "130  interrupted"} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("exit-codes lacks %q:\n%s", line, r.stdout)
+		}
+	}
+}
+
+func TestUsageErrorsExitThree(t *testing.T) {
+	if r := pgrescue(t, nil, "backup-fetch", "only-one-arg"); r.code != 3 || !strings.Contains(r.stderr, "usage: pgrescue backup-fetch") {
+		t.Fatalf("%+v", r)
+	}
+	if r := pgrescue(t, nil, "backup-list", "--no-such-flag"); r.code != 3 {
+		t.Fatalf("%+v", r)
+	}
+}
+
+func TestBackupListIsWALECompatible(t *testing.T) {
+	envdir, _ := fixtureEnvdir(t)
+	want, _ := os.ReadFile(s3test.FixturePath(t, "wale-pg15", "logs", "backup-list-detail.tsv"))
+	r := pgrescue(t, nil, "--envdir", envdir, "backup-list", "--detail")
+	if r.code != 0 || r.stdout != string(want) {
+		t.Fatalf("exit %d\n%q\nwant\n%q\nstderr %s", r.code, r.stdout, want, r.stderr)
+	}
+	want, _ = os.ReadFile(s3test.FixturePath(t, "wale-pg15", "logs", "backup-list-detail-LATEST.tsv"))
+	if r := pgrescue(t, nil, "--envdir", envdir, "backup-list", "--detail", "LATEST"); r.stdout != string(want) {
+		t.Fatalf("LATEST: %q", r.stdout)
+	}
+	r = pgrescue(t, nil, "--envdir", envdir, "backup-list", "--json")
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 2 || rows[1]["latest"] != true || rows[0]["expanded_size_bytes"].(float64) != 31139202 {
+		t.Fatalf("json: %v %s", err, r.stdout)
+	}
+	if r := pgrescue(t, nil, "--envdir", envdir, "backup-list", "not-a-backup"); r.code != 3 {
+		t.Fatalf("bad query: %+v", r)
+	}
+}
+
+func TestConfigShowsSourcesAndMasksSecrets(t *testing.T) {
+	envdir, srv := fixtureEnvdir(t)
+	r := pgrescue(t, []string{"AWS_REGION=eu-west-2"}, "--envdir", envdir, "--gpg-key-id", "97431D9C5CEB8FBF", "config")
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	for _, want := range []string{
+		"WALE_S3_PREFIX", "s3://wale-fixtures/pg15-primary", "envdir " + envdir + "/WALE_S3_PREFIX",
+		"eu-west-2", "environment", "97431D9C5CEB8FBF", "flag --gpg-key-id", "AKIA…WXYZ",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("config output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, srv.Options().SecretAccessKey) {
+		t.Error("config printed the secret access key")
+	}
+}
+
+func TestBackupFetchProgressOnStderrSummaryOnStdout(t *testing.T) {
+	envdir, _ := fixtureEnvdir(t)
+	dataDir := filepath.Join(t.TempDir(), "main")
+	args := append([]string{"--envdir", envdir}, keyArgs(t)...)
+	r := pgrescue(t, nil, append(args, "backup-fetch", "--pool-size", "2", dataDir, "LATEST")...)
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	if !strings.HasPrefix(r.stdout, "restored base_000000010000000000000016_00000016 into "+dataDir) {
+		t.Errorf("stdout: %s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "fetching 1 partition(s)") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "global", "pg_control")); err != nil {
+		t.Error(err)
+	}
+	// Again, into the now non-empty directory: refused with its own exit status.
+	r = pgrescue(t, nil, append(args, "backup-fetch", dataDir, "LATEST")...)
+	if r.code != 16 || !strings.Contains(r.stderr, "--move-aside") {
+		t.Errorf("second fetch: %+v", r)
+	}
+	r = pgrescue(t, nil, append(args, "backup-fetch", "--dry-run", "--move-aside", dataDir, "LATEST")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "| gpg -d -q --batch | lzop -d -c | tar -x -C") {
+		t.Errorf("dry run: %+v", r)
+	}
+}
+
+func TestWALFetchExitStatusesForRestoreCommand(t *testing.T) {
+	envdir, _ := fixtureEnvdir(t)
+	dir := t.TempDir()
+	args := append([]string{"--envdir", envdir}, keyArgs(t)...)
+	r := pgrescue(t, nil, append(args, "wal-fetch", "000000010000000000000014", filepath.Join(dir, "RECOVERYXLOG"))...)
+	if st, err := os.Stat(filepath.Join(dir, "RECOVERYXLOG")); r.code != 0 || err != nil || st.Size() != 16<<20 {
+		t.Fatalf("fetch: %+v", r)
+	}
+	r = pgrescue(t, nil, append(args, "wal-fetch", "0000000100000000000000FE", filepath.Join(dir, "X"))...)
+	if r.code != 1 {
+		t.Fatalf("missing segment must exit 1: %+v", r)
+	}
+	// No key: not "not in archive" (which would end recovery early) but a failure.
+	r = pgrescue(t, nil, "--envdir", envdir, "wal-fetch", "000000010000000000000014", filepath.Join(dir, "Y"))
+	if r.code != 2 || !strings.Contains(r.stderr, "--gpg-key") {
+		t.Fatalf("no key must exit 2 with advice: %+v", r)
+	}
+}
+
+func TestWALListReportsContinuity(t *testing.T) {
+	envdir, _ := fixtureEnvdir(t)
+	r := pgrescue(t, nil, "--envdir", envdir, "wal-list", "--backup", "base_000000010000000000000012_00000012")
+	if r.code != 0 || !strings.Contains(r.stdout, "9 segments") || !strings.Contains(r.stdout, "newest archived segment: 000000010000000000000018 (7 segments") || !strings.Contains(r.stdout, "complete") {
+		t.Fatalf("%+v", r)
+	}
+}

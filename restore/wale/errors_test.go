@@ -1,0 +1,318 @@
+package wale
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+
+	"pgrescue/gpg"
+	"pgrescue/internal/s3test"
+	"pgrescue/internal/testtool"
+	"pgrescue/problem"
+)
+
+const walName = "000000010000000000000011"
+
+func wantKind(t *testing.T, err error, kind problem.Kind, mentions ...string) {
+	t.Helper()
+	if problem.KindOf(err) != kind {
+		t.Fatalf("got %v (kind %v), want kind %v", err, problem.KindOf(err), kind)
+	}
+	for _, m := range mentions {
+		if !strings.Contains(err.Error(), m) {
+			t.Errorf("error does not mention %q:\n%v", m, err)
+		}
+	}
+	var pe *problem.Error
+	if errors.As(err, &pe); pe.Next == "" {
+		t.Errorf("error gives no next step: %v", err)
+	}
+}
+
+func fetchWAL(a *Archive, t *testing.T) error {
+	_, err := a.FetchWAL(context.Background(), walName, filepath.Join(t.TempDir(), "RECOVERYXLOG"))
+	return err
+}
+
+func TestEncryptedArchiveWithoutAKey(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.LoadFixture(t, "wale-pg15")
+	err := fetchWAL(archiveAt(t, srv, fixturePrefix, nil), t)
+	wantKind(t, err, problem.KeyMissing, "s3://wale-fixtures/pg15-primary/wal_005/"+walName+".lzo")
+}
+
+func otherKeyFile(t *testing.T) (path, keyID string) {
+	t.Helper()
+	e, err := openpgp.NewEntity("someone else", "", "else@example.com", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w, _ := armor.Encode(&buf, openpgp.PrivateKeyType, nil)
+	if err := e.SerializePrivate(w, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	path = filepath.Join(t.TempDir(), "other.asc")
+	os.WriteFile(path, buf.Bytes(), 0o600)
+	return path, fmt.Sprintf("%016X", e.PrimaryKey.KeyId)
+}
+
+func TestKeyThatIsNotTheRecipient(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.LoadFixture(t, "wale-pg15")
+	path, id := otherKeyFile(t)
+	keys, err := gpg.LoadKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = fetchWAL(archiveAt(t, srv, fixturePrefix, keys), t)
+	recipients, _ := gpg.RecipientKeyIDs(bytes.NewReader(mustRead(t, s3test.FixturePath(t, "wale-pg15", "s3", "wale-fixtures", "pg15-primary", "wal_005", walName+".lzo"))))
+	wantKind(t, err, problem.WrongKey, id, fmt.Sprintf("%016X", recipients[0]))
+}
+
+func TestProtectedKeyWithoutPassphrase(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.LoadFixture(t, "wale-pg15")
+	keys, _ := gpg.LoadKeyFile(s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc"))
+	err := fetchWAL(archiveAt(t, srv, fixturePrefix, keys), t)
+	wantKind(t, err, problem.PassphraseNeeded)
+	if strings.Contains(strings.ToLower(err.Error()), "lzo") && !strings.Contains(err.Error(), "passphrase") {
+		t.Errorf("a key problem reported as a format problem: %v", err)
+	}
+}
+
+func TestWrongPassphrase(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.LoadFixture(t, "wale-pg15")
+	keys, _ := gpg.LoadKeyFile(s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc"))
+	keys.SetPassphrase(func(gpg.KeyInfo) ([]byte, error) { return []byte("wrong horse"), nil })
+	err := fetchWAL(archiveAt(t, srv, fixturePrefix, keys), t)
+	wantKind(t, err, problem.WrongPassphrase)
+	if strings.Contains(err.Error(), "wrong horse") {
+		t.Error("the passphrase appears in the error")
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+var fixtureTime = time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+
+// plainWAL is a real WAL-E lzop stream of segment 11, decrypted: archives
+// without WALE_GPG_KEY_ID store exactly this.
+func plainWAL(t *testing.T) []byte {
+	return mustRead(t, filepath.Join("..", "lzop", "testdata", "wal-"+walName+".lzo"))
+}
+
+func TestUnencryptedArchiveIsReadWithoutAKey(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "plain")
+	srv.Put(t, "plain", "p/wal_005/"+walName+".lzo", plainWAL(t), "", fixtureTime)
+	dest := filepath.Join(t.TempDir(), "RECOVERYXLOG")
+	if _, err := archiveAt(t, srv, "s3://plain/p", nil).FetchWAL(context.Background(), walName, dest); err != nil {
+		t.Fatal(err)
+	}
+	walPageHeader(t, walName, mustRead(t, dest))
+}
+
+func TestCorruptLzopBlockNamesObjectAndOffset(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "plain")
+	data := plainWAL(t)
+	data[len(data)/2] ^= 0x55
+	srv.Put(t, "plain", "p/wal_005/"+walName+".lzo", data, "", fixtureTime)
+	dest := filepath.Join(t.TempDir(), "RECOVERYXLOG")
+	_, err := archiveAt(t, srv, "s3://plain/p", nil).FetchWAL(context.Background(), walName, dest)
+	wantKind(t, err, problem.Corrupt, "s3://plain/p/wal_005/"+walName+".lzo", "offset")
+	if _, statErr := os.Stat(dest); statErr == nil {
+		t.Error("a corrupt WAL file was put in place")
+	}
+}
+
+func TestTruncatedDownload(t *testing.T) {
+	a, srv := fixtureArchive(t)
+	srv.Faults().Inject(s3test.Match{Method: http.MethodGet, KeyContains: walName, Times: s3test.Always}, s3test.TruncateAt(1000))
+	wantKind(t, fetchWAL(a, t), problem.Truncated, walName)
+}
+
+func TestTransientServerErrorsAreRetried(t *testing.T) {
+	a, srv := fixtureArchive(t)
+	srv.Faults().Inject(s3test.Match{Method: http.MethodGet, KeyContains: walName, Times: 2}, s3test.Respond(500, "InternalError", "try again"))
+	if err := fetchWAL(a, t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMissingSegmentIsNotFound(t *testing.T) {
+	a, _ := fixtureArchive(t)
+	dest := filepath.Join(t.TempDir(), "RECOVERYXLOG")
+	_, err := a.FetchWAL(context.Background(), "0000000100000000000000FE", dest)
+	wantKind(t, err, problem.NotFound, "0000000100000000000000FE")
+	if _, statErr := os.Stat(dest); statErr == nil {
+		t.Error("DEST exists after a miss")
+	}
+	_, err = a.FetchWAL(context.Background(), "00000002.history", dest)
+	wantKind(t, err, problem.NotFound)
+}
+
+func TestWrongRegionAccessDeniedAndNoSuchBucket(t *testing.T) {
+	a, srv := fixtureArchive(t)
+	ctx := context.Background()
+	srv.Faults().Inject(s3test.Match{Listings: true}, s3test.Respond(301, "PermanentRedirect", "use the right endpoint", "x-amz-bucket-region", "eu-west-2"))
+	_, err := a.ListBackups(ctx)
+	wantKind(t, err, problem.RegionEndpoint, "eu-west-2")
+
+	srv.Faults().Inject(s3test.Match{Listings: true}, s3test.Respond(403, "AccessDenied", "Access Denied"))
+	_, err = a.ListBackups(ctx)
+	wantKind(t, err, problem.AccessDenied)
+
+	_, err = archiveAt(t, srv, "s3://no-such-bucket/pg15-primary", nil).ListBackups(ctx)
+	wantKind(t, err, problem.NoSuchBucket, "no-such-bucket")
+}
+
+func TestNoBackupsTellsAnEmptyPrefixFromMissingBaseBackups(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.LoadFixture(t, "wale-pg15")
+	ctx := context.Background()
+	_, _, err := archiveAt(t, srv, "s3://wale-fixtures/wrong-prefix", nil).Select(ctx, "LATEST")
+	wantKind(t, err, problem.NoBackups, "nothing at all", "WALE_S3_PREFIX")
+
+	srv.Put(t, "wale-fixtures", "walonly/wal_005/"+walName+".lzo", plainWAL(t), "", fixtureTime)
+	_, _, err = archiveAt(t, srv, "s3://wale-fixtures/walonly", nil).Select(ctx, "LATEST")
+	wantKind(t, err, problem.NoBackups, "no complete base backup")
+
+	_, _, err = archiveAt(t, srv, fixturePrefix, nil).Select(ctx, "base_000000010000000000000099_00000099")
+	wantKind(t, err, problem.NoBackups, "base_000000010000000000000099_00000099")
+}
+
+func TestRefusesALiveOrNonEmptyDataDirectory(t *testing.T) {
+	a, _ := fixtureArchive(t)
+	ctx := context.Background()
+	dataDir := filepath.Join(t.TempDir(), "main")
+	os.MkdirAll(dataDir, 0o700)
+	os.WriteFile(filepath.Join(dataDir, "postmaster.pid"), []byte("4242\n"), 0o600)
+	_, err := a.FetchBackup(ctx, FetchOptions{DataDir: dataDir, Backup: "LATEST", MoveAside: true}, nil)
+	wantKind(t, err, problem.DataDirInUse, "postmaster.pid")
+
+	os.Rename(filepath.Join(dataDir, "postmaster.pid"), filepath.Join(dataDir, "PG_VERSION"))
+	_, err = a.FetchBackup(ctx, FetchOptions{DataDir: dataDir, Backup: "LATEST"}, nil)
+	wantKind(t, err, problem.DataDirInUse, "--move-aside")
+	if got := mustRead(t, filepath.Join(dataDir, "PG_VERSION")); string(got) != "4242\n" {
+		t.Fatal("the refused data directory was changed")
+	}
+}
+
+func TestMoveAsideKeepsTheOldDataDirectory(t *testing.T) {
+	a, _ := fixtureArchive(t)
+	dataDir := filepath.Join(t.TempDir(), "main")
+	os.MkdirAll(dataDir, 0o700)
+	os.WriteFile(filepath.Join(dataDir, "old-file"), []byte("precious"), 0o600)
+	res, err := a.FetchBackup(context.Background(), FetchOptions{DataDir: dataDir, Backup: "LATEST", MoveAside: true,
+		Now: func() time.Time { return fixtureTime }}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := dataDir + ".pgrescue-20261125T030000Z"
+	if res.MovedAsideTo != want || string(mustRead(t, filepath.Join(want, "old-file"))) != "precious" {
+		t.Fatalf("moved to %q", res.MovedAsideTo)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "old-file")); err == nil {
+		t.Fatal("old file still in the restored data directory")
+	}
+}
+
+// putBackup stores a one-partition backup: the tar stream lzop'd by the real
+// lzop binary, unencrypted, and a sentinel.
+func putBackup(t *testing.T, srv *s3test.Server, bucket, prefix, name string, tarData []byte, expanded int64) {
+	t.Helper()
+	lzopBin := testtool.Need(t, "lzop")
+	cmd := exec.Command(lzopBin, "-c")
+	cmd.Stdin = bytes.NewReader(tarData)
+	compressed, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := prefix + "/basebackups_005/" + name
+	srv.Put(t, bucket, base+"/tar_partitions/part_00000000.tar.lzo", compressed, "", fixtureTime)
+	sentinel := fmt.Sprintf(`{"wal_segment_backup_stop": "000000010000000000000012", "wal_segment_offset_backup_stop": "00000012", "expanded_size_bytes": %d, "spec": {"base_prefix": "/var/lib/postgresql/15/main/", "tablespaces": []}}`, expanded)
+	srv.Put(t, bucket, base+"_backup_stop_sentinel.json", []byte(sentinel), "application/json", fixtureTime.Add(time.Second))
+}
+
+func tarOf(t *testing.T, name, body string) []byte {
+	var buf bytes.Buffer
+	w := tar.NewWriter(&buf)
+	w.WriteHeader(&tar.Header{Name: "/", Typeflag: tar.TypeDir, Mode: 0o700, ModTime: fixtureTime})
+	w.WriteHeader(&tar.Header{Name: "PG_VERSION", Typeflag: tar.TypeReg, Mode: 0o600, Size: 3, ModTime: fixtureTime})
+	w.Write([]byte("15\n"))
+	w.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o600, Size: int64(len(body)), ModTime: fixtureTime})
+	w.Write([]byte(body))
+	w.Close()
+	return buf.Bytes()
+}
+
+func TestTarMemberEscapingTheDataDirectoryIsRefused(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "evil")
+	const name = "base_000000010000000000000012_00000012"
+	putBackup(t, srv, "evil", "p", name, tarOf(t, "../../escaped", "gotcha"), 9)
+	parent := t.TempDir()
+	dataDir := filepath.Join(parent, "data", "main")
+	_, err := archiveAt(t, srv, "s3://evil/p", nil).FetchBackup(context.Background(),
+		FetchOptions{DataDir: dataDir, Backup: "LATEST", Now: func() time.Time { return fixtureTime }}, nil)
+	wantKind(t, err, problem.UnsafeMember, "../../escaped", "part_00000000.tar.lzo")
+	if _, statErr := os.Stat(filepath.Join(parent, "escaped")); statErr == nil {
+		t.Fatal("the member was written outside the data directory")
+	}
+	aside := dataDir + ".pgrescue-incomplete-20261125T030000Z"
+	if _, statErr := os.Stat(filepath.Join(aside, "PG_VERSION")); statErr != nil || !strings.Contains(err.Error(), aside) {
+		t.Errorf("the partial restore should be set aside at %s and the error should say so: %v", aside, err)
+	}
+}
+
+func TestNotEnoughDiskSpace(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "big")
+	putBackup(t, srv, "big", "p", "base_000000010000000000000012_00000012", tarOf(t, "f", "x"), 1<<60)
+	dataDir := filepath.Join(t.TempDir(), "main")
+	_, err := archiveAt(t, srv, "s3://big/p", nil).FetchBackup(context.Background(), FetchOptions{DataDir: dataDir, Backup: "LATEST"}, nil)
+	wantKind(t, err, problem.DiskSpace, "1.0 EiB")
+	if _, statErr := os.Stat(dataDir); statErr == nil {
+		t.Error("the data directory was created although the restore was refused")
+	}
+}
+
+func TestCancelledFetchIsInterruptedAndLabelled(t *testing.T) {
+	a, srv := fixtureArchive(t)
+	srv.Faults().Inject(s3test.Match{Method: http.MethodGet, KeyContains: "part_", Times: s3test.Always}, s3test.Stall(time.Minute, 100000))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	dataDir := filepath.Join(t.TempDir(), "main")
+	start := time.Now()
+	_, err := a.FetchBackup(ctx, FetchOptions{DataDir: dataDir, Backup: "LATEST", Now: func() time.Time { return fixtureTime }}, nil)
+	wantKind(t, err, problem.Interrupted)
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("cancellation took %v", time.Since(start))
+	}
+	if _, statErr := os.Stat(dataDir + ".pgrescue-incomplete-20261125T030000Z"); statErr != nil {
+		t.Errorf("partial restore not set aside: %v", statErr)
+	}
+}
