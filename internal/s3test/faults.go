@@ -155,6 +155,7 @@ type s3Error struct {
 // the connection (TCP RST), as a dropped connection or a crashing proxy
 // does. beforeReset functions run after those bytes are sent and before the
 // reset; tests use them to change the object in the middle of a download.
+// A body of n bytes or fewer is sent whole and untouched.
 func ResetAfter(n int64, beforeReset ...func()) Action {
 	return Action{
 		Name: fmt.Sprintf("reset after %d bytes", n),
@@ -171,6 +172,7 @@ func ResetAfter(n int64, beforeReset ...func()) Action {
 
 // TruncateAt sends the real headers, Content-Length included, and the first
 // n body bytes, then closes the connection cleanly: the body ends early.
+// A body of n bytes or fewer is sent whole and untouched.
 func TruncateAt(n int64) Action {
 	return Action{
 		Name: fmt.Sprintf("truncate at %d bytes", n),

@@ -1,7 +1,16 @@
 // Package s3test runs a real S3-compatible server (gofakes3 with its
 // in-memory backend) on 127.0.0.1 for tests, with a fault injector in front
 // of it and a log of the requests it saw. Tests talk to it over HTTP through
-// the AWS SDK exactly as pgrescue talks to S3.
+// the AWS SDK exactly as pgrescue talks to S3:
+//
+//	srv := s3test.Start(t)
+//	bucket, _ := srv.LoadFixture(t, "wale-pg15") // testdata/wale-pg15
+//	srv.Faults().Inject(s3test.Match{Method: "GET", KeyContains: "wal_005/", Times: 2},
+//		s3test.Respond(503, "SlowDown", "Please reduce your request rate."))
+//	st, err := s3store.New(ctx, s3store.Location{Bucket: bucket, Prefix: "pg15-primary/"}, srv.Options())
+//
+// Unlike plain gofakes3 it answers a GET or HEAD whose If-Match names an
+// outdated ETag with 412 PreconditionFailed, as S3 does.
 package s3test
 
 import (

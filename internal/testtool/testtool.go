@@ -40,8 +40,8 @@ func debianPackage(tool string) string {
 		return "gnupg"
 	case "gpg1":
 		return "gnupg1"
-	case "postgres", "initdb", "pg_ctl":
+	case "postgres", "initdb", "pg_ctl", "pg_controldata":
 		return "postgresql"
 	}
-	return tool
+	return tool // lzop, tmux, duplicity, time, curl: the package has the tool's name
 }
