@@ -216,6 +216,7 @@ func TestDecryptEveryKeyKind(t *testing.T) {
 		{gpg2, "ed25519-plain", []encryption{gpg2Default}},
 		{gpg1, "gpg1-rsa-protected", []encryption{gpg1Default, gpg1CAST5, gpg2Default}},
 		{gpg1, "gpg1-rsa-plain", []encryption{gpg1Default, gpg1CAST5}},
+		{gpg1, "gpg1-rsa-cast5-protected", []encryption{gpg1CAST5}},
 	}
 	for _, c := range cases {
 		for _, enc := range c.encryptions {

@@ -93,7 +93,7 @@ func describeGiven(given []KeyInfo) string {
 	parts := make([]string, len(given))
 	for i, info := range given {
 		part := "key " + info.String()
-		if subkeys := info.subkeyIDs(); len(subkeys) > 0 {
+		if subkeys := info.SubkeyIDs; len(subkeys) > 0 {
 			part += " with subkeys " + keyIDList(subkeys)
 		}
 		parts[i] = part

@@ -154,15 +154,17 @@ func (e *gpgEnv) setup() error {
 	var specs []keySpec
 	if e.tool == "gpg" {
 		specs = []keySpec{
-			{"rsa-protected", "rsa2048", "rsa2048", testPassphrase},
-			{"rsa-plain", "rsa2048", "rsa2048", ""},
-			{"ed25519-protected", "ed25519", "cv25519", testPassphrase},
-			{"ed25519-plain", "ed25519", "cv25519", ""},
+			{"rsa-protected", "rsa2048", "rsa2048", testPassphrase, nil},
+			{"rsa-plain", "rsa2048", "rsa2048", "", nil},
+			{"ed25519-protected", "ed25519", "cv25519", testPassphrase, nil},
+			{"ed25519-plain", "ed25519", "cv25519", "", nil},
 		}
 	} else {
 		specs = []keySpec{
-			{"gpg1-rsa-protected", "RSA", "RSA", testPassphrase},
-			{"gpg1-rsa-plain", "RSA", "RSA", ""},
+			{"gpg1-rsa-protected", "RSA", "RSA", testPassphrase, nil},
+			{"gpg1-rsa-plain", "RSA", "RSA", "", nil},
+			// Older gpg 1.4 releases protected secret keys with CAST5.
+			{"gpg1-rsa-cast5-protected", "RSA", "RSA", testPassphrase, []string{"--s2k-cipher-algo", "CAST5", "--s2k-digest-algo", "SHA1"}},
 		}
 	}
 	for _, spec := range specs {
@@ -177,6 +179,7 @@ func (e *gpgEnv) setup() error {
 
 type keySpec struct {
 	name, primary, subkey, passphrase string
+	genOptions                        []string
 }
 
 func (e *gpgEnv) generate(spec keySpec) (*testKey, error) {
@@ -216,6 +219,7 @@ func generateGPG2(k *testKey, spec keySpec) error {
 
 // generateGPG1 uses a parameter file, as gpg 1.4 has no --quick-gen-key.
 // Without a Passphrase line gpg 1.4 leaves the key unprotected.
+// --quick-random spares the wait on /dev/random; these keys protect nothing.
 func generateGPG1(k *testKey, spec keySpec) error {
 	params := fmt.Sprintf("Key-Type: %s\nKey-Length: 2048\nKey-Usage: sign\nSubkey-Type: %s\nSubkey-Length: 2048\n"+
 		"Subkey-Usage: encrypt\nName-Real: Test %s\nName-Email: %s\nExpire-Date: 0\n", spec.primary, spec.subkey, spec.name, k.uid)
@@ -227,7 +231,7 @@ func generateGPG1(k *testKey, spec keySpec) error {
 	if err := os.WriteFile(file, []byte(params), 0o600); err != nil {
 		return err
 	}
-	_, err := runGPG("gpg1", k.home, nil, "--gen-key", file)
+	_, err := runGPG("gpg1", k.home, nil, append(spec.genOptions, "--quick-random", "--gen-key", file)...)
 	return err
 }
 

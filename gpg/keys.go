@@ -47,8 +47,6 @@ func (i KeyInfo) describe() string {
 	return i.String() + " from " + i.Source
 }
 
-func (i KeyInfo) subkeyIDs() []uint64 { return i.SubkeyIDs }
-
 func (i KeyInfo) clone() KeyInfo {
 	i.UserIDs = append([]string(nil), i.UserIDs...)
 	i.SubkeyIDs = append([]uint64(nil), i.SubkeyIDs...)
@@ -247,16 +245,7 @@ func notOpenPGPHint(data []byte) string {
 // that a library has since retired.
 func readEntities(body []byte, source string) (secret []*entity, publicOnly int, err error) {
 	packets := packet.NewReader(bytes.NewReader(body))
-	var current *entity
-	var lastKey *packet.PublicKey
-	var lastFlags *keyUsage
-	flush := func() {
-		if current != nil && len(current.keys) > 0 {
-			current.finish()
-			secret = append(secret, current)
-		}
-		current = nil
-	}
+	g := &entityGrouper{source: source}
 	for {
 		p, err := packets.Next()
 		if err == io.EOF {
@@ -265,41 +254,66 @@ func readEntities(body []byte, source string) (secret []*entity, publicOnly int,
 		if err != nil {
 			return nil, 0, errBadKey(source, "its OpenPGP packets cannot be parsed", err)
 		}
-		switch p := p.(type) {
-		case *packet.PrivateKey:
-			if !p.IsSubkey {
-				flush()
-				current = newEntity(&p.PublicKey, source)
-			}
-			if current == nil {
-				return nil, 0, errBadKey(source, "it holds a subkey without its primary key", nil)
-			}
-			lastFlags = current.addSecret(p)
-			lastKey = &p.PublicKey
-		case *packet.PublicKey:
-			if !p.IsSubkey {
-				flush()
-				publicOnly++
-				current = newEntity(p, source)
-			} else if current != nil {
-				current.info.SubkeyIDs = append(current.info.SubkeyIDs, p.KeyId)
-			}
-			lastKey, lastFlags = p, nil
-		case *packet.UserId:
-			if current != nil {
-				current.info.UserIDs = append(current.info.UserIDs, p.Id)
-			}
-		case *packet.Signature:
-			if lastFlags != nil && lastKey != nil && p.FlagsValid && p.IssuerKeyId != nil && *p.IssuerKeyId == current.info.KeyID {
-				lastFlags.record(p)
-			}
+		if err := g.add(p); err != nil {
+			return nil, 0, err
 		}
 	}
-	flush()
-	if len(secret) > 0 {
-		publicOnly = 0
+	g.flush()
+	if len(g.secret) > 0 {
+		return g.secret, 0, nil
 	}
-	return secret, publicOnly, nil
+	return nil, g.publicOnly, nil
+}
+
+// entityGrouper follows the packet order of an exported key: primary key,
+// user ids and their signatures, then each subkey with its binding signature.
+type entityGrouper struct {
+	source     string
+	secret     []*entity
+	publicOnly int
+	current    *entity
+	lastUsage  *keyUsage // of the last secret key packet, whose self-signatures follow it
+}
+
+func (g *entityGrouper) add(p packet.Packet) error {
+	switch p := p.(type) {
+	case *packet.PrivateKey:
+		if !p.IsSubkey {
+			g.flush()
+			g.current = newEntity(&p.PublicKey, g.source)
+		}
+		if g.current == nil {
+			return errBadKey(g.source, "it holds a subkey without its primary key", nil)
+		}
+		g.lastUsage = g.current.addSecret(p)
+	case *packet.PublicKey:
+		if !p.IsSubkey {
+			g.flush()
+			g.publicOnly++
+			g.current = newEntity(p, g.source)
+		} else if g.current != nil {
+			g.current.info.SubkeyIDs = append(g.current.info.SubkeyIDs, p.KeyId)
+		}
+		g.lastUsage = nil
+	case *packet.UserId:
+		if g.current != nil {
+			g.current.info.UserIDs = append(g.current.info.UserIDs, p.Id)
+		}
+	case *packet.Signature:
+		if g.lastUsage != nil && p.FlagsValid && p.IssuerKeyId != nil && *p.IssuerKeyId == g.current.info.KeyID {
+			g.lastUsage.record(p)
+		}
+	}
+	return nil
+}
+
+// flush keeps the entity read so far if it has any secret key.
+func (g *entityGrouper) flush() {
+	if g.current != nil && len(g.current.keys) > 0 {
+		g.current.finish()
+		g.secret = append(g.secret, g.current)
+	}
+	g.current = nil
 }
 
 // keyUsage remembers what the self-signatures say a key may do, to list the

@@ -31,8 +31,9 @@ type Body struct {
 	etag         string
 	lastModified time.Time
 
-	read     int64 // bytes handed to the caller
-	attempts int   // HTTP tries so far, including the SDK's own retries
+	read     int64        // bytes handed to the caller
+	progress atomic.Int64 // read, published for BytesRead from other goroutines (progress reports)
+	attempts int          // HTTP tries so far, including the SDK's own retries
 	resumes  int
 
 	cur     *attempt
@@ -91,7 +92,7 @@ func (s *Store) Get(ctx context.Context, key string) (*Body, error) {
 func (b *Body) Size() int64 { return b.size }
 
 // BytesRead is how many bytes Read has returned so far.
-func (b *Body) BytesRead() int64 { return b.read }
+func (b *Body) BytesRead() int64 { return b.progress.Load() }
 
 // ETag is the object's ETag as S3 sent it, quotes included.
 func (b *Body) ETag() string { return b.etag }
@@ -114,6 +115,7 @@ func (b *Body) Read(p []byte) (int, error) {
 		if b.pending == nil {
 			n, err := b.cur.read(p, b.store.opts.IdleTimeout)
 			b.read += int64(n)
+			b.progress.Store(b.read)
 			if n > 0 {
 				b.pending = err
 				return n, nil
