@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"pgrescue/internal/s3test"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,7 +24,6 @@ const (
 	fixtureObject         = "testdata/000000010000000000000011.lzo"
 	fixtureKeyID          = 0x97431D9C5CEB8FBF
 	fixtureRecipient      = 0xEC57899CFCBA07F4 // the encryption subkey WAL-E's gpg encrypted to
-	sharedFixtureRoot     = "/work/shared/fixtures/wale-pg15/s3"
 )
 
 // decryptAll decrypts a whole object and returns what was read before the
@@ -146,9 +146,7 @@ func TestFixtureWALObjectMatchesGPG(t *testing.T) {
 // WAL segments and tar partitions give lzop streams, sentinels and
 // extended_version.txt are stored in clear and pass through unchanged.
 func TestSharedFixtureArchive(t *testing.T) {
-	if _, err := os.Stat(sharedFixtureRoot); err != nil {
-		t.Skip("shared WAL-E fixture not present: " + sharedFixtureRoot)
-	}
+	sharedFixtureRoot := s3test.FixturePath(t, "wale-pg15", "s3") // the repository's copy of the shared fixture
 	keys := fixtureKeys(t)
 	objects := 0
 	err := filepath.WalkDir(sharedFixtureRoot, func(path string, d fs.DirEntry, err error) error {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"pgrescue/internal/testtool"
 	"strings"
 	"sync"
 	"testing"
@@ -55,11 +56,7 @@ var (
 
 func requireTool(t testing.TB, tool string) string {
 	t.Helper()
-	path, err := exec.LookPath(tool)
-	if err != nil {
-		t.Skip("missing tool: " + tool)
-	}
-	return path
+	return testtool.Need(t, tool)
 }
 
 // shortHome makes a GnuPG home under /tmp and stops its agent afterwards.

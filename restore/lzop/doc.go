@@ -34,8 +34,8 @@
 // given, are rejected before any buffer is sized for them. After a
 // terminator only another member or the end of the stream may follow.
 //
-// Methods other than LZO1X, lzop's filters, multi-part archives and flags
-// lzop reserves are rejected: WAL-E never writes them.
+// Methods other than LZO1X, lzop's filters, and flags lzop reserves are
+// rejected: WAL-E never writes them.
 //
 // Failures are *problem.Error values: kind problem.Corrupt for damage or
 // unsupported features, with a *CorruptError cause giving the offset of the

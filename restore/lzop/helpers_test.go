@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"pgrescue/internal/testtool"
 	"strings"
 	"testing"
 
@@ -18,29 +20,36 @@ import (
 // a "missing tool:" skip as a failure, so the comparison is never silently lost.
 func requireLzop(tb testing.TB) {
 	tb.Helper()
-	if _, err := exec.LookPath("lzop"); err != nil {
-		tb.Skip("missing tool: lzop (install the lzop package) to compare with the real implementation")
-	}
+	testtool.Need(tb, "lzop")
 }
 
 // runLzop runs the real lzop with input on stdin and returns its stdout.
 func runLzop(tb testing.TB, input []byte, args ...string) []byte {
 	tb.Helper()
+	out, err := tryLzop(input, args...)
+	if err != nil {
+		tb.Fatalf("lzop %v: %v", args, err)
+	}
+	return out
+}
+
+// tryLzop runs the real lzop and reports whether it succeeded. lzop exits 2
+// after warnings only, e.g. "this is a multipart archive" for concatenated
+// members; the output is complete then, so that counts as success.
+func tryLzop(input []byte, args ...string) ([]byte, error) {
 	cmd := exec.Command("lzop", args...)
 	cmd.Stdin = bytes.NewReader(input)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	// lzop exits 2 after warnings only, e.g. "this is a multipart archive"
-	// for concatenated members; the output is complete.
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && exit.ExitCode() == 2 && !strings.Contains(stderr.String(), "error") {
-		err = nil
+		return out, nil
 	}
 	if err != nil {
-		tb.Fatalf("lzop %v: %v: %s", args, err, stderr.String())
+		return nil, fmt.Errorf("%w: %s", err, stderr.String())
 	}
-	return out
+	return out, nil
 }
 
 // lzopDecompress is what `lzop -dc` makes of a stream.

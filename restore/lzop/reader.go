@@ -25,7 +25,6 @@ const (
 	flagExtraField  = 0x00000040 // an extra field follows the header
 	flagCRC32D      = 0x00000100 // CRC-32 of each block's uncompressed data
 	flagCRC32C      = 0x00000200 // CRC-32 of each block's compressed data
-	flagMultipart   = 0x00000400 // part of a multi-volume archive
 	flagFilter      = 0x00000800 // a filter number follows the flags
 	flagHeaderCRC32 = 0x00001000 // header checksums are CRC-32, not Adler-32
 	// Bits lzop requires to be zero: anything else there means a format
@@ -37,7 +36,7 @@ const (
 	// versionWithLevel is the first lzop format version whose header has
 	// version_needed, level and mtime_high.
 	versionWithLevel = 0x0940
-	// oldestVersion is the oldest lzop format version (lzop 0.90).
+	// oldestVersion is the oldest format version lzop accepts.
 	oldestVersion = 0x0900
 	// newestNeeded is the version_needed lzop 1.04 accepts: a member that
 	// needs a newer lzop may use features this reader does not know.
@@ -49,10 +48,12 @@ const (
 	// size: LZO1X can encode at most 255 output bytes per input byte. It
 	// lets a forged length be rejected before any buffer is sized for it.
 	maxExpansion = 256
-	// firstReadSize is how much of a block's compressed data is allocated
-	// before any of it arrives: lzop's block size, so real streams allocate
-	// once while a forged length cannot make a short stream allocate more.
-	firstReadSize = 256 << 10
+	// lzopBlockSize is the block size lzop writes. Buffers up to this size
+	// are allocated before the data arrives (the first block of an lzop
+	// stream is its largest, so real streams allocate once); beyond it they
+	// grow only as data arrives, so a forged length cannot make a short
+	// stream allocate much.
+	lzopBlockSize = 256 << 10
 	// maxHeaderSize is the longest header after the magic: versions,
 	// method, level, flags, filter, mode, mtimes, name length and name.
 	maxHeaderSize = 2 + 2 + 2 + 1 + 1 + 4 + 4 + 4 + 4 + 4 + 1 + 255
@@ -263,9 +264,6 @@ func (r *Reader) checkHeaderFields(version, needed uint16, method byte, flags, f
 	case flags&flagsReserved != 0:
 		return newCorrupt(r.unitOffset, r.where(),
 			fmt.Sprintf("flags 0x%08x set reserved bits 0x%08x", flags, flags&flagsReserved), detailUnsupported)
-	case flags&flagMultipart != 0:
-		return newCorrupt(r.unitOffset, r.where(),
-			"is one part of a multi-part lzop archive, which pgrescue does not support", detailUnsupported)
 	case flags&flagFilter != 0 && filter != 0:
 		return newCorrupt(r.unitOffset, r.where(),
 			fmt.Sprintf("uses lzop filter %d, which pgrescue does not support", filter), detailUnsupported)
@@ -321,7 +319,7 @@ func (r *Reader) readBlock() error {
 	if err != nil {
 		return err
 	}
-	data, err := r.readBlockData(int(sums.srcLen))
+	data, err := r.readBlockData(int(sums.srcLen), int(dstLen))
 	if err != nil {
 		return err
 	}
@@ -398,13 +396,15 @@ func (r *Reader) readU32(what string) (uint32, error) {
 }
 
 // readBlockData reads a block's n stored bytes into r.packed. Up to lzop's
-// block size the buffer is allocated whole; beyond it, it grows only as data
-// actually arrives, so a damaged length field in a short stream costs a
-// Truncated error, not a large allocation.
-func (r *Reader) readBlockData(n int) ([]byte, error) {
+// block size the buffer is allocated whole, with room for the block's
+// uncompressed size dstLen (compressed sizes vary from block to block, and
+// can reach it); beyond that, it grows only as data actually arrives, so a
+// damaged length field in a short stream costs a Truncated error, not a
+// large allocation.
+func (r *Reader) readBlockData(n, dstLen int) ([]byte, error) {
 	const what = "the end of the block's data"
-	if cap(r.packed) < n && n <= firstReadSize {
-		r.packed = make([]byte, firstReadSize)
+	if cap(r.packed) < n && n <= lzopBlockSize {
+		r.packed = make([]byte, grownSize(cap(r.packed), min(dstLen, lzopBlockSize)))
 	}
 	if cap(r.packed) >= n {
 		r.packed = r.packed[:n]
@@ -413,7 +413,7 @@ func (r *Reader) readBlockData(n int) ([]byte, error) {
 	buf := r.packed[:cap(r.packed)]
 	got := 0
 	for {
-		size := min(n, max(2*len(buf), firstReadSize))
+		size := min(n, max(2*len(buf), lzopBlockSize))
 		grown := make([]byte, size)
 		copy(grown, buf[:got])
 		buf = grown
@@ -429,13 +429,24 @@ func (r *Reader) readBlockData(n int) ([]byte, error) {
 	return buf, nil
 }
 
+// grownSize is the new size of a buffer of capacity have that must hold
+// need bytes: exactly need for a first, small block (a short object should
+// not cost 256 KiB), otherwise at least double, up to lzop's block size, so
+// unusual streams whose blocks grow do not reallocate at every block.
+func grownSize(have, need int) int {
+	if have == 0 || need > lzopBlockSize {
+		return need
+	}
+	return max(need, min(2*have, lzopBlockSize))
+}
+
 // decode decompresses a block into r.unpacked, which it grows when a block
 // is larger than any before. Its size was checked against the compressed
 // data that did arrive (see maxExpansion), so a forged length cannot make
 // it allocate more than 256 times the stream's size.
 func (r *Reader) decode(dstLen int, src []byte) ([]byte, error) {
 	if cap(r.unpacked) < dstLen {
-		r.unpacked = make([]byte, max(dstLen, firstReadSize))
+		r.unpacked = make([]byte, grownSize(cap(r.unpacked), dstLen))
 	}
 	dst := r.unpacked[:dstLen]
 	n, err := decompressLZO1X(dst, src)
