@@ -8,6 +8,8 @@ package config
 import (
 	"fmt"
 	"os"
+	"pgrescue/gpg"
+	"pgrescue/restore/s3store"
 	"sort"
 	"strings"
 )
@@ -27,7 +29,7 @@ const (
 	GPGKeyID        = "WALE_GPG_KEY_ID"
 	GNUPGHome       = "GNUPGHOME"
 	GPGKeyFile      = "PGRESCUE_GPG_KEY"             // secret key file for native decryption
-	GPGPassphrase   = "PGRESCUE_GPG_PASSPHRASE"      // never shown, never written
+	GPGPassphrase   = gpg.PassphraseEnv              // never shown, never written
 	GPGPassFile     = "PGRESCUE_GPG_PASSPHRASE_FILE" // file holding the passphrase
 )
 
@@ -172,7 +174,7 @@ func Mask(name, value string) string {
 	case IsSecret(name) || looksSecret(name):
 		return fmt.Sprintf("******** (%d characters, hidden)", len(value))
 	case name == AccessKeyID:
-		return MaskKeyID(value)
+		return s3store.MaskKeyID(value)
 	}
 	return value
 }
@@ -185,12 +187,4 @@ func looksSecret(name string) bool {
 		}
 	}
 	return false
-}
-
-// MaskKeyID shows an access key id as AKIA…WXYZ.
-func MaskKeyID(id string) string {
-	if len(id) <= 8 {
-		return strings.Repeat("*", len(id))
-	}
-	return id[:4] + "…" + id[len(id)-4:]
 }

@@ -95,7 +95,7 @@ func (a *Archive) FetchBackup(ctx context.Context, opts FetchOptions, report fun
 	if err := refuseLive(dataDir); err != nil {
 		return nil, err
 	}
-	if err := refuseNonEmpty(dataDir, opts.MoveAside); err != nil {
+	if _, err := refuseNonEmpty(dataDir, opts.MoveAside); err != nil {
 		return nil, err // before any download: say it now, not after minutes
 	}
 	backup, _, err := a.Select(ctx, opts.Backup)
@@ -315,25 +315,26 @@ func prepareDataDir(dataDir string, moveAside bool, now time.Time) (string, erro
 	if !st.IsDir() {
 		return "", problem.New(problem.Usage, dataDir, "the data directory path is not a directory", "give the path of a PostgreSQL data directory")
 	}
-	if err := refuseNonEmpty(dataDir, moveAside); err != nil {
+	empty, err := refuseNonEmpty(dataDir, moveAside)
+	if err != nil || empty {
 		return "", err
-	}
-	if empty, _ := isEmpty(dataDir); empty {
-		return "", nil
 	}
 	return moveAsideDir(dataDir, st, "pgrescue", now)
 }
 
-// refuseNonEmpty refuses a non-empty data directory unless it may be moved aside.
-func refuseNonEmpty(dataDir string, moveAside bool) error {
-	empty, err := isEmpty(dataDir)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && empty) || moveAside {
-		return nil
+// refuseNonEmpty refuses a non-empty data directory unless it may be moved
+// aside, and says whether it is empty (a missing one counts as empty).
+func refuseNonEmpty(dataDir string, moveAside bool) (empty bool, err error) {
+	empty, err = isEmpty(dataDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return true, nil
+	case err != nil:
+		return false, problem.Wrap(err, problem.LocalIO, dataDir, "cannot list the data directory", "check its permissions, or run as its owner")
+	case empty || moveAside:
+		return empty, nil
 	}
-	if err != nil {
-		return problem.Wrap(err, problem.LocalIO, dataDir, "cannot list the data directory", "check its permissions, or run as its owner")
-	}
-	return problem.New(problem.DataDirInUse, dataDir,
+	return false, problem.New(problem.DataDirInUse, dataDir,
 		"the data directory is not empty; pgrescue never writes over or deletes an existing cluster",
 		"rerun with --move-aside to rename it to "+filepath.Base(dataDir)+".pgrescue-<time> first (nothing is deleted), or restore into an empty directory")
 }
@@ -479,7 +480,7 @@ func syncDataDir(dataDir string, tablespaces map[string]string) error {
 	return nil
 }
 
-// Commands describes a backup-fetch as the shell commands an engineer would
+// FetchCommands describes a backup-fetch as the shell commands an engineer would
 // type for the same result.
 func (a *Archive) FetchCommands(b Backup, parts []Partition, opts FetchOptions) []restore.Command {
 	dd := restore.Quote(opts.DataDir)
