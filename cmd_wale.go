@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"pgrescue/problem"
+	"pgrescue/restore/prefetch"
 	"pgrescue/restore/wale"
 )
 
@@ -170,33 +172,89 @@ func walFetchExitCode(err error) int {
 	return 2
 }
 
+// walFetchAbortExit is wal-fetch's status for a failure under replay's
+// --abort-on-error. PostgreSQL reads any status up to 125 as "not in the
+// archive" and would end recovery and promote at that point; a status above
+// 128 makes it stop with FATAL instead, so a broken key or a refused request
+// can never pass for the end of the archive.
+const walFetchAbortExit = 200
+
+func walFetchAbortExitCode(err error) int {
+	if problem.Is(err, problem.NotFound) {
+		return 1
+	}
+	return walFetchAbortExit
+}
+
 func (a *app) walFetchCommand() *cobra.Command {
-	var prefetch int
+	var prefetchAhead int
+	var socket string
+	var abortOnError bool
 	cmd := &cobra.Command{
 		Use:   "wal-fetch WAL_NAME DEST",
 		Short: "Fetch one WAL file for restore_command (exit 1 when it is not in the archive)",
 		Long: "Fetch one archived WAL file (segment, .history, .backup or .partial) to DEST, atomically.\n" +
 			"Exit status: 0 fetched; 1 not in the archive (PostgreSQL's normal end-of-archive answer);\n" +
 			"2 any other failure, after bounded retries. Use as\n" +
-			"  restore_command = 'pgrescue --envdir /etc/wal-e/env.d wal-fetch \"%f\" \"%p\"'",
+			"  restore_command = 'pgrescue --envdir /etc/wal-e/env.d wal-fetch \"%f\" \"%p\"'\n\n" +
+			"`pgrescue replay` writes a restore_command with --prefetch-socket (ask the replay's prefetcher,\n" +
+			"which holds the unlocked key, and fall back to fetching directly when it is gone) and\n" +
+			"--abort-on-error (exit 200 on failures, so PostgreSQL stops instead of promoting early).",
 		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.exitCode = walFetchExitCode
-			ctx := cmd.Context()
-			archive, _, err := a.openArchive(ctx)
-			if err != nil {
-				return err
+			if abortOnError {
+				a.exitCode = walFetchAbortExitCode
 			}
-			res, err := archive.FetchWAL(ctx, args[0], args[1])
-			if err != nil {
-				return err
+			name, dest := args[0], args[1]
+			if socket != "" {
+				done, err := a.walFetchVia(cmd, socket, name, dest)
+				if done || err != nil {
+					return err
+				}
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "pgrescue: restored %s (%s) from %s\n", res.Name, wale.HumanBytes(res.Bytes), archive.Store.URI(res.Key))
-			return nil
+			return a.walFetchDirect(cmd, name, dest)
 		},
 	}
-	cmd.Flags().IntVar(&prefetch, "prefetch", 0, "accepted for WAL-E compatibility; prefetching is done by `pgrescue replay`")
+	cmd.Flags().IntVar(&prefetchAhead, "prefetch", 0, "accepted for WAL-E compatibility; prefetching is done by `pgrescue replay`")
+	cmd.Flags().StringVar(&socket, "prefetch-socket", "", "ask the prefetcher of a running `pgrescue replay` on this socket first")
+	cmd.Flags().BoolVar(&abortOnError, "abort-on-error", false, "exit 200 on any failure other than not-found, so PostgreSQL stops recovery")
 	return cmd
+}
+
+// walFetchVia asks replay's prefetcher for the file. done is false when no
+// prefetcher answers: the caller then fetches the file itself.
+func (a *app) walFetchVia(cmd *cobra.Command, socket, name, dest string) (done bool, err error) {
+	// restore_command gives %p relative to the data directory, which is
+	// our working directory; the staged file is moved there by us, not by
+	// the prefetcher, which may run as another user.
+	staged, err := prefetch.Request(cmd.Context(), socket, name)
+	if errors.Is(err, prefetch.ErrNoServer) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "pgrescue: no prefetcher on %s; fetching %s directly\n", socket, name)
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	if err := prefetch.Deliver(staged, dest); err != nil {
+		return true, err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "pgrescue: restored %s (prefetched)\n", name)
+	return true, nil
+}
+
+func (a *app) walFetchDirect(cmd *cobra.Command, name, dest string) error {
+	ctx := cmd.Context()
+	archive, _, err := a.openArchive(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := archive.FetchWAL(ctx, name, dest)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "pgrescue: restored %s (%s) from %s\n", res.Name, wale.HumanBytes(res.Bytes), archive.Store.URI(res.Key))
+	return nil
 }
 
 func (a *app) walListCommand() *cobra.Command {
