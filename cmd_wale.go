@@ -236,11 +236,8 @@ func (a *app) walFetchVia(cmd *cobra.Command, socket, name, dest string) (done b
 	if err != nil {
 		return true, err
 	}
-	if err := prefetch.Deliver(staged, dest); err != nil {
-		return true, err
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "pgrescue: restored %s (prefetched)\n", name)
-	return true, nil
+	// Quiet on success: PostgreSQL logs "restored log file" itself.
+	return true, prefetch.Deliver(staged, dest)
 }
 
 func (a *app) walFetchDirect(cmd *cobra.Command, name, dest string) error {

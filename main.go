@@ -96,6 +96,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.backupFetchCommand(),
 		a.walFetchCommand(),
 		a.walListCommand(),
+		a.replayCommand(),
 		exitCodesTopic(),
 	)
 	return root

@@ -36,6 +36,8 @@ const (
 	LocalIO                      // a local file could not be read or written
 	Interrupted                  // cancelled by the user
 	BadKey                       // a key file that cannot be read as an OpenPGP key
+	ReplayIncomplete             // the server is up, but short of the requested point
+	RecoveryFailed               // PostgreSQL stopped during recovery, or did not start
 )
 
 // Info documents one kind for `pgrescue help exit-codes`.
@@ -68,6 +70,8 @@ var Kinds = []Info{
 	{Network, 18, "network", "S3 could not be reached, or kept failing, after bounded retries"},
 	{LocalIO, 19, "local-io", "a local file or directory could not be read or written"},
 	{BadKey, 20, "bad-key", "a key file could not be read as an OpenPGP secret key"},
+	{ReplayIncomplete, 21, "replay-incomplete", "the restored server is up but short of the requested point: WAL missing from the archive, or the target not reached"},
+	{RecoveryFailed, 22, "recovery-failed", "PostgreSQL stopped during recovery or did not start; its own FATAL line is printed"},
 	{Interrupted, 130, "interrupted", "cancelled by the user (ctrl+c or SIGTERM)"},
 }
 

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"pgrescue/problem"
+	"pgrescue/restore"
+	"pgrescue/restore/pglog"
+	"pgrescue/restore/prefetch"
+	"pgrescue/restore/recovery"
+	"pgrescue/restore/replay"
+	"pgrescue/restore/wale"
+)
+
+func (a *app) replayCommand() *cobra.Command {
+	var (
+		opts       replay.Options
+		targetText string
+		cluster    string
+		dryRun     bool
+		verbose    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "replay --pgdata DIR [--target-time T] [--prefetch K]",
+		Short: "Recover a restored base backup to a point in time or to the end of the archive, showing the WAL replay live",
+		Long: "Write the recovery settings for the data directory's PostgreSQL version, start the server with\n" +
+			"pgrescue's wal-fetch as restore_command (segments prefetched in parallel by this process, which\n" +
+			"holds the unlocked key), follow the server log, and report progress until the server accepts\n" +
+			"connections at the requested point. The server is left running, promoted on a new timeline.\n\n" +
+			"--target-time takes RFC 3339 or \"YYYY-MM-DD HH:MM:SS[.ffffff][+TZ]\"; without a zone it is local time.\n" +
+			"The server runs with archive_mode=off, lc_messages=C and a known log_line_prefix, on its own\n" +
+			"socket directory and port, so it cannot disturb a running cluster or the production archive.\n" +
+			"Exit status 0 only when the server is up at the requested point; 21 when it is up but short of\n" +
+			"it (WAL missing); 22 when PostgreSQL stopped, with its FATAL line.",
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.DataDir == "" {
+				return problem.New(problem.Usage, "--pgdata", "the data directory to recover is required", "give --pgdata DIR, the directory backup-fetch restored into")
+			}
+			ctx := cmd.Context()
+			target, err := parseTarget(cmd.ErrOrStderr(), targetText)
+			if err != nil {
+				return err
+			}
+			opts.Target = target
+			if cluster != "" {
+				c, err := parseCluster(cluster)
+				if err != nil {
+					return err
+				}
+				opts.Server.Cluster = c
+			}
+			archive, _, err := a.openArchive(ctx)
+			if err != nil {
+				return err
+			}
+			opts.Archive = archive
+			if opts.WALFetch, err = a.walFetchProgram(); err != nil {
+				return err
+			}
+			plan, err := replay.Prepare(ctx, opts)
+			if err != nil {
+				return err
+			}
+			if dryRun {
+				return printReplayPlan(cmd.OutOrStdout(), plan)
+			}
+			printer := &replayPrinter{w: cmd.ErrOrStderr(), verbose: verbose}
+			printer.plan(plan)
+			res, err := plan.Run(ctx, printer.event)
+			if res != nil && (err == nil || problem.Is(err, problem.ReplayIncomplete)) {
+				printReplaySummary(cmd.OutOrStdout(), res)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.DataDir, "pgdata", "", "the restored data directory (after backup-fetch)")
+	f.StringVar(&opts.Backup, "backup", "", "the base backup the data directory holds (default: found from its WAL position)")
+	f.StringVar(&targetText, "target-time", "", "recover up to this time (default: the end of the archive)")
+	f.IntVar(&opts.Prefetch, "prefetch", prefetch.DefaultAhead, "WAL segments fetched ahead of replay; -1 fetches each in-band")
+	f.IntVar(&opts.Server.Port, "port", 0, "port of the restored server (default: a free one from 54320)")
+	f.StringVar(&opts.Server.SocketDir, "socket-dir", "", "socket directory of the restored server (default: a private one under /tmp)")
+	f.StringVar(&opts.Server.LogFile, "log", "", "server log file (default: PGDATA.pgrescue.log beside the data directory)")
+	f.StringVar(&cluster, "cluster", "", "start the data directory as this Debian cluster, VERSION/NAME (pg_ctlcluster)")
+	f.BoolVarP(&verbose, "verbose", "v", false, "print every server log line")
+	f.BoolVar(&dryRun, "dry-run", false, "print the settings and commands and change nothing")
+	return cmd
+}
+
+// parseTarget reads --target-time, saying so when no zone was given.
+func parseTarget(w io.Writer, text string) (recovery.Target, error) {
+	if text == "" {
+		return recovery.Target{}, nil
+	}
+	t, err := recovery.ParseTargetTime(text, time.Local)
+	if err != nil {
+		return t, err
+	}
+	if t.AssumedLocal {
+		zone, _ := t.Time.Zone()
+		fmt.Fprintf(w, "note: --target-time %q has no time zone; read as local time (%s), which is %s\n", text, zone, t.PostgresLiteral())
+	}
+	return t, nil
+}
+
+func parseCluster(s string) (*recovery.Cluster, error) {
+	v, name, ok := strings.Cut(s, "/")
+	if !ok || v == "" || name == "" || strings.Contains(name, "/") {
+		return nil, problem.New(problem.Usage, "--cluster "+s, "a Debian cluster is named VERSION/NAME", "for example --cluster 9.3/main (pg_lsclusters lists them)")
+	}
+	return &recovery.Cluster{Version: v, Name: name}, nil
+}
+
+// walFetchProgram is restore_command's program: this executable, by
+// absolute path, with the global flags that chose the configuration, so the
+// server's wal-fetch reads the same archive with the same settings. Secrets
+// are never on it: they stay in the envdir or the environment.
+func (a *app) walFetchProgram() ([]string, error) {
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		return nil, problem.Wrap(err, problem.LocalIO, "pgrescue", "cannot find pgrescue's own executable for restore_command", "run pgrescue by its full path")
+	}
+	program := []string{exe}
+	add := func(flag, value string, isPath bool) {
+		if value == "" {
+			return
+		}
+		if isPath {
+			if abs, err := filepath.Abs(value); err == nil {
+				value = abs
+			}
+		}
+		program = append(program, "--"+flag, value)
+	}
+	add("envdir", a.envdir, true)
+	add("s3-prefix", a.s3Prefix, false)
+	add("aws-region", a.region, false)
+	add("s3-endpoint", a.endpoint, false)
+	add("aws-access-key-id", a.accessKeyID, false)
+	add("gpg-key-id", a.gpgKeyID, false)
+	add("gpg-key", a.gpgKey, true)
+	add("gpg-passphrase-file", a.passphraseFile, true)
+	return program, nil
+}
+
+func printReplayPlan(out io.Writer, p *replay.Plan) error {
+	cmds, err := p.Commands()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "# dry run: replay of %s (PostgreSQL %s, backup %s) to %s (nothing is changed)\n",
+		p.DataDir, p.Version, p.Backup.Name, describeTarget(p.Settings.Target))
+	fmt.Fprintf(out, "# replay starts at %s (from %s); the archive reaches %s (segment %s, archived %s)\n",
+		replay.FormatLSN(p.Start.LSN), p.Start.Source, replay.FormatLSN(p.Window.EndLSN(p.Start.SegmentSize)), p.Window.Newest, p.Window.To.UTC().Format(time.RFC3339))
+	for _, w := range p.Warnings {
+		fmt.Fprintf(out, "# WARNING: %s\n", w)
+	}
+	fmt.Fprint(out, restore.Script(cmds))
+	return nil
+}
+
+func describeTarget(t recovery.Target) string {
+	if t.IsEndOfArchive() {
+		return "the end of the archive"
+	}
+	return "recovery_target_time '" + t.PostgresLiteral() + "'"
+}
+
+// replayPrinter renders replay events on stderr, one line per event and a
+// progress line a second.
+type replayPrinter struct {
+	w       io.Writer
+	verbose bool
+	last    string
+}
+
+func (p *replayPrinter) plan(pl *replay.Plan) {
+	fmt.Fprintf(p.w, "replay: %s, PostgreSQL %s, backup %s, to %s\n", pl.DataDir, pl.Version, pl.Backup.Name, describeTarget(pl.Settings.Target))
+	fmt.Fprintf(p.w, "replay: from %s (%s) to %s%s\n", replay.FormatLSN(pl.Start.LSN), pl.Start.Source, replay.FormatLSN(pl.EndLSN), map[bool]string{true: "", false: " (estimated: the segment holding the target)"}[pl.EndExact])
+}
+
+func (p *replayPrinter) event(e replay.Event) {
+	switch e := e.(type) {
+	case replay.Step:
+		fmt.Fprintf(p.w, "pgrescue: %s\n", e.Title)
+		if e.Detail != "" && p.verbose {
+			fmt.Fprintf(p.w, "  %s\n", e.Detail)
+		}
+	case replay.Warning:
+		fmt.Fprintf(p.w, "WARNING: %s\n", e.Message)
+	case replay.Milestone:
+		fmt.Fprintf(p.w, "== %s: %s\n", e.Name, e.Detail)
+	case replay.ProgressUpdate:
+		if line := e.String(); line != p.last {
+			fmt.Fprintln(p.w, line)
+			p.last = line
+		}
+	case replay.LogLine:
+		p.logLine(e)
+	case replay.PrefetchActivity:
+		if f, ok := e.Event.(prefetch.FetchFailed); ok {
+			fmt.Fprintf(p.w, "prefetch: %s failed: %v\n", f.Name, f.Err)
+		}
+	}
+}
+
+// logLine prints the lines an engineer watching `tail -f` would look for:
+// restored files, failures and restore_command's own output; all with -v.
+func (p *replayPrinter) logLine(e replay.LogLine) {
+	show := p.verbose
+	switch ev := e.Event.(type) {
+	case *pglog.RestoredFile:
+		show = true
+	case *pglog.Fatal:
+		show = ev.FromStartup || p.verbose
+	case *pglog.RestoreCommandOutput, *pglog.RestoreCommandFailed:
+		show = true
+	}
+	if show {
+		fmt.Fprintf(p.w, "log: %s\n", e.Text)
+	}
+}
+
+func printReplaySummary(out io.Writer, r *replay.Result) {
+	p := r.Plan
+	s := r.Server
+	fmt.Fprintf(out, "recovered %s (PostgreSQL %s) from backup %s to %s\n", p.DataDir, p.Version, p.Backup.Name, describeTarget(p.Settings.Target))
+	if r.StoppedAt != "" {
+		fmt.Fprintf(out, "  recovery stopped %s\n", r.StoppedAt)
+	}
+	if r.LastCommit != "" {
+		fmt.Fprintf(out, "  last transaction replayed at %s\n", r.LastCommit)
+	}
+	fmt.Fprintf(out, "  redo done at %s; new timeline %d; %d segments restored in %s\n", r.RedoDone, r.Timeline, r.Progress.SegmentsDone, r.Duration.Round(time.Millisecond))
+	if st := r.Prefetch; st.Requests > 0 {
+		fmt.Fprintf(out, "  prefetch: %d requests, %d ready before asked, %d waited, %d fetched in-band, %s staged\n",
+			st.Requests, st.Hits, st.Waits, st.Inline, wale.HumanBytes(st.Bytes))
+	}
+	fmt.Fprintf(out, "the server is running: psql -h %s -p %d -U %s\n", s.SocketDir, s.Port, s.Owner.Name)
+	fmt.Fprintf(out, "  it runs with archive_mode=off: it will not archive into the production archive. Before turning archiving on\n")
+	fmt.Fprintf(out, "  (start it without pgrescue's -o options), check archive_command does not point at the archive you restored from.\n")
+	fmt.Fprintf(out, "  stop it: %s\n", s.StopCommand("fast").Line)
+}

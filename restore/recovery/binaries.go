@@ -1,0 +1,83 @@
+package recovery
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"pgrescue/problem"
+)
+
+// binDirCandidates are where packages put a major version's server
+// binaries: Debian/Ubuntu (apt.postgresql.org included), then the PGDG RPMs.
+// The version's own directory comes before PATH, which often holds only the
+// newest version's wrappers.
+func binDirCandidates(v Version) []string {
+	return []string{"/usr/lib/postgresql/" + v.String() + "/bin", "/usr/pgsql-" + v.String() + "/bin"}
+}
+
+// FindBinaries returns the directory holding postgres and pg_ctl for major
+// version v, checked with postgres --version: a server of another major
+// version cannot read the data directory.
+func FindBinaries(v Version) (string, error) {
+	dirs := binDirCandidates(v)
+	if path, err := exec.LookPath("postgres"); err == nil {
+		dirs = append(dirs, filepath.Dir(path))
+	}
+	var seen []string
+	for _, dir := range dirs {
+		found, err := binDirVersion(dir)
+		if err != nil {
+			continue
+		}
+		if found.Major == v.Major && found.Minor == v.Minor {
+			return dir, nil
+		}
+		seen = append(seen, fmt.Sprintf("%s holds PostgreSQL %s", dir, found))
+	}
+	return "", missingBinaries(v, seen)
+}
+
+var serverVersionPattern = regexp.MustCompile(`\(PostgreSQL\) (\d+)(?:\.(\d+))?`)
+
+// binDirVersion runs dir/postgres --version, and checks pg_ctl is beside it.
+func binDirVersion(dir string) (Version, error) {
+	if _, err := os.Stat(filepath.Join(dir, "pg_ctl")); err != nil {
+		return Version{}, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, filepath.Join(dir, "postgres"), "--version").Output()
+	if err != nil {
+		return Version{}, err
+	}
+	m := serverVersionPattern.FindStringSubmatch(string(out))
+	if m == nil {
+		return Version{}, fmt.Errorf("unexpected postgres --version output %q", strings.TrimSpace(string(out)))
+	}
+	text := m[1]
+	if m[1] == "9" && m[2] != "" {
+		text += "." + m[2] // 9.x.y: the major version has two numbers
+	}
+	v, ok := parseMajor(text)
+	if !ok {
+		return Version{}, fmt.Errorf("unexpected postgres --version output %q", strings.TrimSpace(string(out)))
+	}
+	return v, nil
+}
+
+func missingBinaries(v Version, seen []string) error {
+	e := problem.New(problem.Config, "PostgreSQL "+v.String()+" server",
+		"the PostgreSQL "+v.String()+" server programs (postgres, pg_ctl) are not installed; the restored data directory needs exactly that major version",
+		fmt.Sprintf("install them: sudo apt-get install postgresql-%s (older versions come from the PGDG repository, https://wiki.postgresql.org/wiki/Apt), "+
+			"or on Red Hat systems sudo dnf install postgresql%s-server", v, strings.ReplaceAll(v.String(), ".", "")))
+	if len(seen) > 0 {
+		e.Detail = "found only: " + strings.Join(seen, "; ")
+	}
+	return e
+}

@@ -1,0 +1,101 @@
+package recovery
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"strconv"
+	"syscall"
+
+	"pgrescue/problem"
+)
+
+// Owner is the operating-system user a data directory belongs to. The server
+// must run as that user (PostgreSQL refuses root), and every file pgrescue
+// writes into the data directory is given to it.
+type Owner struct {
+	UID, GID int
+	Name     string
+	Home     string
+	Groups   []int // supplementary groups, e.g. ssl-cert for Debian's snakeoil key
+}
+
+// OwnerOf returns the owner of path (normally the data directory).
+func OwnerOf(path string) (Owner, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return Owner{}, problem.Wrap(err, problem.LocalIO, path, "cannot read the data directory", "check that it exists and that you may read it")
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return Owner{}, problem.New(problem.LocalIO, path, "cannot tell who owns the data directory", "run pgrescue on Linux")
+	}
+	return lookupOwner(path, int(sys.Uid), int(sys.Gid))
+}
+
+func lookupOwner(path string, uid, gid int) (Owner, error) {
+	o := Owner{UID: uid, GID: gid}
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return o, problem.Wrap(err, problem.Config, path,
+			fmt.Sprintf("the data directory belongs to user ID %d, which has no account on this machine (PostgreSQL needs one)", uid),
+			"give the data directory to the database user: chown -R postgres:postgres "+path)
+	}
+	o.Name, o.Home = u.Username, u.HomeDir
+	ids, _ := u.GroupIds() // without them the server only lacks extra groups
+	for _, id := range ids {
+		if g, err := strconv.Atoi(id); err == nil && g != gid {
+			o.Groups = append(o.Groups, g)
+		}
+	}
+	return o, nil
+}
+
+// refuseRootOwner stops before PostgreSQL does, with the fix.
+func (o Owner) refuseRootOwner(pgdata string) error {
+	if o.UID != 0 {
+		return nil
+	}
+	return problem.New(problem.Config, pgdata, "the data directory belongs to root, and PostgreSQL refuses to run as root",
+		"give it to the database user: chown -R postgres:postgres "+pgdata)
+}
+
+// runAs makes cmd run as the owner: when we are root, by switching user for
+// the child; otherwise we must already be the owner.
+func (o Owner) runAs(cmd *exec.Cmd) error {
+	attr := &syscall.SysProcAttr{}
+	if cmd.SysProcAttr != nil {
+		attr = cmd.SysProcAttr
+	}
+	cmd.SysProcAttr = attr
+	if os.Geteuid() == 0 {
+		groups := make([]uint32, 0, len(o.Groups))
+		for _, g := range o.Groups {
+			groups = append(groups, uint32(g))
+		}
+		attr.Credential = &syscall.Credential{Uid: uint32(o.UID), Gid: uint32(o.GID), Groups: groups}
+		return nil
+	}
+	if os.Geteuid() != o.UID {
+		return problem.New(problem.Usage, cmd.Path,
+			fmt.Sprintf("this must run as %s, the data directory's owner (or as root)", o.Name),
+			fmt.Sprintf("run pgrescue as root, or as %s (sudo -u %s …)", o.Name, o.Name))
+	}
+	return nil
+}
+
+// env is the minimal environment of a server process: nothing inherited, so
+// a PGPORT, PGHOST, PGOPTIONS or LANG in the caller's environment cannot
+// redirect or translate anything. LC_ALL=C keeps restore_command's own
+// messages (cp, gpg) untranslated in the log too.
+func (o Owner) env(binDir string, extra []string) []string {
+	env := []string{
+		"PATH=" + binDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"LC_ALL=C",
+		"HOME=" + o.Home,
+		"USER=" + o.Name,
+		"LOGNAME=" + o.Name,
+	}
+	return append(env, extra...) // later entries win in os/exec
+}

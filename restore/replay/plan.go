@@ -1,0 +1,209 @@
+// Package replay recovers a restored base backup to a point in time or to
+// the end of the archive: it writes the recovery settings for the data
+// directory's PostgreSQL version, serves WAL to restore_command through a
+// prefetcher, starts the server, follows its log and reports honest
+// progress until the server accepts connections at the requested point.
+package replay
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"pgrescue/problem"
+	"pgrescue/restore"
+	"pgrescue/restore/prefetch"
+	"pgrescue/restore/recovery"
+	"pgrescue/restore/wale"
+)
+
+// Options choose what to replay and how.
+type Options struct {
+	DataDir string
+	Archive *wale.Archive
+	// Backup names the base backup the data directory holds; "" finds it
+	// by the WAL position the data directory starts from.
+	Backup string
+	Target recovery.Target // zero: the end of the archive
+	// Prefetch is how many segments are fetched ahead: 0 means
+	// prefetch.DefaultAhead; below 0 every restore_command fetches its
+	// file itself (in-band), needing the key on disk without a passphrase.
+	Prefetch int
+	// WALFetch is restore_command's program and global flags: pgrescue's
+	// absolute path and the flags naming the same configuration source.
+	WALFetch []string
+	// Server chooses the port, socket directory, log file or Debian
+	// cluster; DataDir and Version are filled in.
+	Server recovery.Server
+	// ProgressEvery is the interval of progress updates (default 1s).
+	ProgressEvery time.Duration
+	Now           func() time.Time
+}
+
+// Plan is a replay worked out and checked, nothing changed yet.
+type Plan struct {
+	opts     Options
+	DataDir  string
+	Version  recovery.Version
+	Start    Start
+	Backup   wale.Backup
+	Window   Window
+	EndLSN   uint64
+	EndExact bool
+	Server   *recovery.Server
+	Settings recovery.Settings
+	Warnings []string
+}
+
+// Prepare checks everything that can be checked before changing anything:
+// the data directory's version and start position, the backup it holds, the
+// target against what the archive can reach, and WAL continuity.
+func Prepare(ctx context.Context, opts Options) (*Plan, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ProgressEvery <= 0 {
+		opts.ProgressEvery = time.Second
+	}
+	pgdata, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, problem.Wrap(err, problem.Usage, opts.DataDir, "bad data directory path", "give the data directory as an absolute path")
+	}
+	p := &Plan{opts: opts, DataDir: pgdata}
+	if p.Version, err = recovery.ReadVersion(pgdata); err != nil {
+		return nil, err
+	}
+	srv := opts.Server
+	srv.DataDir, srv.Version = pgdata, p.Version
+	p.Server = &srv
+	if srv.Running() {
+		pid, _ := srv.PID()
+		return nil, problem.New(problem.DataDirInUse, pgdata,
+			"a PostgreSQL server is running on this data directory (postmaster PID "+itoa(pid)+")",
+			"pgrescue never touches a running cluster: stop it first if it is the restore you want to redo")
+	}
+	if err := srv.Plan(); err != nil {
+		return nil, err
+	}
+	if p.Start, err = ReadStart(ctx, pgdata, srv.BinDir); err != nil {
+		return nil, err
+	}
+	if err := p.chooseBackup(ctx); err != nil {
+		return nil, err
+	}
+	if w := p.Window.GapWarning(); w != "" {
+		p.Warnings = append(p.Warnings, w)
+	}
+	p.Settings = recovery.Settings{RestoreCommand: p.restoreCommand(p.opts.WALFetch), Target: opts.Target, Timeline: "latest"}
+	return p, nil
+}
+
+// chooseBackup finds the data directory's backup in the archive and checks
+// the target against the window it opens.
+func (p *Plan) chooseBackup(ctx context.Context) error {
+	archive := p.opts.Archive
+	backups, err := archive.ListBackups(ctx)
+	if err != nil {
+		return err
+	}
+	if p.opts.Backup != "" {
+		p.Backup, _, err = archive.Select(ctx, p.opts.Backup)
+	} else {
+		p.Backup, err = FindBackup(backups, p.Start, p.DataDir)
+	}
+	if err != nil {
+		return err
+	}
+	objects, _, err := archive.ListWAL(ctx)
+	if err != nil {
+		return err
+	}
+	size := p.Start.SegmentSize
+	p.Window = NewWindow(p.Backup, objects, size)
+	if p.opts.Target.IsEndOfArchive() {
+		if !p.Window.Continuity.HasNewest {
+			return p.Window.CheckTarget(time.Time{}) // names the missing start segment
+		}
+		p.EndLSN, p.EndExact = p.Window.EndLSN(size), true
+		return nil
+	}
+	target := p.opts.Target.Time
+	if err := p.Window.CheckTarget(target); err != nil {
+		return p.suggestBackup(err, backups, target)
+	}
+	p.EndLSN = p.Window.EndForTarget(target, size)
+	return nil
+}
+
+// suggestBackup adds to a refused target the backup that could reach it.
+func (p *Plan) suggestBackup(err error, backups []wale.Backup, target time.Time) error {
+	pe, ok := err.(*problem.Error)
+	if !ok || !target.Before(p.Window.From) {
+		return err
+	}
+	if better, cerr := ChooseBackup(backups, target); cerr == nil {
+		pe.Next = "restore " + better.Name + " (completed " + formatTime(better.LastModified) + ") instead: pgrescue backup-fetch --move-aside " +
+			restore.Quote(p.DataDir) + " " + better.Name + ", then run this replay again"
+	}
+	return pe
+}
+
+// restoreCommand is pgrescue's own wal-fetch. With prefetch it asks the
+// replay's prefetcher first; --abort-on-error makes a failure stop
+// recovery instead of passing for the end of the archive.
+func (p *Plan) restoreCommand(program []string) string {
+	args := make([]string, 0, len(program)+6)
+	for _, a := range program {
+		args = append(args, restore.Quote(a))
+	}
+	args = append(args, "wal-fetch")
+	if p.opts.Prefetch >= 0 {
+		args = append(args, "--prefetch-socket", restore.Quote(p.socketPath()))
+	}
+	args = append(args, "--abort-on-error", `"%f"`, `"%p"`)
+	return strings.Join(args, " ")
+}
+
+// socketPath is the prefetcher's socket, in the server's private socket
+// directory: short, and only the owner can enter it.
+func (p *Plan) socketPath() string {
+	return filepath.Join(p.Server.SocketDir, "pgrescue-prefetch.sock")
+}
+
+// stagingDir keeps prefetched segments beside pg_wal, so that handing one
+// to PostgreSQL is a rename.
+func (p *Plan) stagingDir() string {
+	return filepath.Join(p.DataDir, p.Version.WALDir(), ".pgrescue-prefetch")
+}
+
+func (p *Plan) ahead() int {
+	if p.opts.Prefetch == 0 {
+		return prefetch.DefaultAhead
+	}
+	return p.opts.Prefetch
+}
+
+// Commands describes the whole replay as shell commands, for --dry-run.
+func (p *Plan) Commands() ([]restore.Command, error) {
+	settings, err := recovery.Describe(p.Version, p.Settings)
+	if err != nil {
+		return nil, err
+	}
+	cmds := append([]restore.Command{}, settings...)
+	if p.Server.Cluster == nil {
+		cmds = append(cmds, recovery.DescribeConfigFiles(p.Server.Owner.Name)...)
+	}
+	if p.opts.Prefetch >= 0 {
+		cmds = append(cmds, restore.Command{
+			Why: "pgrescue keeps " + itoa(p.ahead()) + " segments ahead of replay in " + p.stagingDir() +
+				", fetched, decrypted and decompressed in parallel; restore_command asks for each on " + p.socketPath(),
+			Line: "# done inside pgrescue: no shell equivalent"})
+	}
+	cmds = append(cmds, p.Server.Commands()...)
+	cmds = append(cmds, recovery.DescribeCleanup(p.Version)...)
+	return cmds, nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,395 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"pgrescue/problem"
+	"pgrescue/restore/pglog"
+	"pgrescue/restore/prefetch"
+	"pgrescue/restore/recovery"
+)
+
+// Result is how a replay ended. On success the server is left running,
+// promoted, at the requested point.
+type Result struct {
+	Plan        *Plan
+	Server      *recovery.Server
+	Timeline    uint32
+	RedoDone    string // LSN of the last record replayed
+	StoppedAt   string // "recovery stopping …" detail, with a target
+	LastCommit  string // "last completed transaction was at log time …"
+	Duration    time.Duration
+	Progress    Snapshot
+	Prefetch    prefetch.Stats
+	Warnings    []string
+	ConfigFiles []string // minimal configuration files pgrescue wrote
+}
+
+// shutdownGrace is how long the log is drained after the postmaster exits,
+// so its last lines (the FATAL that explains it) are read.
+const shutdownGrace = 2 * time.Second
+
+// run is one replay in progress.
+type run struct {
+	plan     *Plan
+	report   func(Event)
+	parser   *pglog.Parser
+	progress *Progress
+	result   *Result
+	restored map[string]bool
+	began    time.Time
+	lastLog  []string // the last lines, shown when the server dies without a FATAL
+	paused   bool
+}
+
+// Run writes the recovery settings, starts the prefetcher and the server,
+// and follows the log until the server accepts connections (success),
+// recovery fails, or ctx is cancelled (the server is then stopped).
+func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
+	if report == nil {
+		report = func(Event) {}
+	}
+	r := &run{plan: p, report: report, parser: pglog.NewParser(), restored: map[string]bool{},
+		began: p.opts.Now(), result: &Result{Plan: p, Server: p.Server}}
+	r.parser.SetSegmentSize(p.Start.SegmentSize)
+	r.progress = NewProgress(p.Start.LSN, p.EndLSN, p.EndExact, p.Start.SegmentSize, r.began)
+	for _, w := range p.Warnings {
+		r.warn(w)
+	}
+	if err := p.Server.Prepare(); err != nil {
+		return nil, err
+	}
+	program, err := p.programForOwner()
+	if err != nil {
+		return nil, err
+	}
+	p.Settings.RestoreCommand = p.restoreCommand(program)
+	if err := r.writeSettings(); err != nil {
+		return nil, err
+	}
+	var pf *prefetch.Server
+	if p.opts.Prefetch >= 0 {
+		if pf, err = r.startPrefetch(ctx); err != nil {
+			return nil, err
+		}
+		defer func() {
+			pf.Close()
+			r.result.Prefetch = pf.Stats()
+		}()
+	}
+	if err := r.startServer(ctx); err != nil {
+		return nil, err
+	}
+	err = r.follow(ctx)
+	r.result.Duration = p.opts.Now().Sub(r.began)
+	r.result.Progress = r.progress.At(p.opts.Now())
+	if err != nil {
+		return r.result, err
+	}
+	return r.result, r.finish()
+}
+
+func (r *run) warn(msg string) {
+	r.result.Warnings = append(r.result.Warnings, msg)
+	r.report(Warning{Message: msg})
+}
+
+func (r *run) writeSettings() error {
+	p := r.plan
+	w, err := recovery.Write(p.DataDir, p.Version, p.Settings)
+	if err != nil {
+		return err
+	}
+	r.report(Step{Title: "wrote the recovery settings for PostgreSQL " + p.Version.String(), Detail: strings.Join(w.Files, ", ")})
+	for _, m := range w.Moved {
+		r.warn(fmt.Sprintf("moved %s aside to %s: it would stop this recovery", m.From, m.To))
+	}
+	if p.Server.Cluster != nil {
+		return nil
+	}
+	written, err := recovery.EnsureConfigFiles(p.DataDir, p.Server.Owner)
+	if err != nil {
+		return err
+	}
+	r.result.ConfigFiles = written
+	if len(written) > 0 {
+		r.warn("WAL-E does not archive configuration files; pgrescue wrote minimal ones (local connections for " +
+			p.Server.Owner.Name + " only): " + strings.Join(written, ", ") + ". Put the production configuration back before using this server for real")
+	}
+	return nil
+}
+
+func (r *run) startPrefetch(ctx context.Context) (*prefetch.Server, error) {
+	p := r.plan
+	archive := p.opts.Archive
+	owner := &prefetch.Owner{UID: p.Server.Owner.UID, GID: p.Server.Owner.GID}
+	pf, err := prefetch.Listen(ctx, prefetch.Options{
+		Fetch: func(ctx context.Context, name, dest string) (int64, error) {
+			res, err := archive.FetchWAL(ctx, name, dest)
+			if err != nil {
+				return 0, err
+			}
+			return res.Bytes, nil
+		},
+		StagingDir:  p.stagingDir(),
+		SocketPath:  p.socketPath(),
+		Ahead:       p.ahead(),
+		SegmentSize: p.Start.SegmentSize,
+		Owner:       owner,
+		Report:      func(e prefetch.Event) { r.report(PrefetchActivity{Event: e}) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	go pf.Serve()
+	r.report(Step{Title: fmt.Sprintf("prefetching %d segments ahead of replay", p.ahead()), Detail: p.stagingDir()})
+	return pf, nil
+}
+
+func (r *run) startServer(ctx context.Context) error {
+	s := r.plan.Server
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	var notes []string
+	for _, o := range s.StartOptions() {
+		notes = append(notes, o.Name+"="+o.Value+" ("+o.Why+")")
+	}
+	r.report(Step{Title: "started PostgreSQL " + r.plan.Version.String() + " on " + s.DataDir, Detail: strings.Join(notes, "; ")})
+	return nil
+}
+
+// follow reads the server log until recovery ends one way or the other.
+func (r *run) follow(ctx context.Context) error {
+	s := r.plan.Server
+	lines := make(chan followed, 4096)
+	fctx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
+	followDone := make(chan error, 1)
+	go func() { followDone <- followLog(fctx, s.LogFile, s.LogOffset(), s.DataDir, lines) }()
+	defer func() {
+		stopFollowing()
+		<-followDone
+	}()
+	tick := time.NewTicker(r.plan.opts.ProgressEvery)
+	defer tick.Stop()
+	var deadSince time.Time
+	for {
+		select {
+		case l := <-lines:
+			if done, err := r.line(l); done {
+				return err
+			}
+		case <-tick.C:
+			r.report(ProgressUpdate{r.progress.At(r.plan.opts.Now())})
+			if s.Running() {
+				deadSince = time.Time{}
+				continue
+			}
+			if deadSince.IsZero() {
+				deadSince = time.Now()
+			} else if time.Since(deadSince) > shutdownGrace {
+				return r.serverGone()
+			}
+		case <-ctx.Done():
+			r.report(Step{Title: "interrupted: stopping PostgreSQL (fast shutdown)", Detail: "the data directory stays as it is; run the same replay again to resume"})
+			stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			s.Stop(stopCtx, "fast")
+			return problem.Wrap(ctx.Err(), problem.Interrupted, s.DataDir, "replay interrupted; PostgreSQL was stopped",
+				"run the same pgrescue replay again to resume: recovery restarts from its last restartpoint")
+		}
+	}
+}
+
+// line handles one log line; done is true when recovery has ended.
+func (r *run) line(l followed) (done bool, err error) {
+	r.lastLog = append(r.lastLog, l.text)
+	if len(r.lastLog) > 20 {
+		r.lastLog = r.lastLog[1:]
+	}
+	for _, ev := range r.parser.Feed(l.text) {
+		r.report(LogLine{File: l.file, Text: ev.Source().Raw, Event: ev})
+		if done, err := r.event(ev); done {
+			return true, err
+		}
+	}
+	return false, nil
+}
+
+func (r *run) at(ev pglog.Event) time.Time {
+	if l := ev.Source(); l.HasTime {
+		return l.Time
+	}
+	return r.plan.opts.Now()
+}
+
+func (r *run) milestone(name, detail string) {
+	r.report(Milestone{Name: name, Detail: detail})
+	r.report(ProgressUpdate{r.progress.At(r.plan.opts.Now())})
+}
+
+// event applies one parsed event; done is true when recovery has ended.
+func (r *run) event(ev pglog.Event) (done bool, err error) {
+	switch e := ev.(type) {
+	case *pglog.RestoredFile:
+		r.restored[e.Name] = true
+		r.progress.Restored(e.Name, r.at(ev))
+	case *pglog.RedoStarts:
+		r.progress.RedoStarts(uint64(e.LSN), r.at(ev))
+		r.milestone("redo started", "at "+e.LSN.String())
+	case *pglog.RedoProgress:
+		r.progress.ReplayedTo(uint64(e.LSN), r.at(ev))
+	case *pglog.Consistent:
+		r.progress.ReplayedTo(uint64(e.LSN), r.at(ev))
+		r.milestone("consistent", "consistent recovery state reached at "+e.LSN.String())
+	case *pglog.StoppingAtTarget:
+		r.result.StoppedAt = e.Detail
+		r.milestone("target reached", "recovery stopping "+e.Detail)
+	case *pglog.Paused:
+		r.paused = true
+		r.warn("recovery has paused: " + strings.TrimSpace(e.Hint) + " (pgrescue asked for promotion at the target, so something else paused it; it waits)")
+	case *pglog.RedoDone:
+		r.result.RedoDone = e.LSN.String()
+		r.progress.Done(uint64(e.LSN), r.at(ev))
+		r.milestone("redo done", "redo done at "+e.LSN.String())
+	case *pglog.LastTransaction:
+		r.result.LastCommit = e.At
+	case *pglog.NewTimeline:
+		r.result.Timeline = e.ID
+		r.milestone("promoted", fmt.Sprintf("new timeline %d", e.ID))
+	case *pglog.Ready:
+		r.milestone("ready", "the server accepts connections")
+		return true, nil
+	case *pglog.ShutdownAtTarget:
+		return true, problem.New(problem.RecoveryFailed, r.plan.DataDir, "PostgreSQL shut down at the recovery target instead of promoting",
+			"check recovery_target_action in "+r.plan.DataDir+"/postgresql.auto.conf or recovery.conf, then run the replay again")
+	case *pglog.Fatal:
+		if e.FromStartup {
+			return r.awaitExit(e)
+		}
+	}
+	return false, nil
+}
+
+// awaitExit waits for the server to go down after a startup FATAL, reading
+// the DETAIL and HINT lines that follow it, and explains the failure.
+func (r *run) awaitExit(f *pglog.Fatal) (bool, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for r.plan.Server.Running() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // the HINT lines follow the FATAL within the same write
+	return true, r.fatalError(f)
+}
+
+func (r *run) fatalError(f *pglog.Fatal) error {
+	detail := f.Source().Raw
+	if f.Detail != "" {
+		detail += "\nDETAIL: " + f.Detail
+	}
+	if f.Hint != "" {
+		detail += "\nHINT: " + f.Hint
+	}
+	next := "read the server log: " + r.plan.Server.LogFile
+	switch {
+	case strings.Contains(f.Message, "recovery ended before configured recovery target was reached"):
+		next = "the archive ends (or has a gap) before the target: run `pgrescue wal-list` to see the WAL archived, then choose an earlier target or restore to the end of the archive"
+	case strings.Contains(f.Message, "could not locate required checkpoint record"):
+		next = "the WAL segment holding the backup's checkpoint could not be fetched: check it is archived (pgrescue wal-list) and that the key decrypts it"
+	case f.Restore != nil:
+		next = "restore_command itself failed: the lines before the FATAL in the log show pgrescue wal-fetch's explanation"
+	}
+	return &problem.Error{Kind: problem.RecoveryFailed, Subject: r.plan.DataDir,
+		Summary: "PostgreSQL stopped recovery: " + f.Message, Detail: detail, Next: next}
+}
+
+// serverGone explains a postmaster that exited without a startup FATAL.
+func (r *run) serverGone() error {
+	st := r.parser.State()
+	if st.Fatal != nil {
+		return r.fatalError(st.Fatal)
+	}
+	return &problem.Error{Kind: problem.RecoveryFailed, Subject: r.plan.DataDir,
+		Summary: "PostgreSQL is no longer running and its log does not say why",
+		Detail:  "last lines of " + r.plan.Server.LogFile + ":\n" + strings.Join(r.lastLog, "\n"),
+		Next:    "read the whole log, fix what it names, then run the replay again"}
+}
+
+// finish checks that the server came up at the requested point and removes
+// the recovery settings.
+func (r *run) finish() error {
+	p := r.plan
+	cleaned, err := recovery.Cleanup(p.DataDir, p.Version)
+	if err != nil {
+		r.warn("could not remove pgrescue's recovery settings: " + err.Error())
+	} else {
+		r.report(Step{Title: "removed the recovery settings", Detail: strings.Join(cleaned.Files, ", ")})
+	}
+	if !p.opts.Target.IsEndOfArchive() {
+		if r.result.StoppedAt == "" {
+			return &problem.Error{Kind: problem.ReplayIncomplete, Subject: p.DataDir,
+				Summary: "the server promoted before reaching the target " + p.opts.Target.PostgresLiteral(),
+				Detail:  "replay ended at " + r.result.RedoDone + " without a \"recovery stopping\" line: PostgreSQL " + p.Version.String() + " promotes at the end of the WAL it can get",
+				Next:    "the archive misses WAL before the target (pgrescue wal-list); the server is up with what was replayed"}
+		}
+		return nil
+	}
+	redo, _ := pglog.ParseLSN(r.result.RedoDone)
+	if w := p.Window.UnreplayedWarning(uint64(redo), func(n string) bool { return r.restored[n] }, p.Start.SegmentSize); w != "" {
+		r.warn(w)
+		return &problem.Error{Kind: problem.ReplayIncomplete, Subject: p.DataDir, Summary: "replay stopped before the end of the archive", Detail: w,
+			Next: "the server is up with what was replayed; find the missing WAL and restore again to recover the rest"}
+	}
+	return nil
+}
+
+// programForOwner makes sure the user running PostgreSQL can execute the
+// pgrescue named in restore_command. A binary under /root or a build cache
+// is not reachable by postgres: it is then copied into the private socket
+// directory, which only that user can enter.
+func (p *Plan) programForOwner() ([]string, error) {
+	program := append([]string{}, p.opts.WALFetch...)
+	if len(program) == 0 || os.Geteuid() != 0 || p.Server.Owner.UID == 0 {
+		return program, nil
+	}
+	if runsAs(program[0], p.Server.Owner) {
+		return program, nil
+	}
+	copied := filepath.Join(p.Server.SocketDir, "pgrescue")
+	if err := copyExecutable(program[0], copied, p.Server.Owner); err != nil {
+		return nil, err
+	}
+	program[0] = copied
+	return program, nil
+}
+
+func runsAs(exe string, owner recovery.Owner) bool {
+	cmd := exec.Command(exe, "--version")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(owner.UID), Gid: uint32(owner.GID)}}
+	cmd.Dir = "/"
+	return cmd.Run() == nil
+}
+
+func copyExecutable(from, to string, owner recovery.Owner) error {
+	data, err := os.ReadFile(from)
+	if err == nil {
+		tmp := to + ".tmp"
+		if err = os.WriteFile(tmp, data, 0o755); err == nil {
+			if err = os.Chown(tmp, owner.UID, owner.GID); err == nil {
+				err = os.Rename(tmp, to)
+			}
+		}
+	}
+	if err != nil {
+		return problem.Wrap(err, problem.LocalIO, to, "cannot give "+owner.Name+" a copy of pgrescue for restore_command",
+			"install pgrescue where "+owner.Name+" can run it (e.g. /usr/local/bin)")
+	}
+	return nil
+}
