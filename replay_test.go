@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"pgrescue/internal/s3test"
 	"pgrescue/internal/testtool"
 	"pgrescue/internal/walefixture"
 	"pgrescue/restore/recovery"
@@ -124,4 +129,199 @@ func TestReplayToEveryTargetOfTheFixture(t *testing.T) {
 		})
 	}
 	_ = time.Second
+}
+
+// fetchedFixture restores a backup of the fixture for a replay test.
+func fetchedFixture(t *testing.T, envdir, backup string) (pgdata string, args []string) {
+	t.Helper()
+	pgdata = restoreDir(t)
+	args = append([]string{"--envdir", envdir}, keyArgs(t)...)
+	if res := pgrescue(t, nil, append(args, "backup-fetch", pgdata, backup)...); res.code != 0 {
+		t.Fatalf("backup-fetch: %+v", res)
+	}
+	return pgdata, args
+}
+
+const firstBackup = "base_000000010000000000000012_00000012"
+
+// A segment missing from the archive: PostgreSQL stops before it and
+// promotes as if the archive ended there. pgrescue warns before starting,
+// names the segment after "redo done", and exits 21 with the server up.
+func TestReplayReportsAGapByName(t *testing.T) {
+	needPostgres(t)
+	envdir, srv := fixtureEnvdir(t)
+	srv.Delete(t, "wale-fixtures", "pg15-primary/wal_005/000000010000000000000014.lzo")
+	pgdata, args := fetchedFixture(t, envdir, firstBackup)
+	res := pgrescue(t, nil, append(args, "replay", "--pgdata", pgdata)...)
+	if res.code != 21 {
+		t.Fatalf("exit %d, want 21 (replay-incomplete)\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	s := runningServer(t, pgdata, res.stdout)
+	if !strings.Contains(res.stderr, "WARNING: the archive is missing 1 WAL segment(s)") {
+		t.Errorf("no warning before the start:\n%s", res.stderr)
+	}
+	if !strings.Contains(res.stderr, "WAL was left unreplayed") || !strings.Contains(res.stderr, "000000010000000000000014") {
+		t.Errorf("the gap is not named after redo done:\n%s", res.stderr)
+	}
+	// Batches 3 to 6 came after the gap.
+	if got := countRows(t, s); got >= walefixture.ReadManifest(t).Final.ExpectedRows {
+		t.Errorf("%d rows: everything replayed despite the gap?", got)
+	}
+}
+
+// A target after the newest archived WAL is refused before anything runs.
+func TestReplayRefusesATargetAfterTheArchive(t *testing.T) {
+	needPostgres(t)
+	envdir, _ := fixtureEnvdir(t)
+	pgdata, args := fetchedFixture(t, envdir, firstBackup)
+	before := listTree(t, pgdata)
+	res := pgrescue(t, nil, append(args, "replay", "--pgdata", pgdata, "--target-time", "2026-11-25 03:30:00+00")...)
+	if res.code != 3 || !strings.Contains(res.stderr, "the target is after the newest archived WAL") || !strings.Contains(res.stderr, "000000010000000000000018") {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	if after := listTree(t, pgdata); after != before {
+		t.Errorf("the data directory changed:\nbefore\n%s\nafter\n%s", before, after)
+	}
+	if _, err := os.Stat(pgdata + ".pgrescue.log"); err == nil {
+		t.Error("a server log was created: something ran")
+	}
+	// A target before the backup completed names the backup that can reach it.
+	res = pgrescue(t, nil, append(args, "replay", "--pgdata", pgdata, "--target-time", "2026-11-25T02:52:40Z")...)
+	if res.code != 8 && res.code != 3 || !strings.Contains(res.stderr, "before backup "+firstBackup+" completed") {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+}
+
+func TestReplayDryRunChangesNothing(t *testing.T) {
+	needPostgres(t)
+	envdir, _ := fixtureEnvdir(t)
+	pgdata, args := fetchedFixture(t, envdir, firstBackup)
+	before := listTree(t, pgdata)
+	res := pgrescue(t, nil, append(args, "replay", "--pgdata", pgdata, "--target-time", "2026-11-25T02:52:57.892164Z", "--dry-run")...)
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	for _, want := range []string{"recovery.signal", "recovery_target_time = '2026-11-25 02:52:57.892164+00'", "restore_command",
+		"wal-fetch --prefetch-socket", "--abort-on-error", "pg_ctl start", "archive_mode=off", "lc_messages=C", "backup " + firstBackup} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	if after := listTree(t, pgdata); after != before {
+		t.Errorf("the data directory changed:\n%s\n%s", before, after)
+	}
+	// The private socket directory is named, not created.
+	m := regexp.MustCompile(`unix_socket_directories=(\S+)`).FindStringSubmatch(res.stdout)
+	if m == nil {
+		t.Fatalf("no socket directory in the dry run:\n%s", res.stdout)
+	}
+	if _, err := os.Stat(m[1]); err == nil {
+		t.Errorf("the dry run created %s", m[1])
+	}
+}
+
+// A segment that cannot be fetched (S3 refuses it) must stop recovery with
+// PostgreSQL's FATAL, not pass for the end of the archive and promote.
+func TestReplayStopsWhenWALCannotBeFetched(t *testing.T) {
+	needPostgres(t)
+	envdir, srv := fixtureEnvdir(t)
+	pgdata, args := fetchedFixture(t, envdir, firstBackup)
+	srv.Faults().Inject(s3test.Match{Method: "GET", KeyContains: "wal_005/000000010000000000000014", Times: s3test.Always},
+		s3test.Respond(403, "AccessDenied", "Access Denied"))
+	res := pgrescue(t, nil, append(args, "replay", "--pgdata", pgdata)...)
+	if res.code != 22 {
+		t.Fatalf("exit %d, want 22 (recovery-failed)\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{"could not restore file \"000000010000000000000014\" from archive", "exit code 200", "S3 denied access"} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(pgdata, "recovery.signal")); err != nil {
+		t.Errorf("recovery.signal is gone: the server promoted (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(pgdata, "postmaster.pid")); err == nil {
+		t.Error("the server is still running")
+	}
+}
+
+func listTree(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err == nil {
+			b.WriteString(path + " " + info.Mode().String() + " " + strconv.FormatInt(info.Size(), 10) + " " + info.ModTime().String() + "\n")
+		}
+		return nil
+	})
+	return b.String()
+}
+
+// ctrl+c during replay stops the server cleanly and leaves the data
+// directory resumable: the same replay run again finishes the job.
+func TestReplayInterruptedThenResumed(t *testing.T) {
+	needPostgres(t)
+	envdir, srv := fixtureEnvdir(t)
+	pgdata, args := fetchedFixture(t, envdir, firstBackup)
+	srv.Faults().Inject(s3test.Match{Method: "GET", KeyContains: "wal_005/000000010000000000000015", Times: s3test.Always},
+		s3test.Stall(time.Minute, -1))
+
+	cmd := exec.Command(binary, append(args, "replay", "--pgdata", pgdata)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), `restored log file "000000010000000000000014"`) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("replay never reached segment 14:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130\n%s", err, stderr.String())
+	}
+	if pid, err := os.ReadFile(filepath.Join(pgdata, "postmaster.pid")); err == nil {
+		t.Fatalf("the server still runs (postmaster.pid %q)\n%s", strings.SplitN(string(pid), "\n", 2)[0], stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "run the same pgrescue replay again to resume") {
+		t.Errorf("no next step:\n%s", stderr.String())
+	}
+	if left, _ := filepath.Glob(filepath.Join(pgdata, "pg_wal", ".pgrescue-prefetch", "*")); len(left) > 0 {
+		t.Errorf("staged files left behind: %v", left)
+	}
+
+	srv.Faults().Clear()
+	res := pgrescue(t, nil, append(args, "replay", "--pgdata", pgdata)...)
+	if res.code != 0 {
+		t.Fatalf("resumed replay: exit %d\n%s", res.code, res.stderr)
+	}
+	s := runningServer(t, pgdata, res.stdout)
+	if got, want := countRows(t, s), walefixture.ReadManifest(t).Final.ExpectedRows; got != want {
+		t.Errorf("%d rows after resuming, want %d", got, want)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a poller.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

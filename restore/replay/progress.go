@@ -137,16 +137,23 @@ func (p *Progress) At(now time.Time) Snapshot {
 	return s
 }
 
+// A rate is only shown once it rests on enough observation: the first
+// records after the start would otherwise promise hours or seconds.
+const (
+	minRateSpan  = 2 * time.Second
+	minRateBytes = 1 << 20
+)
+
 func (p *Progress) rate() float64 {
 	if len(p.samples) < 2 {
 		return 0
 	}
 	first, last := p.samples[0], p.samples[len(p.samples)-1]
-	d := last.at.Sub(first.at).Seconds()
-	if d <= 0 {
+	d := last.at.Sub(first.at)
+	if d < minRateSpan || last.lsn-first.lsn < minRateBytes {
 		return 0
 	}
-	return float64(last.lsn-first.lsn) / d
+	return float64(last.lsn-first.lsn) / d.Seconds()
 }
 
 // String is one progress line for plain output.

@@ -22,6 +22,9 @@ type Start struct {
 	Segment     wale.Segment // the first WAL segment replay needs
 	SegmentSize int64
 	Source      string // "backup_label" (online backup) or "pg_control" (offline backup)
+	// Resuming is true when an earlier replay was interrupted: the control
+	// file's checkpoint has moved on from the backup's own.
+	Resuming bool
 }
 
 // ReadStart finds where replay begins: backup_label's START WAL LOCATION
@@ -45,7 +48,9 @@ func ReadStart(ctx context.Context, pgdata, binDir string) (Start, error) {
 		}
 		return st, nil
 	}
-	return startFromControl(ctl, segSize, filepath.Join(pgdata, "global", "pg_control"))
+	st, err := startFromControl(ctl, segSize, filepath.Join(pgdata, "global", "pg_control"))
+	st.Resuming = ctl["Database cluster state"] == "in archive recovery"
+	return st, err
 }
 
 var startWALLine = regexp.MustCompile(`(?m)^START WAL LOCATION: ([0-9A-Fa-f]+/[0-9A-Fa-f]+) \(file ([0-9A-F]{24})\)`)
@@ -115,6 +120,20 @@ func FindBackup(backups []wale.Backup, st Start, pgdata string) (wale.Backup, er
 	for _, b := range backups {
 		if b.Start == st.Segment {
 			return b, nil
+		}
+	}
+	if st.Resuming {
+		// Restartpoints moved the checkpoint on: the backup is the newest
+		// one starting at or before it on the same timeline.
+		var best *wale.Backup
+		for i, b := range backups {
+			if b.Start.Timeline == st.Segment.Timeline && b.Start.Number(st.SegmentSize) <= st.Segment.Number(st.SegmentSize) &&
+				(best == nil || b.Start.Number(st.SegmentSize) > best.Start.Number(st.SegmentSize)) {
+				best = &backups[i]
+			}
+		}
+		if best != nil {
+			return *best, nil
 		}
 	}
 	return wale.Backup{}, &problem.Error{Kind: problem.NoBackups, Subject: pgdata,
