@@ -187,7 +187,11 @@ type replayPrinter struct {
 
 func (p *replayPrinter) plan(pl *replay.Plan) {
 	fmt.Fprintf(p.w, "replay: %s, PostgreSQL %s, backup %s, to %s\n", pl.DataDir, pl.Version, pl.Backup.Name, describeTarget(pl.Settings.Target))
-	fmt.Fprintf(p.w, "replay: from %s (%s) to %s%s\n", replay.FormatLSN(pl.Start.LSN), pl.Start.Source, replay.FormatLSN(pl.EndLSN), map[bool]string{true: "", false: " (estimated: the segment holding the target)"}[pl.EndExact])
+	estimate := ""
+	if !pl.EndExact {
+		estimate = " (estimated: the end of the segment archived after the target)"
+	}
+	fmt.Fprintf(p.w, "replay: from %s (%s) to %s%s\n", replay.FormatLSN(pl.Start.LSN), pl.Start.Source, replay.FormatLSN(pl.EndLSN), estimate)
 }
 
 func (p *replayPrinter) event(e replay.Event) {

@@ -325,3 +325,22 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A gap before the target: PostgreSQL 13+ refuses to promote, and the
+// engineer sees its FATAL line, the gap named beforehand, and what to do.
+func TestReplayGapBeforeTheTargetFails(t *testing.T) {
+	needPostgres(t)
+	envdir, srv := fixtureEnvdir(t)
+	srv.Delete(t, "wale-fixtures", "pg15-primary/wal_005/000000010000000000000013.lzo")
+	pgdata, args := fetchedFixture(t, envdir, firstBackup)
+	res := pgrescue(t, nil, append(args, "replay", "--pgdata", pgdata, "--target-time", "2026-11-25T02:53:02.335231Z")...)
+	if res.code != 22 {
+		t.Fatalf("exit %d, want 22\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{"WARNING: the archive is missing 1 WAL segment(s)", "000000010000000000000013",
+		"FATAL:  recovery ended before configured recovery target was reached", "choose an earlier target"} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+		}
+	}
+}

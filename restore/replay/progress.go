@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"pgrescue/restore/pglog"
 	"pgrescue/restore/wale"
 )
 
@@ -172,4 +173,4 @@ func (s Snapshot) String() string {
 }
 
 // FormatLSN writes an LSN as PostgreSQL does: %X/%X.
-func FormatLSN(lsn uint64) string { return fmt.Sprintf("%X/%X", lsn>>32, uint32(lsn)) }
+func FormatLSN(lsn uint64) string { return pglog.LSN(lsn).String() }
