@@ -246,7 +246,7 @@ func printReplaySummary(out io.Writer, r *replay.Result) {
 	if r.LastCommit != "" {
 		fmt.Fprintf(out, "  last transaction replayed at %s\n", r.LastCommit)
 	}
-	fmt.Fprintf(out, "  redo done at %s; new timeline %d; %d segments restored in %s\n", r.RedoDone, r.Timeline, r.Progress.SegmentsDone, r.Duration.Round(time.Millisecond))
+	fmt.Fprintf(out, "  redo done at %s; new timeline %d; %d segments restored in %s\n", r.RedoDone, r.Timeline, r.Restored, r.Duration.Round(time.Millisecond))
 	if st := r.Prefetch; st.Requests > 0 {
 		fmt.Fprintf(out, "  prefetch: %d requests, %d ready before asked, %d waited, %d fetched in-band, %s staged\n",
 			st.Requests, st.Hits, st.Waits, st.Inline, wale.HumanBytes(st.Bytes))

@@ -344,3 +344,46 @@ func TestReplayGapBeforeTheTargetFails(t *testing.T) {
 		}
 	}
 }
+
+// On Debian the data directory is a cluster's, configured in
+// /etc/postgresql: replay finds the cluster and starts it with pg_ctlcluster.
+func TestReplayIntoADebianCluster(t *testing.T) {
+	needPostgres(t)
+	if os.Geteuid() != 0 {
+		t.Skip("pg_createcluster needs root")
+	}
+	for _, tool := range []string{"pg_createcluster", "pg_ctlcluster", "pg_dropcluster"} {
+		testtool.Need(t, tool)
+	}
+	envdir, _ := fixtureEnvdir(t)
+	pgdata := restoreDir(t)
+	name := "pgrescue_replay_" + strconv.Itoa(os.Getpid())
+	if out, err := exec.Command("pg_createcluster", "15", name, "-d", pgdata, "-p", "54399", "--start-conf", "manual").CombinedOutput(); err != nil {
+		t.Fatalf("pg_createcluster: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("pg_dropcluster", "--stop", "15", name).CombinedOutput(); err != nil {
+			t.Errorf("pg_dropcluster: %v\n%s", err, out)
+		}
+	})
+	args := append([]string{"--envdir", envdir}, keyArgs(t)...)
+	if res := pgrescue(t, nil, append(args, "backup-fetch", "--move-aside", pgdata, firstBackup)...); res.code != 0 {
+		t.Fatalf("backup-fetch: %+v", res)
+	}
+	pitr := walefixture.ReadManifest(t).PITRPoints[1]
+	res := pgrescue(t, nil, append(args, "replay", "--pgdata", pgdata, "--target-time", pitr.RecoveryTargetTime)...)
+	if res.code != 0 {
+		t.Fatalf("replay exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "Debian cluster 15/"+name) || !regexp.MustCompile(`pg_ctlcluster .*15 `+name+` stop`).MatchString(res.stdout) {
+		t.Errorf("the cluster was not used:\n%s\n%s", res.stderr, res.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(pgdata, "postgresql.conf")); err == nil {
+		t.Error("a postgresql.conf was written into a Debian cluster's data directory")
+	}
+	s := runningServer(t, pgdata, res.stdout)
+	s.Cluster = &recovery.Cluster{Version: "15", Name: name}
+	if got := countRows(t, s); got != pitr.ExpectedRows {
+		t.Errorf("%d rows, want %d", got, pitr.ExpectedRows)
+	}
+}

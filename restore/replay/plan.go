@@ -77,6 +77,15 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 	}
 	srv := opts.Server
 	srv.DataDir, srv.Version = pgdata, p.Version
+	if srv.Cluster == nil {
+		// A Debian cluster's configuration lives in /etc/postgresql, not
+		// in the data directory: plain pg_ctl would find none.
+		if c, err := recovery.FindCluster(pgdata); err == nil && c != nil {
+			srv.Cluster = c
+			p.Warnings = append(p.Warnings, "the data directory belongs to Debian cluster "+c.String()+
+				": it is started with pg_ctlcluster, with the configuration in "+c.ConfigDir()+" and its port and socket directory")
+		}
+	}
 	p.Server = &srv
 	if srv.Running() {
 		pid, _ := srv.PID()

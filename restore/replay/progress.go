@@ -71,9 +71,11 @@ func (p *Progress) Restored(name string, at time.Time) {
 // ReplayedTo records an exact replay position ("redo in progress", 15+).
 func (p *Progress) ReplayedTo(lsn uint64, at time.Time) { p.advance(lsn, at) }
 
-// Done records "redo done at": the final position.
+// Done records "redo done at": the final position. Restored segments run
+// ahead of replay (the server reads ahead), so the position may go back.
 func (p *Progress) Done(lsn uint64, at time.Time) {
 	p.advance(lsn, at)
+	p.Current = lsn
 	p.Finished = true
 }
 

@@ -27,6 +27,7 @@ type Result struct {
 	LastCommit  string // "last completed transaction was at log time …"
 	Duration    time.Duration
 	Progress    Snapshot
+	Restored    int // WAL segments PostgreSQL restored from the archive
 	Prefetch    prefetch.Stats
 	Warnings    []string
 	ConfigFiles []string // minimal configuration files pgrescue wrote
@@ -90,6 +91,7 @@ func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
 	err = r.follow(ctx)
 	r.result.Duration = p.opts.Now().Sub(r.began)
 	r.result.Progress = r.progress.At(p.opts.Now())
+	r.result.Restored = r.progress.RestoredCount
 	if err != nil {
 		return r.result, err
 	}
