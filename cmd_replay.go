@@ -62,6 +62,9 @@ func (a *app) replayCommand() *cobra.Command {
 				return err
 			}
 			opts.Archive = archive
+			if opts.Prefetch <= 0 {
+				opts.Prefetch = -1 // in-band: each restore_command fetches its own file
+			}
 			if opts.WALFetch, err = a.walFetchProgram(); err != nil {
 				return err
 			}
@@ -85,7 +88,7 @@ func (a *app) replayCommand() *cobra.Command {
 	f.StringVar(&opts.DataDir, "pgdata", "", "the restored data directory (after backup-fetch)")
 	f.StringVar(&opts.Backup, "backup", "", "the base backup the data directory holds (default: found from its WAL position)")
 	f.StringVar(&targetText, "target-time", "", "recover up to this time (default: the end of the archive)")
-	f.IntVar(&opts.Prefetch, "prefetch", prefetch.DefaultAhead, "WAL segments fetched ahead of replay; -1 fetches each in-band")
+	f.IntVar(&opts.Prefetch, "prefetch", prefetch.DefaultAhead, "WAL segments fetched ahead of replay; 0 fetches each in-band (the key must then work without this process)")
 	f.IntVar(&opts.Server.Port, "port", 0, "port of the restored server (default: a free one from 54320)")
 	f.StringVar(&opts.Server.SocketDir, "socket-dir", "", "socket directory of the restored server (default: a private one under /tmp)")
 	f.StringVar(&opts.Server.LogFile, "log", "", "server log file (default: PGDATA.pgrescue.log beside the data directory)")

@@ -110,6 +110,12 @@ func TestReplayToEveryTargetOfTheFixture(t *testing.T) {
 				t.Fatalf("replay exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 			}
 			s := runningServer(t, pgdata, res.stdout)
+			for _, left := range []string{filepath.Join(s.SocketDir, "pgrescue"), filepath.Join(s.SocketDir, "pgrescue-prefetch.sock"),
+				filepath.Join(pgdata, "pg_wal", ".pgrescue-prefetch")} {
+				if _, err := os.Stat(left); err == nil {
+					t.Errorf("%s left behind after recovery", left)
+				}
+			}
 			if got := countRows(t, s); got != r.rows {
 				t.Errorf("%d rows, want %d\n%s", got, r.rows, res.stderr)
 			}

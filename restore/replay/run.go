@@ -48,6 +48,7 @@ type run struct {
 	began    time.Time
 	lastLog  []string // the last lines, shown when the server dies without a FATAL
 	paused   bool
+	copied   string // pgrescue copied for restore_command, removed once recovery is over
 }
 
 // Run writes the recovery settings, starts the prefetcher and the server,
@@ -70,6 +71,9 @@ func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
 	program, err := p.programForOwner()
 	if err != nil {
 		return nil, err
+	}
+	if len(program) > 0 && len(p.opts.WALFetch) > 0 && program[0] != p.opts.WALFetch[0] {
+		r.copied = program[0]
 	}
 	p.Settings.RestoreCommand = p.restoreCommand(program)
 	if err := r.writeSettings(); err != nil {
@@ -333,6 +337,9 @@ func (r *run) finish() error {
 		r.warn("could not remove pgrescue's recovery settings: " + err.Error())
 	} else {
 		r.report(Step{Title: "removed the recovery settings", Detail: strings.Join(cleaned.Files, ", ")})
+		if r.copied != "" {
+			os.Remove(r.copied) // restore_command is gone with the settings
+		}
 	}
 	if !p.opts.Target.IsEndOfArchive() {
 		if r.result.StoppedAt == "" {
