@@ -228,6 +228,7 @@ func (s *Server) request(ctx context.Context, name string) (path string, err err
 	case !e.finished():
 		how = "wait"
 	}
+	e.prefetched = false // requested now: never evicted
 	s.mu.Unlock()
 
 	waitStart := s.opts.Now()
@@ -294,7 +295,9 @@ func (s *Server) evictBeforeLocked(seg wale.Segment) {
 		if kind != wale.WALSegment {
 			continue
 		}
-		if other.Timeline != seg.Timeline || other.Number(s.opts.SegmentSize) < pos {
+		if e.prefetched && (other.Timeline != seg.Timeline || other.Number(s.opts.SegmentSize) < pos) {
+			// Only unrequested files: a request being answered must
+			// not see its fetch cancelled under it.
 			s.discardLocked(name, e)
 		}
 	}
