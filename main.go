@@ -97,6 +97,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.walFetchCommand(),
 		a.walListCommand(),
 		a.replayCommand(),
+		a.gpgCommand(),
 		exitCodesTopic(),
 	)
 	return root

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
@@ -21,13 +22,14 @@ const maxKeyFileSize = 16 << 20
 
 // KeyInfo describes one secret key (a primary key with its subkeys) as loaded.
 type KeyInfo struct {
-	Fingerprint      string   // primary key fingerprint, upper-case hex
-	KeyID            uint64   // long key id of the primary key
-	UserIDs          []string // e.g. "WAL-E <postgres@db-1>"
-	SubkeyIDs        []uint64 // every subkey, in file order
-	EncryptionKeyIDs []uint64 // primary key or subkeys whose secret part is present and that can decrypt
-	Protected        bool     // a secret part is protected by a passphrase
-	Source           string   // the file (or description) it was loaded from
+	Fingerprint      string    // primary key fingerprint, upper-case hex
+	KeyID            uint64    // long key id of the primary key
+	UserIDs          []string  // e.g. "WAL-E <postgres@db-1>"
+	SubkeyIDs        []uint64  // every subkey, in file order
+	EncryptionKeyIDs []uint64  // primary key or subkeys whose secret part is present and that can decrypt
+	Protected        bool      // a secret part is protected by a passphrase
+	Source           string    // the file (or description) it was loaded from
+	Parts            []KeyPart // the primary key first, then each subkey, in file order
 }
 
 // String names the key as an engineer would look it up: long id and first user id.
@@ -51,6 +53,7 @@ func (i KeyInfo) clone() KeyInfo {
 	i.UserIDs = append([]string(nil), i.UserIDs...)
 	i.SubkeyIDs = append([]uint64(nil), i.SubkeyIDs...)
 	i.EncryptionKeyIDs = append([]uint64(nil), i.EncryptionKeyIDs...)
+	i.Parts = append([]KeyPart(nil), i.Parts...)
 	return i
 }
 
@@ -86,6 +89,7 @@ type secretKey struct {
 	priv    *packet.PrivateKey
 	failure *problem.Error // why it could not be unlocked; an empty Subject is filled per object
 	usage   keyUsage       // what the self-signatures allow; read while loading only
+	part    int            // index in owner.info.Parts
 }
 
 // SetPassphrase sets how a passphrase is obtained for protected keys. Without
@@ -293,6 +297,7 @@ func (g *entityGrouper) add(p packet.Packet) error {
 			g.current = newEntity(p, g.source)
 		} else if g.current != nil {
 			g.current.info.SubkeyIDs = append(g.current.info.SubkeyIDs, p.KeyId)
+			g.current.info.Parts = append(g.current.info.Parts, partOf(p, SecretMissing))
 		}
 		g.lastUsage = nil
 	case *packet.UserId:
@@ -300,7 +305,7 @@ func (g *entityGrouper) add(p packet.Packet) error {
 			g.current.info.UserIDs = append(g.current.info.UserIDs, p.Id)
 		}
 	case *packet.Signature:
-		if g.lastUsage != nil && p.FlagsValid && p.IssuerKeyId != nil && *p.IssuerKeyId == g.current.info.KeyID {
+		if g.lastUsage != nil && p.IssuerKeyId != nil && *p.IssuerKeyId == g.current.info.KeyID {
 			g.lastUsage.record(p)
 		}
 	}
@@ -317,15 +322,27 @@ func (g *entityGrouper) flush() {
 }
 
 // keyUsage remembers what the self-signatures say a key may do, to list the
-// keys that can decrypt. Without flags, the algorithm decides.
+// keys that can decrypt (without flags, the algorithm decides), and when the
+// key expires (the newest self-signature decides, as in gpg).
 type keyUsage struct {
-	flagged bool
-	encrypt bool
+	flagged  bool
+	encrypt  bool
+	newest   time.Time
+	lifetime uint32 // seconds after creation; 0: never expires
 }
 
 func (u *keyUsage) record(sig *packet.Signature) {
-	u.flagged = true
-	u.encrypt = u.encrypt || sig.FlagEncryptCommunications || sig.FlagEncryptStorage
+	if sig.FlagsValid {
+		u.flagged = true
+		u.encrypt = u.encrypt || sig.FlagEncryptCommunications || sig.FlagEncryptStorage
+	}
+	if !sig.CreationTime.Before(u.newest) {
+		u.newest = sig.CreationTime
+		u.lifetime = 0
+		if sig.KeyLifetimeSecs != nil {
+			u.lifetime = *sig.KeyLifetimeSecs
+		}
+	}
 }
 
 func newEntity(primary *packet.PublicKey, source string) *entity {
@@ -337,8 +354,9 @@ func newEntity(primary *packet.PublicKey, source string) *entity {
 }
 
 func (e *entity) addSecret(p *packet.PrivateKey) *keyUsage {
-	sk := &secretKey{owner: e, id: p.KeyId, priv: p, stub: p.Dummy()}
+	sk := &secretKey{owner: e, id: p.KeyId, priv: p, stub: p.Dummy(), part: len(e.info.Parts)}
 	e.keys = append(e.keys, sk)
+	e.info.Parts = append(e.info.Parts, partOf(&p.PublicKey, protectionOf(p)))
 	if p.IsSubkey {
 		e.info.SubkeyIDs = append(e.info.SubkeyIDs, p.KeyId)
 	}
@@ -348,16 +366,21 @@ func (e *entity) addSecret(p *packet.PrivateKey) *keyUsage {
 	return &sk.usage
 }
 
-// finish lists the keys that can decrypt, now that all signatures are read.
+// finish lists the keys that can decrypt and when each expires, now that
+// all signatures are read.
 func (e *entity) finish() {
 	for _, sk := range e.keys {
-		if sk.stub || !sk.priv.PubKeyAlgo.CanEncrypt() {
+		part := &e.info.Parts[sk.part]
+		if sk.usage.lifetime != 0 {
+			part.Expires = part.Created.Add(time.Duration(sk.usage.lifetime) * time.Second)
+		}
+		if !sk.priv.PubKeyAlgo.CanEncrypt() || (sk.usage.flagged && !sk.usage.encrypt) {
 			continue
 		}
-		if sk.usage.flagged && !sk.usage.encrypt {
-			continue
+		part.Encrypt = true
+		if !sk.stub {
+			e.info.EncryptionKeyIDs = append(e.info.EncryptionKeyIDs, sk.id)
 		}
-		e.info.EncryptionKeyIDs = append(e.info.EncryptionKeyIDs, sk.id)
 	}
 }
 
