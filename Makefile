@@ -14,4 +14,5 @@ test: deps
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./restore/lzop/ ./gpg/
-	$(GO) run ./internal/benchfetch
+	$(GO) test -run '^$$' -bench 'BenchmarkFetchVersusCPipeline$$' -benchtime 1x -timeout 30m .
+	$(GO) test -run '^$$' -bench 'BenchmarkReplay$$' -benchtime 1x -timeout 30m .

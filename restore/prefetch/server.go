@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sync"
 	"time"
 
@@ -123,7 +124,9 @@ func Listen(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	slots := max(opts.Ahead, 1)
+	// Decoding is CPU-bound (AES, SHA-1, LZO): more fetches at once than
+	// cores only slow the one PostgreSQL needs next. Depth stays Ahead.
+	slots := max(min(opts.Ahead, runtime.NumCPU()), 1)
 	return &Server{
 		opts:     opts,
 		listener: ln,
@@ -211,7 +214,6 @@ func (s *Server) request(ctx context.Context, name string) (path string, err err
 	s.stats.Requests++
 	if kind == wale.WALSegment {
 		s.evictBeforeLocked(seg)
-		s.scheduleAfterLocked(seg)
 	}
 	e, found := s.entries[name]
 	if found && e.finished() && e.err != nil {
@@ -229,6 +231,11 @@ func (s *Server) request(ctx context.Context, name string) (path string, err err
 		how = "wait"
 	}
 	e.prefetched = false // requested now: never evicted
+	if kind == wale.WALSegment {
+		// After the requested file has started: on a small machine the
+		// file PostgreSQL waits for must not queue behind the ones after it.
+		s.scheduleAfterLocked(seg)
+	}
 	s.mu.Unlock()
 
 	waitStart := s.opts.Now()

@@ -26,6 +26,7 @@ type Progress struct {
 	RestoredCount int    // segments restored so far
 
 	samples []sample // (time, LSN), for the rate over a sliding window
+	seen    map[string]bool
 }
 
 type sample struct {
@@ -64,7 +65,15 @@ func (p *Progress) Restored(name string, at time.Time) {
 	if err != nil {
 		return // a .history file: no position
 	}
-	p.RestoredCount++
+	// PostgreSQL asks for the last segment again at the end of recovery:
+	// count each segment once.
+	if p.seen == nil {
+		p.seen = map[string]bool{}
+	}
+	if !p.seen[name] {
+		p.seen[name] = true
+		p.RestoredCount++
+	}
 	p.advance(seg.Number(p.SegmentSize)*uint64(p.SegmentSize), at)
 }
 

@@ -47,10 +47,13 @@ func TestProgressNeverReaches100BeforeRedoDone(t *testing.T) {
 func TestProgressFromRestoredSegments(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	p := NewProgress(0x12000000, 0x19000000, true, mib16, t0)
-	for i, name := range []string{"00000002.history", "000000010000000000000012", "000000010000000000000013", "000000010000000000000014"} {
+	for i, name := range []string{"00000002.history", "000000010000000000000012", "000000010000000000000013", "000000010000000000000014", "000000010000000000000014"} {
 		p.Restored(name, t0.Add(time.Duration(i)*2*time.Second))
 	}
 	s := p.At(t0.Add(6 * time.Second))
+	if p.RestoredCount != 3 {
+		t.Errorf("restored %d segments: the repeated last one counts once", p.RestoredCount)
+	}
 	if s.SegmentsDone != 2 || s.SegmentsLeft != 4 || s.SegmentsTotal != 7 || s.LastRestored != "000000010000000000000014" {
 		t.Errorf("snapshot %+v", s)
 	}
