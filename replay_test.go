@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -364,7 +365,7 @@ func TestReplayIntoADebianCluster(t *testing.T) {
 	envdir, _ := fixtureEnvdir(t)
 	pgdata := restoreDir(t)
 	name := "pgrescue_replay_" + strconv.Itoa(os.Getpid())
-	if out, err := exec.Command("pg_createcluster", "15", name, "-d", pgdata, "-p", "54399", "--start-conf", "manual").CombinedOutput(); err != nil {
+	if out, err := exec.Command("pg_createcluster", "15", name, "-d", pgdata, "-p", strconv.Itoa(freePort(t)), "--start-conf", "manual").CombinedOutput(); err != nil {
 		t.Fatalf("pg_createcluster: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
@@ -392,4 +393,21 @@ func TestReplayIntoADebianCluster(t *testing.T) {
 	if got := countRows(t, s); got != pitr.ExpectedRows {
 		t.Errorf("%d rows, want %d", got, pitr.ExpectedRows)
 	}
+}
+
+// freePort finds a port no server uses, on TCP or as a socket in Debian's
+// socket directory, for a cluster made by a test.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for port := 54399; port < 54499; port++ {
+		if _, err := os.Stat(filepath.Join("/var/run/postgresql", ".s.PGSQL."+strconv.Itoa(port))); err == nil {
+			continue
+		}
+		if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port in 54399-54498")
+	return 0
 }
