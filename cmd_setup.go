@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"golang.org/x/term"
 
 	"pgrescue/config"
 	"pgrescue/gpg"
+	"pgrescue/gpg/keyring"
 	"pgrescue/restore/s3store"
 	"pgrescue/restore/wale"
 )
@@ -47,25 +49,51 @@ func (a *app) openArchive(ctx context.Context) (*wale.Archive, *config.Settings,
 	if err != nil {
 		return nil, nil, err
 	}
-	keys, err := loadKeys(s)
+	keys, err := loadKeys(ctx, s)
 	if err != nil {
 		return nil, nil, err
 	}
 	return wale.NewArchive(store, keys), s, nil
 }
 
-// loadKeys reads the secret key file, if any, and decides where a passphrase
-// would come from: a file, the environment, or a masked prompt on the terminal.
-func loadKeys(s *config.Settings) (*gpg.Keys, error) {
+// loadKeys reads the secret key file, or else the GnuPG keyring WAL-E would
+// use (GNUPGHOME, or the postgres user's ~/.gnupg), and decides where a
+// passphrase would come from: a file, the environment, or a masked prompt.
+func loadKeys(ctx context.Context, s *config.Settings) (*gpg.Keys, error) {
 	path := s.Get(config.GPGKeyFile)
 	if path == "" {
-		return nil, nil
+		return loadKeyring(ctx, s)
 	}
 	keys, err := gpg.LoadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
 	keys.SetPassphrase(passphraseSource(s))
+	return keys, nil
+}
+
+// loadKeyring reads the default keyring when there is one. No keyring is not
+// an error here: an unencrypted archive needs none, and an encrypted object
+// then reports the missing key with the next step.
+func loadKeyring(ctx context.Context, s *config.Settings) (*gpg.Keys, error) {
+	k, err := keyring.Open(keyring.DefaultHome(s.Get(config.GNUPGHome)))
+	if err != nil {
+		return nil, nil
+	}
+	passphrase := passphraseSource(s)
+	keys, err := k.LoadKeys(ctx, passphrase)
+	if err != nil {
+		if k.Format == keyring.GnuPG2 {
+			// Exporting a protected key from gpg-agent needs its
+			// passphrase now; commands that decrypt nothing must still work.
+			fmt.Fprintf(os.Stderr, "pgrescue: the GnuPG keyring %s was not read: %v\n", k.Path, err)
+			return nil, nil
+		}
+		return nil, err
+	}
+	if k.Format != keyring.GnuPG2 {
+		keys.SetPassphrase(passphrase) // GnuPG 2 keys were unlocked by the export
+	}
 	return keys, nil
 }
 
