@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"golang.org/x/term"
@@ -81,19 +80,16 @@ func loadKeyring(ctx context.Context, s *config.Settings) (*gpg.Keys, error) {
 		return nil, nil
 	}
 	passphrase := passphraseSource(s)
+	if k.Format == keyring.GnuPG2 {
+		// Exporting a protected key from gpg-agent needs its passphrase:
+		// only ask when an object is actually decrypted.
+		return gpg.LazyKeys(func() (*gpg.Keys, error) { return k.LoadKeys(ctx, passphrase) }), nil
+	}
 	keys, err := k.LoadKeys(ctx, passphrase)
 	if err != nil {
-		if k.Format == keyring.GnuPG2 {
-			// Exporting a protected key from gpg-agent needs its
-			// passphrase now; commands that decrypt nothing must still work.
-			fmt.Fprintf(os.Stderr, "pgrescue: the GnuPG keyring %s was not read: %v\n", k.Path, err)
-			return nil, nil
-		}
 		return nil, err
 	}
-	if k.Format != keyring.GnuPG2 {
-		keys.SetPassphrase(passphrase) // GnuPG 2 keys were unlocked by the export
-	}
+	keys.SetPassphrase(passphrase)
 	return keys, nil
 }
 

@@ -29,6 +29,10 @@ func TestWALFetchWithTheKeyringInsteadOfAKeyFile(t *testing.T) {
 			if tool == "gpg" {
 				t.Cleanup(func() { exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run() })
 			}
+			// Listing decrypts nothing: the keyring is not even read.
+			if r := pgrescue(t, []string{"GNUPGHOME=" + home}, "--envdir", envdir, "backup-list"); r.code != 0 || r.stderr != "" {
+				t.Fatalf("backup-list with a protected keyring and no passphrase: exit %d\n%s", r.code, r.stderr)
+			}
 			dest := filepath.Join(t.TempDir(), "RECOVERYXLOG")
 			r := pgrescue(t, []string{"GNUPGHOME=" + home}, "--envdir", envdir, "--gpg-passphrase-file", pass,
 				"wal-fetch", "000000010000000000000012", dest)

@@ -65,6 +65,9 @@ func (k *Keys) Decrypt(r io.Reader, object string) (io.Reader, error) {
 		// Plain objects pass through; read errors surface from Read as usual.
 		return buffered, nil
 	}
+	if err := k.ready(); err != nil {
+		return nil, err
+	}
 	msg, err := readMessageHeader(buffered)
 	if err != nil {
 		return nil, streamFailure(err, src, object, "its OpenPGP packets are malformed")

@@ -66,6 +66,36 @@ type Keys struct {
 
 	entities []*entity
 	byID     map[uint64][]*secretKey // immutable after loading
+
+	// load, when set, reads the keys on first use (see LazyKeys).
+	load     func() (*Keys, error)
+	loadOnce sync.Once
+	loadErr  error
+}
+
+// LazyKeys returns Keys read by load the first time one is needed. Reading
+// a GnuPG 2 keyring can require the key's passphrase (gpg re-encrypts the
+// key it exports), and commands that decrypt nothing must never ask for it.
+func LazyKeys(load func() (*Keys, error)) *Keys { return &Keys{load: load} }
+
+// ready loads lazy keys once; every reader of entities and byID calls it
+// first, so the sync.Once orders their reads after the load.
+func (k *Keys) ready() error {
+	if k == nil || k.load == nil {
+		return nil
+	}
+	k.loadOnce.Do(func() {
+		loaded, err := k.load()
+		if err != nil {
+			k.loadErr = err
+			return
+		}
+		k.entities, k.byID = loaded.entities, loaded.byID
+		if k.passphraseFunc() == nil {
+			k.SetPassphrase(loaded.passphraseFunc())
+		}
+	})
+	return k.loadErr
 }
 
 // entity is a primary key and its subkeys, unlocked together with one passphrase.
@@ -108,7 +138,7 @@ func (k *Keys) passphraseFunc() PassphraseFunc {
 
 // Describe lists the keys loaded, in file order.
 func (k *Keys) Describe() []KeyInfo {
-	if k == nil {
+	if k == nil || k.ready() != nil {
 		return nil
 	}
 	infos := make([]KeyInfo, len(k.entities))
