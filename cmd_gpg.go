@@ -17,7 +17,6 @@ import (
 	"pgrescue/gpg/keyring"
 	"pgrescue/problem"
 	"pgrescue/restore"
-	"pgrescue/restore/s3store"
 	"pgrescue/restore/wale"
 )
 
@@ -101,11 +100,7 @@ func sampleObject(ctx context.Context, s *config.Settings, file string) (data []
 	if s.Get(config.S3Prefix) == "" {
 		return nil, "", "no archive is configured (WALE_S3_PREFIX) and no --object FILE was given", nil
 	}
-	loc, opts, err := s.S3()
-	if err != nil {
-		return nil, "", "", err
-	}
-	store, err := s3store.New(ctx, loc, opts)
+	store, err := openStore(ctx, s) // no keys: only the recipient is read
 	if err != nil {
 		return nil, "", "", err
 	}

@@ -40,11 +40,7 @@ func (a *app) openArchive(ctx context.Context) (*wale.Archive, *config.Settings,
 	if err != nil {
 		return nil, nil, err
 	}
-	loc, opts, err := s.S3()
-	if err != nil {
-		return nil, nil, err
-	}
-	store, err := s3store.New(ctx, loc, opts)
+	store, err := openStore(ctx, s)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -53,6 +49,15 @@ func (a *app) openArchive(ctx context.Context) (*wale.Archive, *config.Settings,
 		return nil, nil, err
 	}
 	return wale.NewArchive(store, keys), s, nil
+}
+
+// openStore connects to the S3 location the settings name.
+func openStore(ctx context.Context, s *config.Settings) (*s3store.Store, error) {
+	loc, opts, err := s.S3()
+	if err != nil {
+		return nil, err
+	}
+	return s3store.New(ctx, loc, opts)
 }
 
 // loadKeys reads the secret key file, or else the GnuPG keyring WAL-E would
