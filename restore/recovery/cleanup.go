@@ -83,7 +83,7 @@ func (c *Cleaned) recoveryConf(opts CleanupOptions) error {
 		if !opts.RemoveSignal {
 			return unfinished(conf)
 		}
-		if err := refuseLive(c.DataDir, "end recovery"); err != nil {
+		if err := RefuseLive(c.DataDir, "end recovery"); err != nil {
 			return err
 		}
 		m, err := moveAside(conf, "recovery is being ended where it stopped")
@@ -111,7 +111,7 @@ func (c *Cleaned) signal(opts CleanupOptions) error {
 	if !opts.RemoveSignal {
 		return unfinished(path)
 	}
-	if err := refuseLive(c.DataDir, "end recovery"); err != nil {
+	if err := RefuseLive(c.DataDir, "end recovery"); err != nil {
 		return err
 	}
 	if err := os.Remove(path); err != nil {

@@ -31,7 +31,7 @@ func EnsureConfigFiles(pgdata string, owner Owner) (written []string, err error)
 	if c, err := FindCluster(pgdata); err != nil || c != nil {
 		return nil, err
 	}
-	if err := refuseLive(pgdata, "add configuration files"); err != nil {
+	if err := RefuseLive(pgdata, "add configuration files"); err != nil {
 		return nil, err
 	}
 	for _, name := range configFiles {

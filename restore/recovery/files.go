@@ -167,11 +167,11 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, unix.EPERM)
 }
 
-// refuseLive refuses to touch a data directory whose server is running:
+// RefuseLive refuses to touch a data directory whose server is running:
 // changing its files under it, or starting a second server on it, destroys
 // data. A stale postmaster.pid (dead PID) is no obstacle: PostgreSQL
 // replaces it when it starts.
-func refuseLive(pgdata, doing string) error {
+func RefuseLive(pgdata, doing string) error {
 	pidFile := filepath.Join(pgdata, "postmaster.pid")
 	pid, alive, err := livePostmaster(pgdata)
 	if err != nil {

@@ -182,7 +182,7 @@ func runAs(t *testing.T, owner Owner, name string, args ...string) string {
 	cmd := exec.Command(path, args...)
 	cmd.Dir = "/"
 	cmd.Env = owner.env(filepath.Dir(path), nil)
-	if err := owner.runAs(cmd); err != nil {
+	if err := owner.RunAs(cmd); err != nil {
 		t.Fatal(err)
 	}
 	out, err := cmd.CombinedOutput()

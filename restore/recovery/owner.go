@@ -61,9 +61,9 @@ func (o Owner) refuseRootOwner(pgdata string) error {
 		"give it to the database user: chown -R postgres:postgres "+pgdata)
 }
 
-// runAs makes cmd run as the owner: when we are root, by switching user for
+// RunAs makes cmd run as the owner: when we are root, by switching user for
 // the child; otherwise we must already be the owner.
-func (o Owner) runAs(cmd *exec.Cmd) error {
+func (o Owner) RunAs(cmd *exec.Cmd) error {
 	attr := &syscall.SysProcAttr{}
 	if cmd.SysProcAttr != nil {
 		attr = cmd.SysProcAttr

@@ -267,7 +267,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.resolve(); err != nil {
 		return err
 	}
-	if err := refuseLive(s.DataDir, "start PostgreSQL"); err != nil {
+	if err := RefuseLive(s.DataDir, "start PostgreSQL"); err != nil {
 		return err
 	}
 	if err := s.Owner.refuseRootOwner(s.DataDir); err != nil {
@@ -404,7 +404,7 @@ func (s *Server) runAsOwner(ctx context.Context, argv []string, extraEnv ...stri
 		return nil, problem.Wrap(cmd.Err, problem.Config, argv[0], argv[0]+" is not installed",
 			"install it (pg_ctlcluster: sudo apt-get install postgresql-common), or leave the Debian cluster out to use pg_ctl")
 	}
-	if err := s.Owner.runAs(cmd); err != nil {
+	if err := s.Owner.RunAs(cmd); err != nil {
 		return nil, err
 	}
 	return cmd.CombinedOutput()
@@ -472,7 +472,7 @@ func (s *Server) Psql(ctx context.Context, db, sql string) (string, error) {
 		return "", problem.New(problem.Usage, s.DataDir, "the server has no port or socket directory yet", "start it first: Start picks them")
 	}
 	cmd := s.ownerCommand(ctx, s.psqlArgv(db, sql), "PGCONNECT_TIMEOUT=10")
-	if err := s.Owner.runAs(cmd); err != nil {
+	if err := s.Owner.RunAs(cmd); err != nil {
 		return "", err
 	}
 	var stderr strings.Builder

@@ -87,7 +87,7 @@ func Write(pgdata string, v Version, s Settings) (*Written, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := refuseLive(pgdata, "change the recovery settings"); err != nil {
+	if err := RefuseLive(pgdata, "change the recovery settings"); err != nil {
 		return nil, err
 	}
 	owner, err := OwnerOf(pgdata)

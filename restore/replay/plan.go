@@ -87,11 +87,8 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 		}
 	}
 	p.Server = &srv
-	if srv.Running() {
-		pid, _ := srv.PID()
-		return nil, problem.New(problem.DataDirInUse, pgdata,
-			"a PostgreSQL server is running on this data directory (postmaster PID "+itoa(pid)+")",
-			"pgrescue never touches a running cluster: stop it first if it is the restore you want to redo")
+	if err := recovery.RefuseLive(pgdata, "recover it"); err != nil {
+		return nil, err
 	}
 	if err := srv.Plan(); err != nil {
 		return nil, err
@@ -206,7 +203,7 @@ func (p *Plan) Commands() ([]restore.Command, error) {
 	}
 	if p.opts.Prefetch >= 0 {
 		cmds = append(cmds, restore.Command{
-			Why: "pgrescue keeps " + itoa(p.ahead()) + " segments ahead of replay in " + p.stagingDir() +
+			Why: "pgrescue keeps " + strconv.Itoa(p.ahead()) + " segments ahead of replay in " + p.stagingDir() +
 				", fetched, decrypted and decompressed in parallel; restore_command asks for each on " + p.socketPath(),
 			Line: "# done inside pgrescue: no shell equivalent"})
 	}
@@ -214,5 +211,3 @@ func (p *Plan) Commands() ([]restore.Command, error) {
 	cmds = append(cmds, recovery.DescribeCleanup(p.Version)...)
 	return cmds, nil
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"pgrescue/problem"
@@ -381,9 +380,8 @@ func (p *Plan) programForOwner() ([]string, error) {
 
 func runsAs(exe string, owner recovery.Owner) bool {
 	cmd := exec.Command(exe, "--version")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(owner.UID), Gid: uint32(owner.GID)}}
 	cmd.Dir = "/"
-	return cmd.Run() == nil
+	return owner.RunAs(cmd) == nil && cmd.Run() == nil
 }
 
 func copyExecutable(from, to string, owner recovery.Owner) error {
