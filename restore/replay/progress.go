@@ -57,13 +57,13 @@ func (p *Progress) RedoStarts(lsn uint64, at time.Time) {
 	p.samples = []sample{{at, lsn}}
 }
 
-// Restored records that PostgreSQL received a WAL file: replay is at the
-// start of that segment, give or take the one segment the server reads ahead.
-func (p *Progress) Restored(name string, at time.Time) {
+// Restored counts a WAL file PostgreSQL received from the archive. Its
+// position comes from the log parser (see ReplayedTo), which knows the
+// server reads a segment or two ahead of replay.
+func (p *Progress) Restored(name string) {
 	p.LastRestored = name
-	seg, err := wale.ParseSegment(name)
-	if err != nil {
-		return // a .history file: no position
+	if _, err := wale.ParseSegment(name); err != nil {
+		return // a .history file
 	}
 	// PostgreSQL asks for the last segment again at the end of recovery:
 	// count each segment once.
@@ -74,10 +74,13 @@ func (p *Progress) Restored(name string, at time.Time) {
 		p.seen[name] = true
 		p.RestoredCount++
 	}
-	p.advance(seg.Number(p.SegmentSize)*uint64(p.SegmentSize), at)
 }
 
-// ReplayedTo records an exact replay position ("redo in progress", 15+).
+// HasRestored reports whether PostgreSQL received the segment name.
+func (p *Progress) HasRestored(name string) bool { return p.seen[name] }
+
+// ReplayedTo records replay's position, as the log parser estimates it
+// (pglog.State.CurrentLSN); positions never go back until Done.
 func (p *Progress) ReplayedTo(lsn uint64, at time.Time) { p.advance(lsn, at) }
 
 // Done records "redo done at": the final position. Restored segments run

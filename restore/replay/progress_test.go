@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"pgrescue/restore/wale"
 )
 
 const mib16 = 16 << 20
@@ -48,7 +50,10 @@ func TestProgressFromRestoredSegments(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	p := NewProgress(0x12000000, 0x19000000, true, mib16, t0)
 	for i, name := range []string{"00000002.history", "000000010000000000000012", "000000010000000000000013", "000000010000000000000014", "000000010000000000000014"} {
-		p.Restored(name, t0.Add(time.Duration(i)*2*time.Second))
+		p.Restored(name)
+		if seg, err := wale.ParseSegment(name); err == nil {
+			p.ReplayedTo(seg.Number(mib16)*mib16, t0.Add(time.Duration(i)*2*time.Second))
+		}
 	}
 	s := p.At(t0.Add(6 * time.Second))
 	if p.RestoredCount != 3 {

@@ -43,11 +43,9 @@ type run struct {
 	parser   *pglog.Parser
 	progress *Progress
 	result   *Result
-	restored map[string]bool
 	began    time.Time
 	lastLog  []string // the last lines, shown when the server dies without a FATAL
-	paused   bool
-	copied   string // pgrescue copied for restore_command, removed once recovery is over
+	copied   string   // pgrescue copied for restore_command, removed once recovery is over
 }
 
 // Run writes the recovery settings, starts the prefetcher and the server,
@@ -57,7 +55,7 @@ func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
 	if report == nil {
 		report = func(Event) {}
 	}
-	r := &run{plan: p, report: report, parser: pglog.NewParser(), restored: map[string]bool{},
+	r := &run{plan: p, report: report, parser: pglog.NewParser(),
 		began: p.opts.Now(), result: &Result{Plan: p, Server: p.Server}}
 	r.parser.SetSegmentSize(p.Start.SegmentSize)
 	r.progress = NewProgress(p.Start.LSN, p.EndLSN, p.EndExact, p.Start.SegmentSize, r.began)
@@ -92,6 +90,7 @@ func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
 		return nil, err
 	}
 	err = r.follow(ctx)
+	r.recordOutcome()
 	r.result.Duration = p.opts.Now().Sub(r.began)
 	r.result.Progress = r.progress.At(p.opts.Now())
 	r.result.Restored = r.progress.RestoredCount
@@ -99,6 +98,16 @@ func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
 		return r.result, err
 	}
 	return r.result, r.finish()
+}
+
+// recordOutcome copies what the log showed into the result.
+func (r *run) recordOutcome() {
+	st := r.parser.State()
+	r.result.Timeline = st.Timeline
+	r.result.StoppedAt = st.StopDetail
+	if st.RedoDone {
+		r.result.RedoDone = st.RedoDoneLSN.String()
+	}
 }
 
 func (r *run) warn(msg string) {
@@ -240,34 +249,36 @@ func (r *run) milestone(name, detail string) {
 	r.report(ProgressUpdate{r.progress.At(r.plan.opts.Now())})
 }
 
+// replayedTo moves the progress model to the parser's estimate of replay's
+// position, which accounts for the server reading ahead.
+func (r *run) replayedTo(ev pglog.Event) {
+	r.progress.ReplayedTo(uint64(r.parser.State().CurrentLSN), r.at(ev))
+}
+
 // event applies one parsed event; done is true when recovery has ended.
 func (r *run) event(ev pglog.Event) (done bool, err error) {
 	switch e := ev.(type) {
 	case *pglog.RestoredFile:
-		r.restored[e.Name] = true
-		r.progress.Restored(e.Name, r.at(ev))
+		r.progress.Restored(e.Name)
+		r.replayedTo(ev)
 	case *pglog.RedoStarts:
 		r.progress.RedoStarts(uint64(e.LSN), r.at(ev))
 		r.milestone("redo started", "at "+e.LSN.String())
 	case *pglog.RedoProgress:
-		r.progress.ReplayedTo(uint64(e.LSN), r.at(ev))
+		r.replayedTo(ev)
 	case *pglog.Consistent:
-		r.progress.ReplayedTo(uint64(e.LSN), r.at(ev))
+		r.replayedTo(ev)
 		r.milestone("consistent", "consistent recovery state reached at "+e.LSN.String())
 	case *pglog.StoppingAtTarget:
-		r.result.StoppedAt = e.Detail
 		r.milestone("target reached", "recovery stopping "+e.Detail)
 	case *pglog.Paused:
-		r.paused = true
 		r.warn("recovery has paused: " + strings.TrimSpace(e.Hint) + " (pgrescue asked for promotion at the target, so something else paused it; it waits)")
 	case *pglog.RedoDone:
-		r.result.RedoDone = e.LSN.String()
 		r.progress.Done(uint64(e.LSN), r.at(ev))
 		r.milestone("redo done", "redo done at "+e.LSN.String())
 	case *pglog.LastTransaction:
 		r.result.LastCommit = e.At
 	case *pglog.NewTimeline:
-		r.result.Timeline = e.ID
 		r.milestone("promoted", fmt.Sprintf("new timeline %d", e.ID))
 	case *pglog.Ready:
 		r.milestone("ready", "the server accepts connections")
@@ -350,7 +361,7 @@ func (r *run) finish() error {
 		return nil
 	}
 	redo, _ := pglog.ParseLSN(r.result.RedoDone)
-	if w := p.Window.UnreplayedWarning(uint64(redo), func(n string) bool { return r.restored[n] }, p.Start.SegmentSize); w != "" {
+	if w := p.Window.UnreplayedWarning(uint64(redo), r.progress.HasRestored, p.Start.SegmentSize); w != "" {
 		r.warn(w)
 		return &problem.Error{Kind: problem.ReplayIncomplete, Subject: p.DataDir, Summary: "replay stopped before the end of the archive", Detail: w,
 			Next: "the server is up with what was replayed; find the missing WAL and restore again to recover the rest"}
