@@ -204,7 +204,7 @@ func TestReplayDryRunChangesNothing(t *testing.T) {
 	envdir, _ := fixtureEnvdir(t)
 	pgdata, args := fetchedFixture(t, envdir, firstBackup)
 	before := listTree(t, pgdata)
-	res := pgrescue(t, nil, append(args, "replay", "--pgdata", pgdata, "--target-time", "2026-11-25T02:52:57.892164Z", "--dry-run")...)
+	res := pgrescue(t, nil, append(args, "replay", "--pgdata", pgdata, "--backup", firstBackup, "--target-time", "2026-11-25T02:52:57.892164Z", "--dry-run")...)
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}

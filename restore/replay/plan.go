@@ -110,13 +110,11 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 // the target against the window it opens.
 func (p *Plan) chooseBackup(ctx context.Context) error {
 	archive := p.opts.Archive
-	backups, err := archive.ListBackups(ctx)
-	if err != nil {
-		return err
-	}
+	var backups []wale.Backup
+	var err error
 	if p.opts.Backup != "" {
-		p.Backup, _, err = archive.Select(ctx, p.opts.Backup)
-	} else {
+		p.Backup, backups, err = archive.Select(ctx, p.opts.Backup) // lists once, for the suggestion too
+	} else if backups, err = archive.ListBackups(ctx); err == nil {
 		p.Backup, err = FindBackup(backups, p.Start, p.DataDir)
 	}
 	if err != nil {
