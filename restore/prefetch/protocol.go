@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"pgrescue/problem"
+	"pgrescue/restore/wale"
 )
 
 // The protocol is one JSON line each way per connection: the client names
@@ -152,20 +153,8 @@ func copyThenRemove(staged, dest string) error {
 		return problem.Wrap(err, problem.LocalIO, staged, "cannot read the prefetched WAL file", "")
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".pgrescue-*")
-	if err != nil {
-		return problem.Wrap(err, problem.LocalIO, dest, "cannot create a file beside the destination", "check permissions of "+filepath.Dir(dest))
-	}
-	_, err = io.Copy(tmp, in)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dest)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return problem.Wrap(err, problem.LocalIO, dest, "cannot write the WAL file", "check free space in "+filepath.Dir(dest))
+	if _, err := wale.WriteAtomically(dest, in); err != nil {
+		return err
 	}
 	os.Remove(staged)
 	return nil

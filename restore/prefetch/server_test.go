@@ -316,3 +316,28 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A pg_wal on another file system (a symlink, as some layouts have): the
+// staged file is copied, atomically, and removed.
+func TestDeliverAcrossFileSystems(t *testing.T) {
+	other, err := os.MkdirTemp("/dev/shm", "pgrescue-deliver-")
+	if err != nil {
+		t.Skipf("no /dev/shm: %v", err)
+	}
+	defer os.RemoveAll(other)
+	staged := filepath.Join(other, "000000010000000000000001.1")
+	os.WriteFile(staged, []byte("segment"), 0o600)
+	dest := filepath.Join(t.TempDir(), "RECOVERYXLOG")
+	if err := os.Link(staged, dest); err == nil {
+		t.Skip("/dev/shm and the temp dir share a file system")
+	}
+	if err := Deliver(staged, dest); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(dest); string(got) != "segment" {
+		t.Fatalf("delivered %q", got)
+	}
+	if _, err := os.Stat(staged); err == nil {
+		t.Error("the staged file was not removed")
+	}
+}

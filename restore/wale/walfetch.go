@@ -36,17 +36,17 @@ func (a *Archive) FetchWAL(ctx context.Context, name, dest string) (*WALFetchRes
 		return nil, err
 	}
 	defer d.Close()
-	n, err := writeAtomically(dest, d)
+	n, err := WriteAtomically(dest, d)
 	if err != nil {
 		return nil, err
 	}
 	return &WALFetchResult{Name: name, Key: key, Dest: dest, Bytes: n}, nil
 }
 
-// writeAtomically writes r to a temporary file beside dest and renames it
+// WriteAtomically writes r to a temporary file beside dest and renames it
 // into place. No fsync: PostgreSQL reads the file at once and a crash during
 // recovery simply asks for it again.
-func writeAtomically(dest string, r io.Reader) (int64, error) {
+func WriteAtomically(dest string, r io.Reader) (int64, error) {
 	dir := filepath.Dir(dest)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".pgrescue-*")
 	if err != nil {
