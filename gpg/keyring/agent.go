@@ -49,13 +49,27 @@ func (k *Keyring) agentReply(out []byte, grip string) error {
 		if strings.Contains(line, "Bad passphrase") {
 			return errWrongPassphrase(k.Path)
 		}
+		next := "run `gpgconf --kill gpg-agent` as the keyring's owner and try again; the keyring was left as it was"
+		if cannotWrite(line) {
+			next = "the key file cannot be written: make the GnuPG home writable (not a read-only mount, not immutable: " +
+				"`lsattr` shows an i flag) for the keyring's owner, then try again; the keyring was left as it was"
+		}
 		e := problem.New(problem.LocalIO, filepath.Join(k.Path, privateKeysDir, grip+".key"),
-			"gpg-agent refused to change the key's passphrase",
-			"run `gpgconf --kill gpg-agent` as the keyring's owner and try again; the keyring was left as it was")
+			"gpg-agent refused to change the key's passphrase", next)
 		e.Detail = "gpg-agent said: " + strings.TrimSpace(line)
 		return e
 	}
 	return nil
+}
+
+// cannotWrite reports whether gpg-agent's error is about writing the key file.
+func cannotWrite(agentError string) bool {
+	for _, reason := range []string{"Operation not permitted", "Permission denied", "Read-only file system", "No space left"} {
+		if strings.Contains(agentError, reason) {
+			return true
+		}
+	}
+	return false
 }
 
 // clearAgentCache makes gpg-agent forget passphrases it cached for these

@@ -5,12 +5,16 @@ import (
 	"crypto/sha256"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"pgrescue/gpg"
+	"pgrescue/internal/testtool"
 	"pgrescue/problem"
 )
 
@@ -217,4 +221,162 @@ func TestDryRunCommands(t *testing.T) {
 			t.Error("a dry run wrote a backup")
 		}
 	}
+}
+
+// TestReadOnlyKeyringLeavesItIdentical: when the key files cannot be
+// replaced (an immutable file, as a read-only mount would make them), the
+// change fails naming the file, nothing is left half-written, and no
+// misleading "putting back also failed" follows.
+func TestReadOnlyKeyringLeavesItIdentical(t *testing.T) {
+	for _, tool := range []string{"gpg", "gpg1"} {
+		t.Run(tool, func(t *testing.T) {
+			home := fixtureHome(t, tool)
+			k := open(t, home)
+			keyFiles := []string{filepath.Join(home, secringName)}
+			if tool == "gpg" {
+				keyFiles, _ = filepath.Glob(filepath.Join(home, privateKeysDir, "*.key"))
+			}
+			makeReadOnly(t, keyFiles)
+			before := fingerprintFiles(t, home)
+			_, err := fixtureChange(k, fixturePassphraseFunc).RemovePassphrase(context.Background())
+			if err == nil {
+				t.Fatal("remove-passphrase succeeded on a read-only keyring")
+			}
+			t.Logf("%v", err)
+			if !problem.Is(err, problem.LocalIO) || strings.Contains(err.Error(), "also failed") {
+				t.Errorf("error: %v", err)
+			}
+			if !strings.Contains(err.Error(), "writable") {
+				t.Errorf("the error does not say the keyring must be writable: %v", err)
+			}
+			if !strings.Contains(err.Error(), home) {
+				t.Errorf("the error does not name the keyring: %v", err)
+			}
+			if strings.Contains(err.Error(), string(read(t, fixturePassphrase))) {
+				t.Error("the error shows the passphrase")
+			}
+			sameFiles(t, before, fingerprintFiles(t, home))
+			if decryptsWithoutPassphrase(t, tool, home) {
+				t.Error("the key lost its passphrase although the change failed")
+			}
+			leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(keyFiles[0]), ".*.pgrescue-*"))
+			if len(leftovers) > 0 {
+				t.Errorf("temporary files left: %v", leftovers)
+			}
+		})
+	}
+}
+
+// makeReadOnly makes files impossible to replace: immutable for root (whom
+// permissions do not stop), a read-only directory for anyone else.
+func makeReadOnly(t *testing.T, files []string) {
+	t.Helper()
+	if len(files) == 0 {
+		t.Fatal("no key files to protect")
+	}
+	if os.Geteuid() != 0 {
+		dir := filepath.Dir(files[0])
+		if err := os.Chmod(dir, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o700) })
+		return
+	}
+	chattr := testtool.Need(t, "chattr")
+	for _, f := range files {
+		if out, err := exec.Command(chattr, "+i", f).CombinedOutput(); err != nil {
+			t.Fatalf("chattr +i %s: %v %s (the test needs CAP_LINUX_IMMUTABLE)", f, err, out)
+		}
+		t.Cleanup(func() { exec.Command(chattr, "-i", f).Run() })
+	}
+}
+
+// TestChangeAsRootOnPostgresHome: run as root on the postgres user's home,
+// as on a database machine, gpg runs as postgres and every file pgrescue
+// writes (key files, backups) belongs to postgres, so that WAL-E, running
+// as postgres, can still use the keyring afterwards.
+func TestChangeAsRootOnPostgresHome(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: it runs gpg as the postgres user")
+	}
+	owner, err := user.Lookup("postgres")
+	if err != nil {
+		t.Fatalf("the postgres user is needed (sudo apt-get install postgresql-common): %v", err)
+	}
+	uid, _ := strconv.Atoi(owner.Uid)
+	gid, _ := strconv.Atoi(owner.Gid)
+	for _, tool := range []string{"gpg", "gpg1"} {
+		t.Run(tool, func(t *testing.T) {
+			home := newHome(t, tool)
+			if err := os.Chown(home, uid, gid); err != nil {
+				t.Fatal(err)
+			}
+			asPostgres := func(args ...string) *exec.Cmd {
+				cmd := exec.Command(tool, append([]string{"--homedir", home, "--batch", "--no-tty"}, args...)...)
+				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+				cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}
+				return cmd
+			}
+			t.Cleanup(func() {
+				kill := exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent")
+				kill.SysProcAttr = asPostgres().SysProcAttr
+				kill.Run()
+			})
+			importArgs := []string{"--import", fixtureKey}
+			if tool == "gpg" {
+				importArgs = append([]string{"--pinentry-mode", "loopback", "--passphrase", string(read(t, fixturePassphrase))}, importArgs...)
+			}
+			key, _ := filepath.Abs(fixtureKey)
+			importArgs[len(importArgs)-1] = key
+			if out, err := asPostgres(importArgs...).CombinedOutput(); err != nil {
+				t.Fatalf("import as postgres: %v %s", err, out)
+			}
+			object, _ := filepath.Abs(fixtureObject)
+			decrypts := func() bool {
+				args := []string{"--decrypt", object}
+				if tool == "gpg" {
+					reload := exec.Command("gpgconf", "--homedir", home, "--reload", "gpg-agent")
+					reload.SysProcAttr = asPostgres().SysProcAttr
+					reload.Run()
+					args = append([]string{"--pinentry-mode", "error"}, args...)
+				}
+				return asPostgres(args...).Run() == nil
+			}
+
+			k := open(t, home)
+			if k.Owner.UID != uint32(uid) {
+				t.Fatalf("owner %+v", k.Owner)
+			}
+			res, err := fixtureChange(k, fixturePassphraseFunc).RemovePassphrase(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !decrypts() {
+				t.Fatal("after remove-passphrase, gpg as postgres still needs a passphrase")
+			}
+			allOwnedBy(t, home, uid, gid)
+			if _, err := fixtureChange(k, fixturePassphraseFunc).RestoreBackup(context.Background(), res.Backup); err != nil {
+				t.Fatal(err)
+			}
+			if decrypts() {
+				t.Fatal("after restore-passphrase, gpg as postgres decrypts without a passphrase")
+			}
+			allOwnedBy(t, home, uid, gid)
+		})
+	}
+}
+
+// allOwnedBy checks that every file and directory under home belongs to uid/gid.
+func allOwnedBy(t *testing.T, home string, uid, gid int) {
+	t.Helper()
+	filepath.Walk(home, func(path string, st os.FileInfo, err error) error {
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		if fileUID, fileGID := fileOwner(st); int(fileUID) != uid || int(fileGID) != gid {
+			t.Errorf("%s belongs to %d:%d, not to postgres", path, fileUID, fileGID)
+		}
+		return nil
+	})
 }

@@ -1,6 +1,7 @@
 package keyring
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -52,16 +53,32 @@ func fileOwner(st os.FileInfo) (uid, gid uint32) {
 	return uint32(os.Getuid()), uint32(os.Getgid())
 }
 
-// rollback writes every file of the snapshot back, atomically each.
+// rollback writes every file of the snapshot back, atomically each. Files
+// that are still exactly as in the snapshot are left alone: after a write
+// that failed (a read-only or immutable keyring) nothing needs putting back,
+// and trying would report a second, misleading failure.
 func (k *Keyring) rollback(s snapshot) error {
 	var errs []error
 	for _, name := range sortedNames(s) {
 		c := s[name]
+		if k.unchanged(name, c) {
+			continue
+		}
 		if err := writeAtomic(filepath.Join(k.Path, name), c.data, c.mode, c.uid, c.gid); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// unchanged reports whether the file name still has c's content, mode and owner.
+func (k *Keyring) unchanged(name string, c fileCopy) bool {
+	now, err := k.takeSnapshot([]string{name})
+	if err != nil {
+		return false
+	}
+	n := now[name]
+	return n.mode == c.mode && n.uid == c.uid && n.gid == c.gid && bytes.Equal(n.data, c.data)
 }
 
 // writeBackup copies the snapshot into a new directory under the home's
@@ -215,6 +232,6 @@ func syncDir(dir string) error {
 
 func errWrite(path, summary string, err error) *problem.Error {
 	return problem.Wrap(err, problem.LocalIO, path, summary,
-		"check that the keyring is writable (not a read-only mount) and that there is free space; "+
+		"check that the keyring is writable (not a read-only mount, not immutable: `lsattr` shows an i flag) and that there is free space; "+
 			"run pgrescue as root or as the keyring's owner")
 }
