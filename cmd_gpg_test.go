@@ -52,6 +52,18 @@ func TestGPGStatusNamesTheArchiveKey(t *testing.T) {
 	}
 }
 
+// TestGPGStatusOfAnUnencryptedObject: a plain lzop object needs no key, and
+// status says so instead of looking for a recipient.
+func TestGPGStatusOfAnUnencryptedObject(t *testing.T) {
+	envdir, _ := fixtureEnvdir(t)
+	key := s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc")
+	object := "restore/lzop/testdata/wal-000000010000000000000011.lzo"
+	r := pgrescue(t, nil, "--envdir", envdir, "--gpg-key", key, "gpg", "--object", object, "status")
+	if r.code != 0 || !strings.Contains(r.stdout, "archived object "+object+" is not encrypted: no key is needed to restore it") {
+		t.Errorf("%+v", r)
+	}
+}
+
 // TestGPGRemoveAndRestorePassphrase runs the real binary on a GnuPG 2 home
 // holding the fixture key, and checks the result with the real gpg.
 func TestGPGRemoveAndRestorePassphrase(t *testing.T) {

@@ -134,6 +134,47 @@ func TestUnencryptedArchiveIsReadWithoutAKey(t *testing.T) {
 	walPageHeader(t, walName, mustRead(t, dest))
 }
 
+// TestUnencryptedObjectWithAProtectedKey: an object that is not encrypted
+// is read as it is, and the passphrase of the key given is never asked for.
+func TestUnencryptedObjectWithAProtectedKey(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "plain")
+	srv.Put(t, "plain", "p/wal_005/"+walName+".lzo", plainWAL(t), "", fixtureTime)
+	keys, err := gpg.LoadKeyFile(s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys.SetPassphrase(func(gpg.KeyInfo) ([]byte, error) {
+		t.Error("the passphrase was asked for an object that is not encrypted")
+		return nil, errors.New("not asked")
+	})
+	if err := fetchWAL(archiveAt(t, srv, "s3://plain/p", keys), t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestObjectNeitherEncryptedNorCompressed: what a proxy's error page or a
+// foreign file in the prefix looks like; the diagnosis is about the object,
+// never about keys or passphrases, and shows its first bytes.
+func TestObjectNeitherEncryptedNorCompressed(t *testing.T) {
+	for name, body := range map[string][]byte{
+		"html": []byte("<html><body>503 Service Unavailable</body></html>"),
+		"gzip": {0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := s3test.Start(t)
+			srv.CreateBucket(t, "plain")
+			srv.Put(t, "plain", "p/wal_005/"+walName+".lzo", body, "", fixtureTime)
+			keys, _ := gpg.LoadKeyFile(s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc"))
+			err := fetchWAL(archiveAt(t, srv, "s3://plain/p", keys), t)
+			wantKind(t, err, problem.Corrupt, "neither lzop-compressed nor OpenPGP-encrypted", fmt.Sprintf("% x", body[:4]), "s3://plain/p/wal_005/"+walName+".lzo")
+			if strings.Contains(err.Error(), "passphrase") {
+				t.Errorf("a format problem reported as a key problem: %v", err)
+			}
+		})
+	}
+}
+
 func TestCorruptLzopBlockNamesObjectAndOffset(t *testing.T) {
 	srv := s3test.Start(t)
 	srv.CreateBucket(t, "plain")
