@@ -20,10 +20,6 @@ import (
 	"pgrescue/restore/wale"
 )
 
-// maxSampleObject bounds the archived object read for the recipient check
-// and the verification: WAL segments compress to well under this.
-const maxSampleObject = 64 << 20
-
 // runbookQuote is the runbook's own explanation, quoted where it applies.
 const runbookQuote = "\"WAL-E does not work with password-protected GPG secret keys, but ours are. " +
 	"If backup restoration is failing with errors about GPG or things not being the expected format " +
@@ -104,25 +100,7 @@ func sampleObject(ctx context.Context, s *config.Settings, file string) (data []
 	if err != nil {
 		return nil, "", "", err
 	}
-	return smallestSegment(ctx, wale.NewArchive(store, nil))
-}
-
-func smallestSegment(ctx context.Context, archive *wale.Archive) (data []byte, name, why string, err error) {
-	objects, _, err := archive.ListWAL(ctx)
-	if err != nil {
-		return nil, "", "", err
-	}
-	var best *wale.WALObject
-	for i, o := range objects {
-		if o.Kind == wale.WALSegment && (best == nil || o.Size < best.Size) {
-			best = &objects[i]
-		}
-	}
-	if best == nil {
-		return nil, "", "the archive has no WAL segment to check the key against", nil
-	}
-	data, err = archive.Store.GetBytes(ctx, best.Key, maxSampleObject)
-	return data, archive.Store.URI(best.Key), "", err
+	return wale.NewArchive(store, nil).SampleSegment(ctx)
 }
 
 func (a *app) gpgStatusCommand(g *gpgFlags) *cobra.Command {

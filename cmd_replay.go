@@ -50,24 +50,14 @@ func (a *app) replayCommand() *cobra.Command {
 				return err
 			}
 			opts.Target = target
-			if cluster != "" {
-				c, err := parseCluster(cluster)
-				if err != nil {
-					return err
-				}
-				opts.Server.Cluster = c
+			if err := a.completeReplayOptions(&opts, cluster); err != nil {
+				return err
 			}
 			archive, _, err := a.openArchive(ctx)
 			if err != nil {
 				return err
 			}
 			opts.Archive = archive
-			if opts.Prefetch <= 0 {
-				opts.Prefetch = -1 // in-band: each restore_command fetches its own file
-			}
-			if opts.WALFetch, err = a.walFetchProgram(); err != nil {
-				return err
-			}
 			plan, err := replay.Prepare(ctx, opts)
 			if err != nil {
 				return err
@@ -88,14 +78,38 @@ func (a *app) replayCommand() *cobra.Command {
 	f.StringVar(&opts.DataDir, "pgdata", "", "the restored data directory (after backup-fetch)")
 	f.StringVar(&opts.Backup, "backup", "", "the base backup the data directory holds (default: found from its WAL position)")
 	f.StringVar(&targetText, "target-time", "", "recover up to this time (default: the end of the archive)")
+	addServerFlags(cmd, &opts, &cluster, &verbose)
+	f.BoolVar(&dryRun, "dry-run", false, "print the settings and commands and change nothing")
+	return cmd
+}
+
+// addServerFlags defines the flags that choose how the recovering server
+// runs, shared by replay and restore.
+func addServerFlags(cmd *cobra.Command, opts *replay.Options, cluster *string, verbose *bool) {
+	f := cmd.Flags()
 	f.IntVar(&opts.Prefetch, "prefetch", prefetch.DefaultAhead, "WAL segments fetched ahead of replay; 0 fetches each in-band (the key must then work without this process)")
 	f.IntVar(&opts.Server.Port, "port", 0, "port of the restored server (default: a free one from 54320)")
 	f.StringVar(&opts.Server.SocketDir, "socket-dir", "", "socket directory of the restored server (default: a private one under /tmp)")
 	f.StringVar(&opts.Server.LogFile, "log", "", "server log file (default: PGDATA.pgrescue.log beside the data directory)")
-	f.StringVar(&cluster, "cluster", "", "start the data directory as this Debian cluster, VERSION/NAME (pg_ctlcluster)")
-	f.BoolVarP(&verbose, "verbose", "v", false, "print every server log line")
-	f.BoolVar(&dryRun, "dry-run", false, "print the settings and commands and change nothing")
-	return cmd
+	f.StringVar(cluster, "cluster", "", "start the data directory as this Debian cluster, VERSION/NAME (pg_ctlcluster)")
+	f.BoolVarP(verbose, "verbose", "v", false, "print every server log line")
+}
+
+// completeReplayOptions turns the server flags into replay options.
+func (a *app) completeReplayOptions(opts *replay.Options, cluster string) error {
+	if cluster != "" {
+		c, err := parseCluster(cluster)
+		if err != nil {
+			return err
+		}
+		opts.Server.Cluster = c
+	}
+	if opts.Prefetch <= 0 {
+		opts.Prefetch = -1 // in-band: each restore_command fetches its own file
+	}
+	var err error
+	opts.WALFetch, err = a.walFetchProgram()
+	return err
 }
 
 // parseTarget reads --target-time, saying so when no zone was given.

@@ -98,6 +98,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.walListCommand(),
 		a.replayCommand(),
 		a.gpgCommand(),
+		a.restoreCommand(),
 		exitCodesTopic(),
 	)
 	return root

@@ -480,13 +480,25 @@ func syncDataDir(dataDir string, tablespaces map[string]string) error {
 	return nil
 }
 
+func refuseLiveCommand(dataDir string) restore.Command {
+	return restore.Command{Why: "refuse a running server: this must print nothing", Line: "ls " + restore.Quote(dataDir) + "/postmaster.pid 2>/dev/null"}
+}
+
+// MoveAsideCommand is the shell equivalent of moving a data directory aside
+// (renamed with the time, never deleted) and recreating it empty.
+func MoveAsideCommand(dataDir string) restore.Command {
+	dd := restore.Quote(dataDir)
+	return restore.Command{Why: "keep the old data directory (never delete it)",
+		Line: fmt.Sprintf("mv %s %s.pgrescue-$(date -u +%%Y%%m%%dT%%H%%M%%SZ) && install -d -m 0700 -o postgres -g postgres %s", dd, dd, dd)}
+}
+
 // FetchCommands describes a backup-fetch as the shell commands an engineer would
 // type for the same result.
 func (a *Archive) FetchCommands(b Backup, parts []Partition, opts FetchOptions) []restore.Command {
 	dd := restore.Quote(opts.DataDir)
-	cmds := []restore.Command{{Why: "refuse a running server: this must print nothing", Line: "ls " + dd + "/postmaster.pid 2>/dev/null"}}
+	cmds := []restore.Command{refuseLiveCommand(opts.DataDir)}
 	if opts.MoveAside {
-		cmds = append(cmds, restore.Command{Why: "keep the old data directory (never delete it)", Line: fmt.Sprintf("mv %s %s.pgrescue-$(date -u +%%Y%%m%%dT%%H%%M%%SZ) && install -d -m 0700 -o postgres -g postgres %s", dd, dd, dd)})
+		cmds = append(cmds, MoveAsideCommand(opts.DataDir))
 	}
 	for _, p := range parts {
 		cmds = append(cmds, restore.Command{

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"pgrescue/config"
+	"pgrescue/gpg"
+	"pgrescue/gpg/keyring"
+	"pgrescue/problem"
+	"pgrescue/restore"
+	"pgrescue/restore/wale"
+	"pgrescue/restore/walerestore"
+)
+
+func (a *app) restoreCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "restore",
+		Short: "Run a whole restore without the wizard: preflight, plan, fetch and replay",
+	}
+	cmd.AddCommand(a.restoreWALECommand())
+	return cmd
+}
+
+// restoreWALE is the wizard's WAL-E restore as one command: the same
+// preflight checks, the same plan and the same engines, with plain lines.
+func (a *app) restoreWALECommand() *cobra.Command {
+	var (
+		opts    walerestore.Options
+		target  string
+		cluster string
+		yes     bool
+		dryRun  bool
+		verbose bool
+	)
+	cmd := &cobra.Command{
+		Use:   "wal-e --pgdata DIR [--backup NAME|LATEST] [--target-time T] [--move-aside] --yes",
+		Short: "Restore from the WAL-E archive to a point in time or to the end of the archive",
+		Long: "Check everything first (configuration, S3, the archive's GPG key, PostgreSQL stopped, disk space,\n" +
+			"WAL continuity), print the plan with its equivalent shell commands, then fetch the base backup and\n" +
+			"replay WAL to the target, as the wizard does. Nothing runs without --yes; a non-empty data directory\n" +
+			"is only moved aside (renamed, never deleted) with --move-aside. --dry-run prints the checks and the\n" +
+			"plan and changes nothing. Without --backup, the newest backup completed before the target is used.",
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.PGData == "" {
+				return problem.New(problem.Usage, "--pgdata", "the data directory to restore into is required",
+					"give --pgdata DIR, e.g. /var/lib/postgresql/9.3/main (stop PostgreSQL first)")
+			}
+			t, err := parseTarget(cmd.ErrOrStderr(), target)
+			if err != nil {
+				return err
+			}
+			opts.Target = t
+			if err := a.completeReplayOptions(&opts.Replay, cluster); err != nil {
+				return err
+			}
+			r := &restoreRun{out: cmd.OutOrStdout(), log: cmd.ErrOrStderr(), verbose: verbose}
+			return r.run(cmd.Context(), a, opts, yes, dryRun)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.PGData, "pgdata", "", "data directory to restore into (empty, absent, or moved aside with --move-aside)")
+	f.StringVar(&opts.Backup, "backup", "", "base backup name or LATEST (default: the newest completed before the target)")
+	f.StringVar(&target, "target-time", "", "recover up to this time (default: the end of the archive)")
+	f.BoolVar(&opts.MoveAside, "move-aside", false, "rename a non-empty data directory to DIR.pgrescue-<time> first (never deleted)")
+	f.IntVar(&opts.Workers, "pool-size", 4, "partitions fetched at once")
+	f.BoolVar(&yes, "yes", false, "carry out the plan (without it, the plan is printed and nothing runs)")
+	f.BoolVar(&dryRun, "dry-run", false, "print the checks and the plan and change nothing")
+	addServerFlags(cmd, &opts.Replay, &cluster, &verbose)
+	return cmd
+}
+
+// restoreRun prints a restore's checks, plan and progress as plain lines:
+// the plan and summary on stdout, the rest on stderr.
+type restoreRun struct {
+	out, log io.Writer
+	verbose  bool
+}
+
+func (r *restoreRun) run(ctx context.Context, a *app, opts walerestore.Options, yes, dryRun bool) error {
+	cfg := a.restoreConfig(ctx, &opts)
+	rep := walerestore.Preflight(ctx, opts, cfg, r.check)
+	if failed := rep.FirstFailure(); failed != nil {
+		return failed.Err
+	}
+	plan, err := walerestore.NewPlan(ctx, opts, rep)
+	if err != nil {
+		return err
+	}
+	writePlan(r.out, plan)
+	if dryRun {
+		return nil
+	}
+	if !yes {
+		return problem.New(problem.Usage, "--yes", "nothing was run: the plan above needs your go-ahead",
+			"review it, then run the same command with --yes")
+	}
+	res, err := plan.Run(ctx, r.event())
+	if err == nil || problem.Is(err, problem.ReplayIncomplete) {
+		r.summary(res)
+	}
+	return err
+}
+
+// restoreConfig opens the archive and finds the keys, recording what the
+// preflight's configuration check reports.
+func (a *app) restoreConfig(ctx context.Context, opts *walerestore.Options) walerestore.Config {
+	archive, s, err := a.openArchive(ctx)
+	if err != nil {
+		return walerestore.Config{Err: err}
+	}
+	opts.Archive = archive
+	opts.Keys = keySource(s)
+	prefix, _ := s.Lookup(config.S3Prefix)
+	return walerestore.Config{Detail: fmt.Sprintf("WALE_S3_PREFIX=%s (from %s)", prefix.Value, prefix.Source)}
+}
+
+// keySource lists the keys the archive can be decrypted with, without any
+// passphrase: the key file given, or the keyring WAL-E would use.
+func keySource(s *config.Settings) walerestore.KeySource {
+	if path := s.Get(config.GPGKeyFile); path != "" {
+		return walerestore.KeySource{Where: "key file " + path, List: func(context.Context) ([]gpg.KeyInfo, error) {
+			keys, err := gpg.LoadKeyFile(path)
+			if err != nil {
+				return nil, err
+			}
+			return keys.Describe(), nil
+		}}
+	}
+	k, err := keyring.Open(keyring.DefaultHome(s.Get(config.GNUPGHome)))
+	if err != nil {
+		return walerestore.KeySource{}
+	}
+	return walerestore.KeySource{Where: "keyring " + k.Path, List: k.SecretKeys}
+}
+
+var checkMarks = map[walerestore.Status]string{
+	walerestore.Passed: "[ OK ]", walerestore.Warning: "[WARN]", walerestore.Failed: "[FAIL]", walerestore.Skipped: "[SKIP]",
+}
+
+func (r *restoreRun) check(c walerestore.Check) {
+	mark, done := checkMarks[c.Status]
+	if !done {
+		return // the line is printed once, when the check ends
+	}
+	fmt.Fprintf(r.log, "%s %s: %s\n", mark, c.Title, c.Detail)
+	if c.Fix != "" && c.Status != walerestore.Passed {
+		fmt.Fprintf(r.log, "       next: %s\n", c.Fix)
+	}
+}
+
+// writePlan prints the plan as a commented shell script.
+func writePlan(w io.Writer, p *walerestore.Plan) {
+	fmt.Fprintf(w, "# plan: restore %s from backup %s to %s\n", p.Options.PGData, p.Backup.Name, p.Options.Target)
+	for i, a := range p.Actions {
+		mark := ""
+		if a.Destructive {
+			mark = " [changes what is on disk]"
+		}
+		fmt.Fprintf(w, "\n# %d. %s%s\n", i+1, a.Title, mark)
+		fmt.Fprint(w, restore.Script(a.Commands))
+	}
+}
+
+func (r *restoreRun) event() func(walerestore.Event) {
+	fetch := newProgressPrinter(r.log, stderrIsTerminal())
+	replayed := &replayPrinter{w: r.log, verbose: r.verbose}
+	return func(e walerestore.Event) {
+		switch e := e.(type) {
+		case walerestore.ActionStarted:
+			fetch.finish()
+			fmt.Fprintf(r.log, "== %s\n", e.Action.Title)
+		case walerestore.ActionDone:
+			fetch.finish()
+			fmt.Fprintf(r.log, "== %s: %s\n", actionOutcome(e.Err), e.Duration.Round(time.Millisecond))
+		case walerestore.FetchEvent:
+			fetch.event(e.Event)
+		case walerestore.ReplayPrepared:
+			replayed.plan(e.Plan)
+		case walerestore.ReplayEvent:
+			replayed.event(e.Event)
+		}
+	}
+}
+
+func actionOutcome(err error) string {
+	switch {
+	case err == nil:
+		return "done"
+	case problem.Is(err, problem.Interrupted):
+		return "interrupted"
+	}
+	return "failed"
+}
+
+func (r *restoreRun) summary(res *walerestore.Result) {
+	if f := res.Fetch; f != nil {
+		fmt.Fprintf(r.out, "fetched backup %s: %d files, %s, in %s\n", f.Backup.Name, f.Files, wale.HumanBytes(f.Bytes), f.Duration.Round(time.Millisecond))
+		if f.MovedAsideTo != "" {
+			fmt.Fprintf(r.out, "  the old data directory is kept at %s\n", f.MovedAsideTo)
+		}
+	}
+	if res.Replay != nil {
+		printReplaySummary(r.out, res.Replay)
+	}
+	fmt.Fprintf(r.out, "restore took %s\n", res.Duration.Round(time.Second))
+	for _, step := range nextSteps() {
+		fmt.Fprintln(r.out, "next: "+step)
+	}
+}
+
+// nextSteps are the runbook's steps after a restore of the primary.
+func nextSteps() []string {
+	return []string{
+		"replication to the standbys may fail after this restore: restore the same backup to each standby too, " +
+			"or resync it from the primary (pg_basebackup -h PRIMARY -D DATADIR -X stream -P, as postgres, into an empty directory)",
+		"turn archiving back on only once the restored server is checked, and point archive_command at the right archive",
+		"if you removed the GPG key's passphrase for WAL-E, put it back: pgrescue gpg restore-passphrase",
+	}
+}

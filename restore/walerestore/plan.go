@@ -1,0 +1,151 @@
+package walerestore
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"pgrescue/restore"
+	"pgrescue/restore/recovery"
+	"pgrescue/restore/replay"
+	"pgrescue/restore/wale"
+)
+
+// Options are what the engineer chose.
+type Options struct {
+	Archive   *wale.Archive
+	Keys      KeySource
+	PGData    string
+	Backup    string          // a backup name, LATEST, or "" for the newest before the target
+	Target    recovery.Target // zero: the end of the archive
+	MoveAside bool            // a non-empty data directory may be renamed aside
+	Workers   int             // partitions fetched at once
+	// Replay chooses the recovering server (port, socket directory, log,
+	// Debian cluster), the prefetch depth and restore_command's program;
+	// the data directory, archive, backup and target are filled in.
+	Replay replay.Options
+	Now    func() time.Time
+}
+
+// ActionID names an action of the plan.
+type ActionID string
+
+const (
+	ActionMoveAside ActionID = "move-aside"
+	ActionFetch     ActionID = "fetch"
+	ActionRecover   ActionID = "recover"
+)
+
+// Action is one step of the plan with the shell commands that do the same.
+type Action struct {
+	ID          ActionID
+	Title       string
+	Destructive bool // changes what is already on disk: needs a typed confirmation
+	Commands    []restore.Command
+}
+
+// Plan is the restore worked out from a passing preflight: nothing has been
+// changed yet.
+type Plan struct {
+	Options Options
+	Report  *Report
+	Backup  wale.Backup
+	Version string // the backed-up server's major version; "" when the archive does not say
+	Actions []Action
+}
+
+// NewPlan works out the actions for a preflight that did not fail.
+func NewPlan(ctx context.Context, opts Options, rep *Report) (*Plan, error) {
+	if failed := rep.FirstFailure(); failed != nil {
+		return nil, failed.Err
+	}
+	a := opts.Archive
+	b := *rep.Chosen
+	parts, _, err := a.Partitions(ctx, b.Name)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Options: opts, Report: rep, Backup: b, Version: a.ServerMajorVersion(ctx, b.Name)}
+	if !rep.DataDirEmpty {
+		p.Actions = append(p.Actions, Action{ID: ActionMoveAside, Destructive: true,
+			Title:    "Move the data directory " + opts.PGData + " aside (renamed, never deleted)",
+			Commands: []restore.Command{wale.MoveAsideCommand(opts.PGData)}})
+	}
+	fetch := a.FetchCommands(b, parts, wale.FetchOptions{DataDir: opts.PGData, Backup: b.Name})
+	p.Actions = append(p.Actions, Action{ID: ActionFetch, Commands: fetch,
+		Title: "Fetch base backup " + b.Name + " (" + wale.HumanBytes(expandedSize(b)) + ") into " + opts.PGData})
+	recover, err := p.recoverCommands()
+	if err != nil {
+		return nil, err
+	}
+	p.Actions = append(p.Actions, Action{ID: ActionRecover, Commands: recover,
+		Title: "Start PostgreSQL in recovery and replay WAL to " + opts.Target.String()})
+	return p, nil
+}
+
+func expandedSize(b wale.Backup) int64 {
+	if b.Sentinel == nil {
+		return 0
+	}
+	return b.Sentinel.ExpandedSizeBytes
+}
+
+// recoverCommands describe the replay: pgrescue's own command, then what it
+// writes and runs, as the runbook's engineer would by hand.
+func (p *Plan) recoverCommands() ([]restore.Command, error) {
+	o := p.Options
+	line := []string{"pgrescue", "replay", "--pgdata", restore.Quote(o.PGData), "--backup", p.Backup.Name}
+	if !o.Target.IsEndOfArchive() {
+		line = append(line, "--target-time", restore.Quote(o.Target.PostgresLiteral()))
+	}
+	cmds := []restore.Command{{Why: "pgrescue's replay step (add --dry-run to see every pg_ctl line it runs)", Line: strings.Join(line, " ")}}
+	if p.Version == "" {
+		return cmds, nil
+	}
+	v, err := recovery.ParseVersion(p.Version)
+	if err != nil {
+		return nil, err
+	}
+	settings := recovery.Settings{RestoreCommand: p.restoreCommand(), Target: o.Target, Timeline: "latest"}
+	described, err := recovery.Describe(v, settings)
+	if err != nil {
+		return nil, err
+	}
+	cmds = append(cmds, described...)
+	cmds = append(cmds, restore.Command{
+		Why:  "start PostgreSQL and watch it restore WAL segments, as the runbook says (tail -f on the postgres log)",
+		Line: "sudo -u postgres pg_ctl -D " + restore.Quote(o.PGData) + " -l " + restore.Quote(o.PGData+".pgrescue.log") + " start && tail -f " + restore.Quote(o.PGData+".pgrescue.log"),
+	})
+	return cmds, nil
+}
+
+func (p *Plan) restoreCommand() string {
+	program := p.Options.Replay.WALFetch
+	if len(program) == 0 {
+		program = []string{"pgrescue"}
+	}
+	words := make([]string, 0, len(program)+3)
+	for _, w := range program {
+		words = append(words, restore.Quote(w))
+	}
+	return strings.Join(append(words, "wal-fetch", `"%f"`, `"%p"`), " ")
+}
+
+// Commands is every action's commands in order, for a dry run or a script.
+func (p *Plan) Commands() []restore.Command {
+	var cmds []restore.Command
+	for _, a := range p.Actions {
+		cmds = append(cmds, a.Commands...)
+	}
+	return cmds
+}
+
+// Action returns the plan's action with this id, if it has one.
+func (p *Plan) Action(id ActionID) (Action, bool) {
+	for _, a := range p.Actions {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return Action{}, false
+}

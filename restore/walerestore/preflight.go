@@ -1,0 +1,401 @@
+package walerestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"pgrescue/gpg"
+	"pgrescue/gpg/keyring"
+	"pgrescue/problem"
+	"pgrescue/restore/recovery"
+	"pgrescue/restore/replay"
+	"pgrescue/restore/wale"
+)
+
+// Status is the outcome of one preflight check.
+type Status string
+
+const (
+	Running Status = "running"
+	Passed  Status = "passed"
+	Warning Status = "warning" // the restore can go on, but read this
+	Failed  Status = "failed"
+	Skipped Status = "skipped" // not checked, Detail says why
+)
+
+// CheckID names a preflight check.
+type CheckID string
+
+const (
+	CheckConfig     CheckID = "config"
+	CheckArchive    CheckID = "archive"
+	CheckKey        CheckID = "key"
+	CheckServer     CheckID = "server"
+	CheckDiskSpace  CheckID = "disk"
+	CheckContinuity CheckID = "continuity"
+)
+
+// CheckTitles are what each check verifies, in the order they run.
+var CheckTitles = []struct {
+	ID    CheckID
+	Title string
+}{
+	{CheckConfig, "Configuration found"},
+	{CheckArchive, "S3 reachable and the archive listed"},
+	{CheckKey, "The archive's GPG key"},
+	{CheckServer, "PostgreSQL stopped on the data directory"},
+	{CheckDiskSpace, "Free disk space for the backup"},
+	{CheckContinuity, "WAL continuity to the target"},
+}
+
+// Check is one preflight check and its outcome.
+type Check struct {
+	ID     CheckID
+	Title  string
+	Status Status
+	Detail string // what was found
+	Fix    string // the next step, for a failure or warning
+	Err    error  // the failure itself
+}
+
+// Config is what the caller found while resolving the configuration.
+type Config struct {
+	Detail string // e.g. "WALE_S3_PREFIX=s3://bucket/prefix (from /etc/wal-e/env.d)"
+	Err    error  // the configuration could not be resolved or the archive opened
+}
+
+// KeySource lists the secret keys available to decrypt the archive without
+// needing any passphrase (a keyring's status, a key file's keys).
+type KeySource struct {
+	Where string // "keyring /var/lib/postgresql/.gnupg", "key file /root/wal-e.asc"
+	List  func(ctx context.Context) ([]gpg.KeyInfo, error)
+}
+
+// Report is the outcome of the preflight, with what it learned on the way
+// (the backups and WAL listed, the chosen backup, the recoverable window),
+// so later steps do not list the archive again.
+type Report struct {
+	Checks       []Check
+	Backups      []wale.Backup // with their sentinels loaded
+	WAL          []wale.WALObject
+	Chosen       *wale.Backup // the backup the target needs; nil when none could be chosen
+	Window       replay.Window
+	KeyProtected bool   // the archive's key needs a passphrase
+	KeyName      string // the key that decrypts the archive, for the GPG step
+	DataDirEmpty bool
+}
+
+// OK reports whether no check failed.
+func (r *Report) OK() bool { return r.FirstFailure() == nil }
+
+// FirstFailure returns the first failed check, or nil.
+func (r *Report) FirstFailure() *Check {
+	for i := range r.Checks {
+		if r.Checks[i].Status == Failed {
+			return &r.Checks[i]
+		}
+	}
+	return nil
+}
+
+// Check returns the check with this id.
+func (r *Report) Check(id CheckID) *Check {
+	for i := range r.Checks {
+		if r.Checks[i].ID == id {
+			return &r.Checks[i]
+		}
+	}
+	return nil
+}
+
+// Preflight runs every check in order, reporting each as it starts and as
+// it ends. A check that depends on a failed one is skipped with the reason.
+// Nothing is written anywhere.
+func Preflight(ctx context.Context, opts Options, cfg Config, report func(Check)) *Report {
+	if report == nil {
+		report = func(Check) {}
+	}
+	p := &preflight{ctx: ctx, opts: opts, cfg: cfg, report: report, rep: &Report{}}
+	for _, c := range CheckTitles {
+		check := Check{ID: c.ID, Title: c.Title, Status: Running}
+		report(check)
+		p.run(&check)
+		p.rep.Checks = append(p.rep.Checks, check)
+		report(check)
+	}
+	return p.rep
+}
+
+type preflight struct {
+	ctx    context.Context
+	opts   Options
+	cfg    Config
+	report func(Check)
+	rep    *Report
+}
+
+func (p *preflight) run(c *Check) {
+	switch c.ID {
+	case CheckConfig:
+		p.checkConfig(c)
+	case CheckArchive:
+		p.needs(c, CheckConfig, p.checkArchive)
+	case CheckKey:
+		p.needs(c, CheckArchive, p.checkKey)
+	case CheckServer:
+		p.checkServer(c)
+	case CheckDiskSpace:
+		p.needsBackup(c, p.checkDiskSpace)
+	case CheckContinuity:
+		p.needsBackup(c, p.checkContinuity)
+	}
+}
+
+// needs runs check only when the check it depends on passed or warned.
+func (p *preflight) needs(c *Check, on CheckID, check func(*Check)) {
+	if dep := p.rep.Check(on); dep != nil && (dep.Status == Failed || dep.Status == Skipped) {
+		skip(c, "needs: "+dep.Title)
+		return
+	}
+	check(c)
+}
+
+func (p *preflight) needsBackup(c *Check, check func(*Check)) {
+	p.needs(c, CheckArchive, func(c *Check) {
+		if p.rep.Chosen == nil {
+			skip(c, "no base backup could be chosen")
+			return
+		}
+		check(c)
+	})
+}
+
+func skip(c *Check, why string) { c.Status, c.Detail = Skipped, why }
+
+func pass(c *Check, detail string) { c.Status, c.Detail = Passed, detail }
+
+func warn(c *Check, detail, fix string) { c.Status, c.Detail, c.Fix = Warning, detail, fix }
+
+// fail records err; a *problem.Error gives its summary and next step.
+func fail(c *Check, err error) {
+	c.Status, c.Err = Failed, err
+	var pe *problem.Error
+	if errors.As(err, &pe) {
+		c.Detail, c.Fix = pe.Summary, pe.Next
+		if pe.Subject != "" {
+			c.Detail += " (" + pe.Subject + ")"
+		}
+		return
+	}
+	c.Detail = err.Error()
+}
+
+func (p *preflight) checkConfig(c *Check) {
+	if p.cfg.Err != nil || p.opts.Archive == nil {
+		err := p.cfg.Err
+		if err == nil {
+			err = problem.New(problem.Config, "WALE_S3_PREFIX", "no WAL-E archive is configured",
+				"give --envdir DIR (GOV.UK machines: /etc/wal-e/env.d) or --s3-prefix s3://BUCKET/PREFIX")
+		}
+		fail(c, err)
+		return
+	}
+	pass(c, p.cfg.Detail)
+}
+
+func (p *preflight) checkArchive(c *Check) {
+	a := p.opts.Archive
+	backups, err := a.ListBackups(p.ctx)
+	if err == nil {
+		err = a.LoadAllDetails(p.ctx, backups)
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	wal, _, err := a.ListWAL(p.ctx)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	p.rep.Backups, p.rep.WAL = backups, wal
+	detail := fmt.Sprintf("%s: %d base backups, %d WAL files", a.Store.URI(a.Layout.Prefix), len(backups), len(wal))
+	if err := p.choose(); err != nil {
+		fail(c, err)
+		c.Detail = detail + "; " + c.Detail
+		return
+	}
+	pass(c, detail+"; backup "+p.rep.Chosen.Name+" chosen")
+}
+
+// choose picks the backup: the one named, or the newest that completed
+// before the target (the newest of all for the end of the archive).
+func (p *preflight) choose() error {
+	var (
+		b   wale.Backup
+		err error
+	)
+	switch name := p.opts.Backup; name {
+	case "":
+		b, err = replay.ChooseBackup(p.rep.Backups, p.opts.Target.Time)
+	default:
+		b, err = selectBackup(p.rep.Backups, name, p.opts.Archive.Store.URI(p.opts.Archive.Layout.BasebackupsPrefix()))
+	}
+	if err != nil {
+		return err
+	}
+	p.rep.Chosen = &b
+	p.rep.Window = replay.NewWindow(b, p.rep.WAL, p.opts.Archive.SegmentSize)
+	return nil
+}
+
+// selectBackup finds a backup by name or LATEST among those listed.
+func selectBackup(backups []wale.Backup, name, where string) (wale.Backup, error) {
+	if name == "LATEST" {
+		if b, ok := wale.Latest(backups); ok {
+			return b, nil
+		}
+		return wale.Backup{}, problem.New(problem.NotFound, where, "the archive has no complete base backup", "check WALE_S3_PREFIX, or take a base backup first")
+	}
+	for _, b := range backups {
+		if b.Name == name {
+			return b, nil
+		}
+	}
+	return wale.Backup{}, problem.New(problem.NotFound, where+name, "there is no complete base backup of that name",
+		"choose one from the list (`pgrescue backup-list`), or LATEST")
+}
+
+func (p *preflight) checkKey(c *Check) {
+	data, uri, why, err := p.opts.Archive.SampleSegment(p.ctx)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if data == nil {
+		skip(c, why)
+		return
+	}
+	recipients, err := keyring.Recipients(data, uri)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if len(recipients) == 0 {
+		pass(c, "the archive is not encrypted: no key is needed")
+		return
+	}
+	p.checkRecipients(c, recipients, uri)
+}
+
+func (p *preflight) checkRecipients(c *Check, recipients []uint64, uri string) {
+	wanted := keyIDs(recipients)
+	src := p.opts.Keys
+	if src.List == nil {
+		fail(c, problem.New(problem.KeyMissing, uri, "the archive is encrypted to "+wanted+" and no secret key was found",
+			"give --gpg-key FILE, or --homedir / GNUPGHOME for the keyring that holds it (usually ~postgres/.gnupg)"))
+		return
+	}
+	keys, err := src.List(p.ctx)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	for _, id := range recipients {
+		m, ok := keyring.FindPart(keys, id)
+		if !ok {
+			continue
+		}
+		p.rep.KeyName = m.Key.String()
+		if m.Part.Protection == gpg.Protected {
+			p.rep.KeyProtected = true
+			warn(c, fmt.Sprintf("%s holds key %s, which is protected by a passphrase", src.Where, m.Key.String()),
+				"the GPG step: pgrescue unlocks it in memory for this restore (WAL-E itself would fail with "+
+					"misleading lzo or tar header errors, as the runbook warns)")
+			return
+		}
+		pass(c, fmt.Sprintf("%s holds key %s, with no passphrase", src.Where, m.Key.String()))
+		return
+	}
+	fail(c, problem.New(problem.WrongKey, uri, fmt.Sprintf("the archive is encrypted to %s, which %s does not hold", wanted, src.Where),
+		"find the machine or file that holds it (`sudo -iu postgres gpg --list-secret-keys --keyid-format long`), "+
+			"and give --gpg-key FILE or --homedir DIR"))
+}
+
+func keyIDs(ids []uint64) string {
+	s := ""
+	for i, id := range ids {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("0x%016X", id)
+	}
+	return s
+}
+
+func (p *preflight) checkServer(c *Check) {
+	dir := p.opts.PGData
+	if dir == "" {
+		fail(c, problem.New(problem.Usage, "--pgdata", "no data directory was given", "give the data directory to restore into, e.g. /var/lib/postgresql/9.3/main"))
+		return
+	}
+	if err := recovery.RefuseLive(dir, "restore into it"); err != nil {
+		fail(c, err)
+		return
+	}
+	empty, err := wale.CheckDataDir(dir, true)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	p.rep.DataDirEmpty = empty
+	switch {
+	case empty:
+		pass(c, dir+" is empty or absent: the backup goes straight in")
+	case p.opts.MoveAside:
+		warn(c, dir+" holds a cluster (stopped); it will be moved aside to "+dir+".pgrescue-<time>, never deleted",
+			"the plan asks you to type the directory's name to confirm")
+	default:
+		_, err := wale.CheckDataDir(dir, false)
+		fail(c, err)
+	}
+}
+
+func (p *preflight) checkDiskSpace(c *Check) {
+	b := p.rep.Chosen
+	need := int64(0)
+	if b.Sentinel != nil {
+		need = b.Sentinel.ExpandedSizeBytes
+	}
+	if need == 0 {
+		skip(c, "backup "+b.Name+" does not record its size")
+		return
+	}
+	if err := wale.CheckFreeSpace(p.opts.PGData, need); err != nil {
+		fail(c, err)
+		return
+	}
+	pass(c, fmt.Sprintf("backup %s expands to %s; enough space is free", b.Name, wale.HumanBytes(need)))
+}
+
+func (p *preflight) checkContinuity(c *Check) {
+	w := p.rep.Window
+	target := p.opts.Target
+	if !target.IsEndOfArchive() {
+		if err := w.CheckTarget(target.Time); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	reach := fmt.Sprintf("from %s to %s (newest segment %s)", utc(w.From), utc(w.To), w.Newest)
+	if gap := w.GapWarning(); gap != "" {
+		warn(c, "the archive can restore "+reach+", but "+gap,
+			"restore to a time before the gap, or find the missing segments")
+		return
+	}
+	pass(c, "the archive can restore any moment "+reach)
+}
+
+func utc(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }

@@ -1,0 +1,151 @@
+package walerestore
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"pgrescue/restore/replay"
+	"pgrescue/restore/wale"
+)
+
+// Event is what Run reports: an action starting or ending, or an event of
+// the fetch or replay engine.
+type Event interface{ isEvent() }
+
+// ActionStarted: an action of the plan begins.
+type ActionStarted struct{ Action Action }
+
+// ActionDone: an action ended; Err is nil when it succeeded.
+type ActionDone struct {
+	Action   Action
+	Duration time.Duration
+	Err      error
+}
+
+// FetchEvent carries an event of the base backup fetch.
+type FetchEvent struct{ Event wale.Event }
+
+// ReplayPrepared: the replay is worked out from the fetched data directory.
+type ReplayPrepared struct{ Plan *replay.Plan }
+
+// ReplayEvent carries an event of the WAL replay.
+type ReplayEvent struct{ Event replay.Event }
+
+func (ActionStarted) isEvent()  {}
+func (ActionDone) isEvent()     {}
+func (FetchEvent) isEvent()     {}
+func (ReplayPrepared) isEvent() {}
+func (ReplayEvent) isEvent()    {}
+
+// Result is how a restore ended.
+type Result struct {
+	Fetch    *wale.FetchResult
+	Replay   *replay.Result
+	Began    time.Time
+	Duration time.Duration
+	Timings  map[ActionID]time.Duration
+}
+
+// Run carries out the plan: move the old data directory aside (inside the
+// fetch, after its last check), fetch the base backup, then replay WAL to
+// the target. report is called from one goroutine at a time. On
+// cancellation the fetch labels its partial directory and the replay stops
+// the server; the old data directory is never touched.
+func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
+	report = serialize(report)
+	now := p.Options.Now
+	if now == nil {
+		now = time.Now
+	}
+	res := &Result{Began: now(), Timings: map[ActionID]time.Duration{}}
+	defer func() { res.Duration = now().Sub(res.Began) }()
+	t := &timer{plan: p, res: res, report: report, now: now}
+	fetched, err := p.fetch(ctx, t)
+	res.Fetch = fetched
+	if err != nil {
+		return res, err
+	}
+	res.Replay, err = p.recover(ctx, t)
+	return res, err
+}
+
+func (p *Plan) fetch(ctx context.Context, t *timer) (*wale.FetchResult, error) {
+	o := p.Options
+	_, moving := p.Action(ActionMoveAside)
+	first := ActionFetch
+	if moving {
+		first = ActionMoveAside
+	}
+	t.start(first)
+	opts := wale.FetchOptions{DataDir: o.PGData, Backup: p.Backup.Name, Workers: o.Workers, MoveAside: moving, Now: o.Now}
+	res, err := o.Archive.FetchBackup(ctx, opts, func(e wale.Event) {
+		if _, ok := e.(wale.MovedAside); ok && moving {
+			t.report(FetchEvent{Event: e})
+			t.done(ActionMoveAside, nil)
+			t.start(ActionFetch)
+			return
+		}
+		t.report(FetchEvent{Event: e})
+	})
+	if err != nil && t.current == ActionMoveAside {
+		t.done(ActionMoveAside, err)
+		return res, err
+	}
+	t.done(ActionFetch, err)
+	return res, err
+}
+
+func (p *Plan) recover(ctx context.Context, t *timer) (*replay.Result, error) {
+	t.start(ActionRecover)
+	opts := p.Options.Replay
+	opts.DataDir, opts.Archive, opts.Backup, opts.Target = p.Options.PGData, p.Options.Archive, p.Backup.Name, p.Options.Target
+	if opts.Now == nil {
+		opts.Now = p.Options.Now
+	}
+	rp, err := replay.Prepare(ctx, opts)
+	if err != nil {
+		t.done(ActionRecover, err)
+		return nil, err
+	}
+	t.report(ReplayPrepared{Plan: rp})
+	res, err := rp.Run(ctx, func(e replay.Event) { t.report(ReplayEvent{Event: e}) })
+	t.done(ActionRecover, err)
+	return res, err
+}
+
+// timer reports actions starting and ending, with their durations.
+type timer struct {
+	plan    *Plan
+	res     *Result
+	report  func(Event)
+	now     func() time.Time
+	current ActionID
+	began   time.Time
+}
+
+func (t *timer) start(id ActionID) {
+	t.current, t.began = id, t.now()
+	a, _ := t.plan.Action(id)
+	t.report(ActionStarted{Action: a})
+}
+
+func (t *timer) done(id ActionID, err error) {
+	d := t.now().Sub(t.began)
+	t.res.Timings[id] = d
+	a, _ := t.plan.Action(id)
+	t.report(ActionDone{Action: a, Duration: d, Err: err})
+}
+
+// serialize makes report safe to call from the engines' goroutines.
+func serialize(report func(Event)) func(Event) {
+	if report == nil {
+		return func(Event) {}
+	}
+	var mu sync.Mutex
+	return func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		report(e)
+	}
+}
