@@ -78,6 +78,7 @@ func (a *app) rootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	a.flags = root
+	a.addWizardFlags(root)
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.envdir, "envdir", "", "WAL-E envdir to read settings from (default "+defaultEnvdirNote+")")
 	pf.StringVar(&a.s3Prefix, "s3-prefix", "", "archive location s3://bucket/path (overrides WALE_S3_PREFIX)")

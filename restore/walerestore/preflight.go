@@ -85,6 +85,7 @@ type Report struct {
 	KeyProtected bool   // the archive's key needs a passphrase
 	KeyName      string // the key that decrypts the archive, for the GPG step
 	DataDirEmpty bool
+	SegmentSize  int64 // the archive's WAL segment size, for windows of other backups
 }
 
 // OK reports whether no check failed.
@@ -220,7 +221,10 @@ func (p *preflight) checkArchive(c *Check) {
 		fail(c, err)
 		return
 	}
-	p.rep.Backups, p.rep.WAL = backups, wal
+	p.rep.Backups, p.rep.WAL, p.rep.SegmentSize = backups, wal, a.SegmentSize
+	if p.rep.SegmentSize == 0 {
+		p.rep.SegmentSize = wale.DefaultSegmentSize
+	}
 	detail := fmt.Sprintf("%s: %d base backups, %d WAL files", a.Store.URI(a.Layout.Prefix), len(backups), len(wal))
 	if err := p.choose(); err != nil {
 		fail(c, err)

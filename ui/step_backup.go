@@ -1,0 +1,250 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"pgrescue/restore/recovery"
+	"pgrescue/restore/replay"
+	"pgrescue/restore/wale"
+	"pgrescue/restore/walerestore"
+)
+
+// backupStep shows the base backups and takes the target: the end of the
+// archive, or a time checked against what the chosen backup can reach.
+type backupStep struct {
+	report   *walerestore.Report
+	backups  []wale.Backup // oldest first
+	latest   string
+	cursor   int
+	picked   bool // the engineer moved the cursor: do not re-choose by target
+	target   textinput.Model
+	parsed   recovery.Target
+	parseErr error
+	problem  error // why the target cannot be reached from the chosen backup
+	planning bool
+	job      *job
+}
+
+func newBackupStep() *backupStep {
+	return &backupStep{target: newTextInput("end of the archive (or a time, e.g. 2026-11-25 02:53:00)", 44)}
+}
+
+func (b *backupStep) enter(m *Model, rep *walerestore.Report) tea.Cmd {
+	b.report = rep
+	b.backups = append([]wale.Backup(nil), rep.Backups...)
+	sortByCompletion(b.backups)
+	if l, ok := wale.Latest(b.backups); ok {
+		b.latest = l.Name
+	}
+	if rep.Chosen != nil && !b.picked {
+		b.cursor = b.indexOf(rep.Chosen.Name)
+	}
+	b.revalidate(m)
+	return b.focus()
+}
+
+func (b *backupStep) focus() tea.Cmd { return b.target.Focus() }
+
+func sortByCompletion(bs []wale.Backup) {
+	for i := 1; i < len(bs); i++ {
+		for j := i; j > 0 && bs[j].LastModified.Before(bs[j-1].LastModified); j-- {
+			bs[j], bs[j-1] = bs[j-1], bs[j]
+		}
+	}
+}
+
+func (b *backupStep) indexOf(name string) int {
+	for i, bk := range b.backups {
+		if bk.Name == name {
+			return i
+		}
+	}
+	return len(b.backups) - 1
+}
+
+func (b *backupStep) keys() [][2]string {
+	return [][2]string{{"up/down", "choose the backup"}, {"type", "the target time (empty: end of the archive)"}, {"enter", "plan the restore"}}
+}
+
+func (b *backupStep) update(m *Model, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case jobDone:
+		if b.job == nil || msg.id != b.job.id {
+			return nil
+		}
+		return b.planned(m, msg.result.(planResult))
+	case tea.KeyPressMsg:
+		switch msg.String() {
+		case "up":
+			b.move(m, -1)
+			return nil
+		case "down":
+			b.move(m, 1)
+			return nil
+		case "enter":
+			return b.submit(m)
+		}
+	}
+	var cmd tea.Cmd
+	before := b.target.Value()
+	b.target, cmd = b.target.Update(msg)
+	if b.target.Value() != before {
+		b.revalidate(m)
+	}
+	return cmd
+}
+
+func (b *backupStep) move(m *Model, by int) {
+	if n := len(b.backups); n > 0 {
+		b.cursor = min(max(b.cursor+by, 0), n-1)
+		b.picked = true
+		b.revalidate(m)
+	}
+}
+
+// revalidate parses the target as typed and checks it against the chosen
+// backup's window; until the engineer picks a backup, the newest one that
+// completed before the target is chosen for them.
+func (b *backupStep) revalidate(m *Model) {
+	b.problem = nil
+	text := strings.TrimSpace(b.target.Value())
+	b.parsed, b.parseErr = recovery.Target{}, nil
+	if text != "" {
+		b.parsed, b.parseErr = recovery.ParseTargetTime(text, time.Local)
+		if b.parseErr != nil {
+			return
+		}
+	}
+	if len(b.backups) == 0 {
+		return
+	}
+	if !b.picked {
+		if chosen, err := replay.ChooseBackup(b.backups, b.parsed.Time); err == nil {
+			b.cursor = b.indexOf(chosen.Name)
+		} else {
+			b.problem = err
+			return
+		}
+	}
+	if !b.parsed.IsEndOfArchive() {
+		b.problem = b.window().CheckTarget(b.parsed.Time)
+	}
+}
+
+func (b *backupStep) window() replay.Window {
+	return replay.NewWindow(b.backups[b.cursor], b.report.WAL, b.report.SegmentSize)
+}
+
+// planResult is the plan worked out for the choice, or why there is none.
+type planResult struct {
+	plan *walerestore.Plan
+	err  error
+}
+
+func (b *backupStep) submit(m *Model) tea.Cmd {
+	if b.parseErr != nil || b.problem != nil || len(b.backups) == 0 || b.planning {
+		return nil
+	}
+	m.req.Backup = b.backups[b.cursor].Name
+	m.req.Target = b.parsed
+	m.req.MoveAside = true
+	b.planning = true
+	return b.startPlan(m)
+}
+
+func (b *backupStep) planned(m *Model, r planResult) tea.Cmd {
+	b.planning = false
+	if r.err != nil {
+		b.problem = r.err
+		return nil
+	}
+	b.target.Blur()
+	m.goTo(stepPlan)
+	return m.plan.enter(m, r.plan)
+}
+
+func (b *backupStep) view(m *Model) string {
+	var s strings.Builder
+	s.WriteString(m.st.Bold.Render("Choose the base backup and the target") + "\n\n")
+	s.WriteString(m.st.Faint.Render(fmt.Sprintf("   %-40s %-19s %9s  %s", "BACKUP", "COMPLETED (UTC)", "SIZE", "WAL FROM → TO")) + "\n")
+	for i, bk := range b.backups {
+		s.WriteString(b.row(m, i, bk) + "\n")
+	}
+	s.WriteString("\nTarget (local time unless you add a zone such as +00; empty = the end of the archive):\n")
+	s.WriteString(b.target.View() + "\n")
+	s.WriteString(b.targetView(m) + "\n")
+	return s.String()
+}
+
+func (b *backupStep) row(m *Model, i int, bk wale.Backup) string {
+	size := ""
+	if bk.Sentinel != nil {
+		size = wale.HumanBytes(bk.Sentinel.ExpandedSizeBytes)
+	}
+	stop := "?"
+	if seg, ok := bk.StopSegment(); ok {
+		stop = seg.String()
+	}
+	line := fmt.Sprintf("%-40s %-19s %9s  %s → %s", bk.Name, bk.LastModified.UTC().Format("2006-01-02 15:04:05"), size, bk.Start, stop)
+	if bk.Name == b.latest {
+		line += "  LATEST"
+	}
+	if i == b.cursor {
+		return m.st.Cursor.Render(" > ") + m.st.Selected.Render(line)
+	}
+	return "   " + line
+}
+
+func (b *backupStep) targetView(m *Model) string {
+	w := m.width - 2
+	switch {
+	case b.parseErr != nil:
+		return m.st.Error.Render(wrapWords("Not a time pgrescue can read: "+b.parseErr.Error(), w))
+	case len(b.backups) == 0:
+		return m.st.Error.Render("The archive has no complete base backup.")
+	}
+	var lines []string
+	if b.parsed.IsEndOfArchive() {
+		lines = append(lines, "Restore everything archived: the end of the archive.")
+	} else {
+		note := ""
+		if b.parsed.AssumedLocal {
+			zone, _ := b.parsed.Time.Zone()
+			note = " (read as local time, " + zone + ")"
+		}
+		lines = append(lines, "Stop replay at "+b.parsed.Time.UTC().Format("2006-01-02 15:04:05.000000")+" UTC"+note+".")
+	}
+	w0 := b.window()
+	lines = append(lines, fmt.Sprintf("Backup %s can reach %s to %s UTC.", b.backups[b.cursor].Name,
+		w0.From.UTC().Format("2006-01-02 15:04:05"), w0.To.UTC().Format("2006-01-02 15:04:05")))
+	if gap := w0.GapWarning(); gap != "" {
+		lines = append(lines, m.st.Warn.Render(wrapWords("Warning: "+gap, w)))
+	}
+	if b.problem != nil {
+		lines = append(lines, m.st.Error.Render(wrapWords(problemText(b.problem), w)))
+	} else if b.planning {
+		lines = append(lines, m.st.Running.Render("Working out the plan…"))
+	} else {
+		lines = append(lines, "Press enter to see the plan.")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (b *backupStep) startPlan(m *Model) tea.Cmd {
+	req, backend := m.req, m.deps.Backend
+	j, cmd := startJob(m.deps.Context, func(ctx context.Context, _ func(any)) any {
+		p, err := backend.Plan(ctx, req)
+		return planResult{plan: p, err: err}
+	})
+	b.job = j
+	return cmd
+}
+
+// problemText is an error as the engineer reads it: what, where, next step.
+func problemText(err error) string { return err.Error() }

@@ -1,0 +1,122 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"pgrescue/problem"
+	"pgrescue/restore"
+	"pgrescue/restore/wale"
+	"pgrescue/restore/walerestore"
+)
+
+// doneStep ends the session: what was restored, how long each part took,
+// the checks, and the runbook's next steps.
+type doneStep struct {
+	lines []string // the summary, also printed on stdout after exit
+	ok    bool
+}
+
+// NextSteps are the runbook's steps after restoring the primary.
+var NextSteps = []string{
+	"Standbys: replication may fail after this restore. Restore the same backup to each standby too, " +
+		"or resync it from the primary: as postgres, into an empty data directory, " +
+		"pg_basebackup -h PRIMARY -D DATADIR -X stream -P",
+	"Archiving: the restored server runs with archive_mode=off. Turn archiving back on once it is checked, " +
+		"with archive_command pointing at the right archive.",
+	"GPG: if the key's passphrase was removed for WAL-E, put it back: pgrescue gpg restore-passphrase",
+}
+
+func (d *doneStep) enter(m *Model, r *runStep, res runResult) tea.Cmd {
+	d.ok = res.err == nil
+	m.outcome.Err = res.err
+	d.lines = summaryLines(r.plan, res, m.deps.Now().Sub(m.began))
+	m.outcome.Summary = strings.Join(d.lines, "\n") + "\n"
+	m.deps.Journal.Event("restore", "finished", journalOutcome(res.err)...)
+	return nil
+}
+
+// enterDryRun ends a dry run with the plan as a script: nothing ran.
+func (d *doneStep) enterDryRun(m *Model, plan *walerestore.Plan) tea.Cmd {
+	d.ok = true
+	d.lines = []string{"Dry run: nothing was changed. The plan, as the commands an engineer would type:", ""}
+	d.lines = append(d.lines, strings.Split(strings.TrimRight(restore.Script(plan.Commands()), "\n"), "\n")...)
+	m.outcome.Summary = strings.Join(d.lines, "\n") + "\n"
+	return nil
+}
+
+func summaryLines(plan *walerestore.Plan, res runResult, session time.Duration) []string {
+	var lines []string
+	if res.err == nil {
+		lines = append(lines, fmt.Sprintf("Restored %s from backup %s to %s.", plan.Options.PGData, plan.Backup.Name, plan.Options.Target))
+	} else if interrupted(res.err) {
+		lines = append(lines, "The restore was cancelled. Nothing was deleted.")
+	} else {
+		lines = append(lines, "The restore failed: "+res.err.Error())
+	}
+	if r := res.res; r != nil {
+		lines = append(lines, resultLines(r)...)
+	}
+	lines = append(lines, fmt.Sprintf("Session: %s from the first screen to this one.", session.Round(time.Second)), "")
+	if res.err == nil || problem.Is(res.err, problem.ReplayIncomplete) {
+		lines = append(lines, "Next steps (from the runbook):")
+		for _, s := range NextSteps {
+			lines = append(lines, "- "+s)
+		}
+	}
+	return lines
+}
+
+func resultLines(r *walerestore.Result) []string {
+	var lines []string
+	if f := r.Fetch; f != nil {
+		lines = append(lines, fmt.Sprintf("[x] fetched %d files (%s) in %s", f.Files, wale.HumanBytes(f.Bytes), f.Duration.Round(time.Second)))
+		if f.MovedAsideTo != "" {
+			lines = append(lines, "[x] the old data directory is kept at "+f.MovedAsideTo)
+		}
+	}
+	if rp := r.Replay; rp != nil {
+		if rp.StoppedAt != "" {
+			lines = append(lines, "[x] recovery stopped "+rp.StoppedAt)
+		}
+		if rp.LastCommit != "" {
+			lines = append(lines, "[x] last transaction replayed at "+rp.LastCommit)
+		}
+		lines = append(lines, fmt.Sprintf("[x] %d WAL segments replayed in %s; new timeline %d", rp.Restored, rp.Duration.Round(time.Second), rp.Timeline))
+		s := rp.Server
+		lines = append(lines, fmt.Sprintf("[x] the server is running: psql -h %s -p %d -U %s", s.SocketDir, s.Port, s.Owner.Name))
+		lines = append(lines, "    stop it: "+s.StopCommand("fast").Line)
+		for _, w := range rp.Warnings {
+			lines = append(lines, "[!] "+w)
+		}
+	}
+	return lines
+}
+
+func (d *doneStep) update(m *Model, msg tea.Msg) tea.Cmd {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "q", "enter":
+			return m.quit()
+		}
+	}
+	return nil
+}
+
+func (d *doneStep) view(m *Model) string {
+	w := m.width - 2
+	title := m.st.OK.Render("Done.")
+	if !d.ok {
+		title = m.st.Fail.Render("Stopped.")
+	}
+	var b strings.Builder
+	b.WriteString(title + "\n\n")
+	for _, l := range d.lines {
+		b.WriteString(wrapWords(l, w) + "\n")
+	}
+	b.WriteString("\nPress q to leave; this summary is printed again on the terminal.\n")
+	return b.String()
+}

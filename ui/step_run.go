@@ -1,0 +1,314 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"pgrescue/problem"
+	"pgrescue/restore/pglog"
+	"pgrescue/restore/replay"
+	"pgrescue/restore/wale"
+	"pgrescue/restore/walerestore"
+)
+
+// maxLogLines bounds the server log kept for the pane; the whole log stays
+// in its file.
+const maxLogLines = 500
+
+// runStep shows the restore as it happens: the fetch's bytes, rate and
+// partitions, then the replay's progress, milestones and the server log.
+type runStep struct {
+	plan       *walerestore.Plan
+	job        *job
+	current    walerestore.ActionID
+	done       map[walerestore.ActionID]time.Duration
+	fetch      wale.FetchProgress
+	fetchStart wale.FetchStarted
+	movedTo    string
+	replayPlan *replay.Plan
+	progress   replay.Snapshot
+	milestones []replay.Milestone
+	warnings   []string
+	log        []logEntry
+	logOffset  int // lines scrolled up from the bottom of the log
+	askedStop  bool
+	stopping   bool
+	began      time.Time
+}
+
+type logEntry struct {
+	text  string
+	alarm bool // an error or FATAL: highlighted
+}
+
+// runResult is the restore's outcome.
+type runResult struct {
+	res *walerestore.Result
+	err error
+}
+
+func newRunStep() *runStep { return &runStep{} }
+
+func (r *runStep) start(m *Model, plan *walerestore.Plan) tea.Cmd {
+	*r = runStep{plan: plan, done: map[walerestore.ActionID]time.Duration{}, began: m.deps.Now()}
+	backend := m.deps.Backend
+	m.deps.Journal.Event("restore", "started")
+	j, cmd := startJob(m.deps.Context, func(ctx context.Context, emit func(any)) any {
+		res, err := backend.Run(ctx, plan, func(e walerestore.Event) { emit(e) })
+		return runResult{res: res, err: err}
+	})
+	r.job = j
+	return cmd
+}
+
+// interrupt asks once, then cancels the restore; the job ends by itself
+// (the fetch labels its partial directory, the replay stops the server).
+func (r *runStep) interrupt(m *Model) tea.Cmd {
+	if r.job == nil {
+		return m.quit()
+	}
+	if !r.askedStop {
+		r.askedStop = true
+		return nil
+	}
+	if !r.stopping {
+		r.stopping = true
+		m.deps.Journal.Event("restore", "cancelled by the engineer")
+		r.job.cancel()
+	}
+	return nil
+}
+
+func (r *runStep) update(m *Model, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case jobEvents:
+		if r.job == nil || msg.id != r.job.id {
+			return nil
+		}
+		for _, e := range msg.events {
+			r.apply(m, e.(walerestore.Event))
+		}
+		return r.job.listen()
+	case jobDone:
+		if r.job == nil || msg.id != r.job.id {
+			return nil
+		}
+		res := msg.result.(runResult)
+		r.job = nil
+		m.goTo(stepDone)
+		return m.done.enter(m, r, res)
+	case tea.KeyPressMsg:
+		return r.key(msg)
+	}
+	return nil
+}
+
+func (r *runStep) key(k tea.KeyPressMsg) tea.Cmd {
+	switch k.String() {
+	case "pgup", "up":
+		r.logOffset = min(r.logOffset+5, max(len(r.log)-1, 0))
+	case "pgdown", "down":
+		r.logOffset = max(r.logOffset-5, 0)
+	case "end":
+		r.logOffset = 0
+	case "esc", "n":
+		r.askedStop = false // "do not cancel"
+	}
+	return nil
+}
+
+func (r *runStep) apply(m *Model, e walerestore.Event) {
+	switch e := e.(type) {
+	case walerestore.ActionStarted:
+		r.current = e.Action.ID
+		m.deps.Journal.Event("action", "started: "+e.Action.Title)
+	case walerestore.ActionDone:
+		r.done[e.Action.ID] = e.Duration
+		outcome := "done"
+		if e.Err != nil {
+			outcome = "failed: " + e.Err.Error()
+		}
+		m.deps.Journal.Event("action", e.Action.Title+": "+outcome)
+	case walerestore.FetchEvent:
+		r.applyFetch(e.Event)
+	case walerestore.ReplayPrepared:
+		r.replayPlan = e.Plan
+		r.warnings = append(r.warnings, e.Plan.Warnings...)
+	case walerestore.ReplayEvent:
+		r.applyReplay(m, e.Event)
+	}
+}
+
+func (r *runStep) applyFetch(e wale.Event) {
+	switch e := e.(type) {
+	case wale.FetchStarted:
+		r.fetchStart = e
+	case wale.FetchProgress:
+		r.fetch = e
+	case wale.MovedAside:
+		r.movedTo = e.To
+	case wale.Warning:
+		r.warnings = append(r.warnings, e.Message)
+	}
+}
+
+func (r *runStep) applyReplay(m *Model, e replay.Event) {
+	switch e := e.(type) {
+	case replay.ProgressUpdate:
+		r.progress = e.Snapshot
+	case replay.Milestone:
+		r.milestones = append(r.milestones, e)
+		m.deps.Journal.Event("milestone", e.Name+": "+e.Detail)
+	case replay.Warning:
+		r.warnings = append(r.warnings, e.Message)
+		m.deps.Journal.Event("warning", e.Message)
+	case replay.LogLine:
+		r.addLog(e)
+	}
+}
+
+func (r *runStep) addLog(e replay.LogLine) {
+	alarm := strings.Contains(e.Text, "ERROR:") || strings.Contains(e.Text, "PANIC:")
+	if _, ok := e.Event.(*pglog.Fatal); ok {
+		alarm = true
+	}
+	r.log = append(r.log, logEntry{text: ansi.Strip(strings.ReplaceAll(e.Text, "\t", "  ")), alarm: alarm})
+	if over := len(r.log) - maxLogLines; over > 0 {
+		r.log = append(r.log[:0:0], r.log[over:]...)
+	}
+}
+
+func (r *runStep) view(m *Model) string {
+	w := m.width - 2
+	var b strings.Builder
+	b.WriteString(m.st.Bold.Render("Restoring "+r.plan.Options.PGData) + m.st.Faint.Render(fmt.Sprintf("  (elapsed %s)", m.deps.Now().Sub(r.began).Round(time.Second))) + "\n")
+	for i, a := range r.plan.Actions {
+		b.WriteString(r.actionLine(m, i, a) + "\n")
+	}
+	b.WriteString("\n")
+	switch r.current {
+	case walerestore.ActionRecover:
+		b.WriteString(r.replayView(m, w))
+	default:
+		b.WriteString(r.fetchView(m, w))
+	}
+	for _, warning := range r.warnings {
+		b.WriteString(m.st.Warn.Render(wrapWords("Warning: "+warning, w)) + "\n")
+	}
+	if r.askedStop {
+		b.WriteString(r.stopView(m, w))
+	}
+	used := strings.Count(b.String(), "\n")
+	b.WriteString(r.logView(m, w, m.height-6-used))
+	return b.String()
+}
+
+func (r *runStep) actionLine(m *Model, i int, a walerestore.Action) string {
+	mark, style := "[    ]", m.st.Faint
+	if d, ok := r.done[a.ID]; ok {
+		mark, style = "[done]", m.st.OK
+		return style.Render(mark) + fmt.Sprintf(" %d. %s (%s)", i+1, a.Title, d.Round(time.Second))
+	}
+	if a.ID == r.current {
+		mark, style = "[ .. ]", m.st.Running
+	}
+	return style.Render(mark) + fmt.Sprintf(" %d. %s", i+1, a.Title)
+}
+
+func (r *runStep) fetchView(m *Model, w int) string {
+	p := r.fetch
+	if r.fetchStart.Partitions == 0 {
+		return "Checking the data directory and listing the backup's partitions…\n"
+	}
+	fraction := 0.0
+	if p.ExpandedTotal > 0 {
+		fraction = float64(p.Extracted) / float64(p.ExpandedTotal)
+	}
+	lines := []string{
+		fmt.Sprintf("Fetch  %s %5.1f%%", bar(fraction, min(w-14, 50)), fraction*100),
+		fmt.Sprintf("       %s of %s extracted, %s of %s downloaded", wale.HumanBytes(p.Extracted), wale.HumanBytes(p.ExpandedTotal),
+			wale.HumanBytes(p.Downloaded), wale.HumanBytes(p.CompressedTotal)),
+		fmt.Sprintf("       partitions %d of %d (%d at a time), %s/s, ETA %s", p.PartitionsDone, r.fetchStart.Partitions, r.fetchStart.Workers,
+			wale.HumanBytes(int64(p.Rate)), eta(p.ETA)),
+	}
+	if r.movedTo != "" {
+		lines = append(lines, "       the old data directory is kept at "+r.movedTo)
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func eta(d time.Duration) string {
+	if d <= 0 {
+		return "unknown yet"
+	}
+	return d.Round(time.Second).String()
+}
+
+func (r *runStep) replayView(m *Model, w int) string {
+	s := r.progress
+	lines := []string{fmt.Sprintf("Replay %s %5.1f%%", bar(s.Percent/100, min(w-14, 50)), s.Percent)}
+	if r.replayPlan != nil {
+		lines = append(lines, fmt.Sprintf("       at %s, target %s", replay.FormatLSN(s.Current), r.replayPlan.Settings.Target))
+	}
+	restoring := s.LastRestored
+	if restoring == "" {
+		restoring = "none yet"
+	}
+	etaText := "unknown yet"
+	if s.HasETA {
+		etaText = eta(s.ETA)
+	}
+	lines = append(lines,
+		fmt.Sprintf("       segments restored %d, left %d; last %s", s.SegmentsDone, s.SegmentsLeft, restoring),
+		fmt.Sprintf("       %s/s of WAL, ETA %s", wale.HumanBytes(int64(s.Rate)), etaText))
+	var reached []string
+	for _, ms := range r.milestones {
+		reached = append(reached, m.st.OK.Render("[x]")+" "+ms.Name)
+	}
+	if len(reached) > 0 {
+		lines = append(lines, "       "+strings.Join(reached, "  "))
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func (r *runStep) stopView(m *Model, w int) string {
+	if r.stopping {
+		return m.st.Warn.Render("Cancelling: stopping cleanly. The old data directory stays where it is.") + "\n"
+	}
+	return m.st.Danger.Render(wrapWords("Cancel the restore? Press ctrl+c again to cancel (a partial restore is labelled, the old data directory is kept); esc to carry on.", w)) + "\n"
+}
+
+// logView is the tail of the server log, errors highlighted; up/down
+// scroll back.
+func (r *runStep) logView(m *Model, w, room int) string {
+	if r.current != walerestore.ActionRecover || room < 3 {
+		return ""
+	}
+	title := "Server log"
+	if r.replayPlan != nil && r.replayPlan.Server != nil {
+		title += " (" + r.replayPlan.Server.LogFile + ")"
+	}
+	rows := room - 2
+	end := len(r.log) - r.logOffset
+	start := max(end-rows, 0)
+	var b strings.Builder
+	b.WriteString("\n" + m.st.Faint.Render(truncate(title, w)) + "\n")
+	for _, e := range r.log[start:end] {
+		line := truncate(e.text, w)
+		if e.alarm {
+			line = m.st.Error.Render(line)
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+// failed reports whether a restore error is an interruption by the engineer.
+func interrupted(err error) bool {
+	return problem.Is(err, problem.Interrupted) || err == context.Canceled
+}

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"pgrescue/config"
+	"pgrescue/gpg"
+	"pgrescue/gpg/keyring"
+	"pgrescue/problem"
+	"pgrescue/restore"
+	"pgrescue/restore/wale"
+	"pgrescue/restore/walerestore"
+	"pgrescue/ui"
+)
+
+// wizardBackend carries out what the wizard asks with the same engines as
+// the subcommands. It opens the archive once per envdir and holds an
+// unlocked passphrase in memory only, for this process's restore.
+type wizardBackend struct {
+	app *app
+
+	mu         sync.Mutex
+	openedFor  string // the envdir the archive was opened with
+	archive    *wale.Archive
+	settings   *config.Settings
+	passphrase []byte // from the GPG step; never written anywhere
+}
+
+// appFor is the app's configuration with the wizard's envdir, unless a flag
+// named one: restore_command's child must read the same settings.
+func (b *wizardBackend) appFor(req ui.Request) *app {
+	a := *b.app
+	if a.envdir == "" && req.Envdir != "" {
+		a.envdir = req.Envdir
+	}
+	return &a
+}
+
+// open returns the archive for req, opening it the first time.
+func (b *wizardBackend) open(ctx context.Context, req ui.Request) (*wale.Archive, *config.Settings, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a := b.appFor(req)
+	if b.archive != nil && b.openedFor == a.envdir {
+		return b.archive, b.settings, nil
+	}
+	s, err := a.settings()
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := openStore(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := b.loadKeys(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	b.archive, b.settings, b.openedFor = wale.NewArchive(store, keys), s, a.envdir
+	return b.archive, s, nil
+}
+
+// loadKeys is loadKeys without a terminal prompt: the wizard owns the
+// terminal, so a passphrase comes from the GPG step, a file or the
+// environment, and a missing one is an error that leads to the GPG step.
+func (b *wizardBackend) loadKeys(ctx context.Context, s *config.Settings) (*gpg.Keys, error) {
+	passphrase := b.passphraseSource(s)
+	if path := s.Get(config.GPGKeyFile); path != "" {
+		keys, err := gpg.LoadKeyFile(path)
+		if err != nil {
+			return nil, err
+		}
+		keys.SetPassphrase(passphrase)
+		return keys, nil
+	}
+	k, err := keyring.Open(keyring.DefaultHome(s.Get(config.GNUPGHome)))
+	if err != nil {
+		return nil, nil // no keyring: an unencrypted archive needs none
+	}
+	if k.Format == keyring.GnuPG2 {
+		return gpg.LazyKeys(func() (*gpg.Keys, error) { return k.LoadKeys(ctx, passphrase) }), nil
+	}
+	keys, err := k.LoadKeys(ctx, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	keys.SetPassphrase(passphrase)
+	return keys, nil
+}
+
+func (b *wizardBackend) passphraseSource(s *config.Settings) gpg.PassphraseFunc {
+	if b.passphrase != nil {
+		held := b.passphrase
+		return func(gpg.KeyInfo) ([]byte, error) { return bytes.Clone(held), nil }
+	}
+	if file := s.Get(config.GPGPassFile); file != "" {
+		return gpg.PassphraseFromFile(file)
+	}
+	if v, ok := s.Lookup(config.GPGPassphrase); ok && v.Value != "" {
+		return func(gpg.KeyInfo) ([]byte, error) { return []byte(v.Value), nil }
+	}
+	return nil
+}
+
+// options turns the wizard's request into the engine's options.
+func (b *wizardBackend) options(req ui.Request, archive *wale.Archive, s *config.Settings) (walerestore.Options, error) {
+	opts := walerestore.Options{
+		Archive: archive, Keys: keySource(s), PGData: req.PGData, Backup: req.Backup,
+		Target: req.Target, MoveAside: req.MoveAside, Workers: 4,
+	}
+	err := b.appFor(req).completeReplayOptions(&opts.Replay, req.Cluster)
+	opts.Replay.Prefetch = 0 // always prefetch: only this process holds the unlocked key
+	return opts, err
+}
+
+func (b *wizardBackend) Preflight(ctx context.Context, req ui.Request, report func(walerestore.Check)) *walerestore.Report {
+	archive, s, err := b.open(ctx, req)
+	if err != nil {
+		return walerestore.Preflight(ctx, walerestore.Options{PGData: req.PGData}, walerestore.Config{Err: err}, report)
+	}
+	opts, err := b.options(req, archive, s)
+	cfg := walerestore.Config{Detail: configDetail(s), Err: err}
+	return walerestore.Preflight(ctx, opts, cfg, report)
+}
+
+func configDetail(s *config.Settings) string {
+	prefix, _ := s.Lookup(config.S3Prefix)
+	return fmt.Sprintf("WALE_S3_PREFIX=%s (from %s)", prefix.Value, prefix.Source)
+}
+
+func (b *wizardBackend) Plan(ctx context.Context, req ui.Request) (*walerestore.Plan, error) {
+	archive, s, err := b.open(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := b.options(req, archive, s)
+	if err != nil {
+		return nil, err
+	}
+	rep := walerestore.Preflight(ctx, opts, walerestore.Config{Detail: configDetail(s)}, nil)
+	return walerestore.NewPlan(ctx, opts, rep)
+}
+
+func (b *wizardBackend) Run(ctx context.Context, plan *walerestore.Plan, report func(walerestore.Event)) (*walerestore.Result, error) {
+	return plan.Run(ctx, report)
+}
+
+func (b *wizardBackend) KeyStatus(ctx context.Context, req ui.Request) (ui.KeyStatus, error) {
+	archive, s, err := b.open(ctx, req)
+	if err != nil {
+		return ui.KeyStatus{}, err
+	}
+	src := keySource(s)
+	st := ui.KeyStatus{Where: src.Where, Unlocked: b.unlocked()}
+	if st.Where == "" {
+		st.Where = "no key file and no keyring at " + keyring.DefaultHome(s.Get(config.GNUPGHome))
+	}
+	data, uri, _, err := archive.SampleSegment(ctx)
+	if err != nil || data == nil {
+		return st, err
+	}
+	ids, err := keyring.Recipients(data, uri)
+	if err != nil || len(ids) == 0 {
+		return st, err
+	}
+	st.Encrypted, st.Recipient = true, fmt.Sprintf("0x%016X", ids[0])
+	if src.List == nil {
+		return st, nil
+	}
+	keys, err := src.List(ctx)
+	if err != nil {
+		return st, err
+	}
+	for _, id := range ids {
+		if m, ok := keyring.FindPart(keys, id); ok {
+			st.Key, st.Protected = m.Key.String(), m.Part.Protection == gpg.Protected
+			break
+		}
+	}
+	st.CanRemove = s.Get(config.GPGKeyFile) == "" && st.Key != ""
+	return st, nil
+}
+
+func (b *wizardBackend) unlocked() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.passphrase != nil
+}
+
+// Unlock proves the passphrase by decrypting an archived object with a
+// fresh copy of the keys, then keeps it: keys that met a wrong passphrase
+// stay locked, so the archive's keys are replaced only on success.
+func (b *wizardBackend) Unlock(ctx context.Context, req ui.Request, passphrase []byte) error {
+	archive, s, err := b.open(ctx, req)
+	if err != nil {
+		return err
+	}
+	data, uri, why, err := archive.SampleSegment(ctx)
+	if err != nil {
+		return err
+	}
+	if data == nil {
+		return problem.New(problem.Config, "WALE_S3_PREFIX", "cannot check the passphrase: "+why, "check the archive settings")
+	}
+	held := bytes.Clone(passphrase)
+	trial := &wizardBackend{app: b.app, passphrase: held}
+	keys, err := trial.loadKeys(ctx, s)
+	if err != nil {
+		clear(held)
+		return err
+	}
+	if err := decryptAll(keys, data, uri); err != nil {
+		clear(held)
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	clear(b.passphrase)
+	b.passphrase = held
+	archive.Keys = keys
+	return nil
+}
+
+func decryptAll(keys *gpg.Keys, data []byte, uri string) error {
+	r, err := keys.Decrypt(bytes.NewReader(data), uri)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, r)
+	return err
+}
+
+// change is the keyring change the GPG step asks for, verified on an
+// archived object.
+func (b *wizardBackend) change(ctx context.Context, req ui.Request) (*keyring.Change, error) {
+	archive, s, err := b.open(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	k, err := keyring.Open(keyring.DefaultHome(s.Get(config.GNUPGHome)))
+	if err != nil {
+		return nil, err
+	}
+	data, uri, why, err := archive.SampleSegment(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
+		return nil, problem.New(problem.Config, "WALE_S3_PREFIX", "no archived object to verify the change with: "+why, "check the archive settings")
+	}
+	return &keyring.Change{Keyring: k, Object: data, ObjectName: uri}, nil
+}
+
+func (b *wizardBackend) RemovePassphrase(ctx context.Context, req ui.Request, passphrase []byte) (*keyring.Result, error) {
+	c, err := b.change(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	c.Passphrase = func(gpg.KeyInfo) ([]byte, error) { return bytes.Clone(passphrase), nil }
+	res, err := c.RemovePassphrase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	b.archive = nil // reload the keys, now without a passphrase
+	b.mu.Unlock()
+	return res, nil
+}
+
+func (b *wizardBackend) RemovePassphraseCommands(ctx context.Context, req ui.Request) ([]restore.Command, error) {
+	c, err := b.change(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return c.RemoveCommands(ctx)
+}
