@@ -172,11 +172,15 @@ func (b *backupStep) planned(m *Model, r planResult) tea.Cmd {
 func (b *backupStep) view(m *Model) string {
 	var s strings.Builder
 	s.WriteString(m.st.Bold.Render("Choose the base backup and the target") + "\n\n")
-	s.WriteString(m.st.Faint.Render(fmt.Sprintf("   %-40s %-19s %9s  %s", "BACKUP", "COMPLETED (UTC)", "SIZE", "WAL FROM → TO")) + "\n")
+	heading := fmt.Sprintf("   %-39s %-19s %9s", "BACKUP (STARTS AT ITS WAL SEGMENT)", "COMPLETED (UTC)", "SIZE")
+	if m.width >= wideTable {
+		heading += "  CONSISTENT AT SEGMENT"
+	}
+	s.WriteString(m.st.Faint.Render(heading) + "\n")
 	for i, bk := range b.backups {
 		s.WriteString(b.row(m, i, bk) + "\n")
 	}
-	s.WriteString("\nTarget (local time unless you add a zone such as +00; empty = the end of the archive):\n")
+	s.WriteString("\n" + wrapWords("Target time (local unless you add a zone such as +00; empty: the end of the archive):", m.width-2) + "\n")
 	s.WriteString(b.target.View() + "\n")
 	s.WriteString(b.targetView(m) + "\n")
 	return s.String()
@@ -191,7 +195,10 @@ func (b *backupStep) row(m *Model, i int, bk wale.Backup) string {
 	if seg, ok := bk.StopSegment(); ok {
 		stop = seg.String()
 	}
-	line := fmt.Sprintf("%-40s %-19s %9s  %s → %s", bk.Name, bk.LastModified.UTC().Format("2006-01-02 15:04:05"), size, bk.Start, stop)
+	line := fmt.Sprintf("%-39s %-19s %9s", bk.Name, bk.LastModified.UTC().Format("2006-01-02 15:04:05"), size)
+	if m.width >= wideTable {
+		line += "  " + stop
+	}
 	if bk.Name == b.latest {
 		line += "  LATEST"
 	}
@@ -200,6 +207,10 @@ func (b *backupStep) row(m *Model, i int, bk wale.Backup) string {
 	}
 	return "   " + line
 }
+
+// wideTable is the width from which the backup table has room for the
+// segment each backup became consistent at.
+const wideTable = 110
 
 func (b *backupStep) targetView(m *Model) string {
 	w := m.width - 2
@@ -232,6 +243,9 @@ func (b *backupStep) targetView(m *Model) string {
 		lines = append(lines, m.st.Running.Render("Working out the plan…"))
 	} else {
 		lines = append(lines, "Press enter to see the plan.")
+	}
+	for i, l := range lines {
+		lines[i] = wrapWords(l, w)
 	}
 	return strings.Join(lines, "\n")
 }

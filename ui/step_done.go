@@ -16,8 +16,9 @@ import (
 // doneStep ends the session: what was restored, how long each part took,
 // the checks, and the runbook's next steps.
 type doneStep struct {
-	lines []string // the summary, also printed on stdout after exit
-	ok    bool
+	lines  []string // the summary, also printed on stdout after exit
+	ok     bool
+	offset int
 }
 
 // NextSteps are the runbook's steps after restoring the primary.
@@ -78,6 +79,15 @@ func resultLines(r *walerestore.Result) []string {
 			lines = append(lines, "[x] the old data directory is kept at "+f.MovedAsideTo)
 		}
 	}
+	if r.Duration > 0 {
+		line := "[x] restore took " + r.Duration.Round(time.Second).String()
+		for _, id := range []walerestore.ActionID{walerestore.ActionMoveAside, walerestore.ActionFetch, walerestore.ActionRecover} {
+			if d, ok := r.Timings[id]; ok {
+				line += fmt.Sprintf("; %s %s", id, d.Round(time.Second))
+			}
+		}
+		lines = append(lines, line)
+	}
 	if rp := r.Replay; rp != nil {
 		if rp.StoppedAt != "" {
 			lines = append(lines, "[x] recovery stopped "+rp.StoppedAt)
@@ -101,9 +111,26 @@ func (d *doneStep) update(m *Model, msg tea.Msg) tea.Cmd {
 		switch k.String() {
 		case "q", "enter":
 			return m.quit()
+		case "up", "k":
+			d.offset = max(d.offset-1, 0)
+		case "down", "j":
+			d.offset++
 		}
 	}
 	return nil
+}
+
+// hangingWrap wraps a line, indenting its continuation under the text
+// after a "[x] " or "- " mark.
+func hangingWrap(line string, w int) string {
+	hang := 0
+	for _, mark := range []string{"[x] ", "[!] ", "- ", "    "} {
+		if strings.HasPrefix(line, mark) {
+			hang = len(mark)
+			break
+		}
+	}
+	return indentAfterFirst(wrapWords(line, w-hang), hang)
 }
 
 func (d *doneStep) view(m *Model) string {
@@ -112,11 +139,10 @@ func (d *doneStep) view(m *Model) string {
 	if !d.ok {
 		title = m.st.Fail.Render("Stopped.")
 	}
-	var b strings.Builder
-	b.WriteString(title + "\n\n")
+	var body strings.Builder
 	for _, l := range d.lines {
-		b.WriteString(wrapWords(l, w) + "\n")
+		body.WriteString(hangingWrap(l, w) + "\n")
 	}
-	b.WriteString("\nPress q to leave; this summary is printed again on the terminal.\n")
-	return b.String()
+	room := m.bodyHeight() - 4
+	return title + "\n\n" + scrollLines(body.String(), &d.offset, room) + "\n\nPress q to leave; this summary is printed again on the terminal.\n"
 }

@@ -301,7 +301,7 @@ func (g *gpgStep) choicesView(m *Model, w int) string {
 			cursor = m.st.Cursor.Render("> ")
 			o = m.st.Selected.Render(o)
 		}
-		b.WriteString(cursor + wrapWords(o, w-2) + "\n")
+		b.WriteString(cursor + indentAfterFirst(wrapWords(o, w-2), 2) + "\n")
 	}
 	if g.choice == 1 && len(g.commands) > 0 {
 		b.WriteString("\n" + m.st.Faint.Render("The same by hand:") + "\n")

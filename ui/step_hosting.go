@@ -108,9 +108,9 @@ func (h *hostingStep) view(m *Model) string {
 	for i, o := range h.options {
 		text := hostingOptionText[o]
 		if i == h.cursor {
-			b.WriteString(m.st.Cursor.Render("> ") + m.st.Selected.Render(wrapWords(text, w-2)) + "\n")
+			b.WriteString(m.st.Cursor.Render("> ") + m.st.Selected.Render(indentAfterFirst(wrapWords(text, w-2), 2)) + "\n")
 		} else {
-			b.WriteString("  " + wrapWords(text, w-2) + "\n")
+			b.WriteString("  " + indentAfterFirst(wrapWords(text, w-2), 2) + "\n")
 		}
 	}
 	return b.String()

@@ -46,7 +46,7 @@ func (s *manualStep) view(m *Model) string {
 	b.WriteString(m.st.Bold.Render("The runbook's steps: "+s.branch) + "\n")
 	b.WriteString(wrapWords("pgrescue does not restore this branch by itself yet. Follow these steps by hand; "+
 		"they are printed again when you quit (q).", w) + "\n\n")
-	room := m.height - 9 - strings.Count(b.String(), "\n")
+	room := m.bodyHeight() - strings.Count(b.String(), "\n") - 1
 	b.WriteString(scrollLines(commandsView(m, s.steps, w), &s.offset, room) + "\n")
 	return b.String()
 }

@@ -116,8 +116,8 @@ func (p *planStep) view(m *Model) string {
 		actions.WriteString(commandsView(m, a.Commands, w))
 	}
 	foot := p.confirmView(m, w)
-	room := m.height - 6 - strings.Count(head.String(), "\n") - strings.Count(foot, "\n") - 1
-	return head.String() + scrollLines(actions.String(), &p.offset, room) + "\n" + foot
+	room := m.bodyHeight() - strings.Count(head.String(), "\n") - strings.Count(foot, "\n") - 1
+	return head.String() + scrollLines(actions.String(), &p.offset, room) + "\n\n" + foot
 }
 
 func (p *planStep) confirmView(m *Model, w int) string {

@@ -26,6 +26,11 @@ func newTextInput(placeholder string, width int) textinput.Model {
 	in.Placeholder = placeholder
 	in.Prompt = "> "
 	in.SetWidth(width)
+	// A steady cursor: no blink ticks to redraw, the same screen in every
+	// capture, and nothing flashing for a tired engineer.
+	st := in.Styles()
+	st.Cursor.Blink = false
+	in.SetStyles(st)
 	return in
 }
 
@@ -65,7 +70,7 @@ func (p *preflightStep) keys() [][2]string {
 	if p.asking {
 		return [][2]string{{"enter", "check this data directory"}}
 	}
-	return [][2]string{{"enter", "continue"}, {"r", "check again"}, {"e", "change the data directory"}, {"g", "GPG key step"}}
+	return [][2]string{{"enter", "continue"}, {"r", "recheck"}, {"e", "data directory"}, {"g", "GPG step"}}
 }
 
 func (p *preflightStep) update(m *Model, msg tea.Msg) tea.Cmd {
@@ -156,19 +161,19 @@ var checkMarks = map[walerestore.Status]string{
 
 func (p *preflightStep) view(m *Model) string {
 	var b strings.Builder
-	b.WriteString(m.st.Bold.Render("Preflight: every check runs before anything is changed") + "\n\n")
+	b.WriteString(m.st.Bold.Render("Preflight: every check runs before anything is changed") + "\n")
 	if p.asking {
 		b.WriteString("Which data directory should the backup be restored into?\n")
-		b.WriteString(m.st.Faint.Render("(the cluster's directory, e.g. /var/lib/postgresql/9.3/main; a cluster already there is moved aside, never deleted)") + "\n\n")
+		b.WriteString("\n" + m.st.Faint.Render("(the cluster's directory, e.g. /var/lib/postgresql/9.3/main; a cluster already there is moved aside, never deleted)") + "\n\n")
 		b.WriteString(p.dir.View() + "\n")
 		return b.String()
 	}
-	b.WriteString("  Data directory  " + m.req.PGData + "\n")
+	b.WriteString("\n  Data directory  " + m.req.PGData + "\n")
 	envdir := m.req.Envdir
 	if envdir == "" {
 		envdir = "the default (/etc/wal-e/env.d, flags, environment)"
 	}
-	b.WriteString("  WAL-E settings  " + envdir + "\n\n")
+	b.WriteString("  WAL-E settings  " + envdir + "\n")
 	b.WriteString(wrapWords(p.verdict(m), m.width-2) + "\n\n")
 	for _, c := range p.checks {
 		b.WriteString(p.checkView(m, c))

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -177,11 +178,16 @@ func (r *runStep) addLog(e replay.LogLine) {
 	if _, ok := e.Event.(*pglog.Fatal); ok {
 		alarm = true
 	}
-	r.log = append(r.log, logEntry{text: ansi.Strip(strings.ReplaceAll(e.Text, "\t", "  ")), alarm: alarm})
+	text := logPrefix.ReplaceAllString(ansi.Strip(strings.ReplaceAll(e.Text, "\t", "  ")), "$1 ")
+	r.log = append(r.log, logEntry{text: text, alarm: alarm})
 	if over := len(r.log) - maxLogLines; over > 0 {
 		r.log = append(r.log[:0:0], r.log[over:]...)
 	}
 }
+
+// logPrefix is pgrescue's log_line_prefix ('%m [%p] '): the pane keeps
+// only the time of day, so the messages fit an 80-column terminal.
+var logPrefix = regexp.MustCompile(`^\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d)(?:\.\d+)? \S+ \[\d+\] `)
 
 func (r *runStep) view(m *Model) string {
 	w := m.width - 2
@@ -204,7 +210,7 @@ func (r *runStep) view(m *Model) string {
 		b.WriteString(r.stopView(m, w))
 	}
 	used := strings.Count(b.String(), "\n")
-	b.WriteString(r.logView(m, w, m.height-6-used))
+	b.WriteString(r.logView(m, w, m.bodyHeight()-used))
 	return b.String()
 }
 

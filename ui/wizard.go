@@ -271,12 +271,16 @@ func (m *Model) View() tea.View {
 	}
 	header := m.headerView()
 	footer := m.footerView()
-	room := m.height - lipgloss.Height(header) - lipgloss.Height(footer)
-	body = fitLines(body, m.width, room)
+	body = fitLines(body, m.width, m.bodyHeight())
 	v := tea.NewView(lipgloss.JoinVertical(lipgloss.Left, header, body, footer))
 	v.AltScreen = true
 	v.WindowTitle = "pgrescue: " + stepNames[m.step]
 	return v
+}
+
+// bodyHeight is the room a step has between the header and the footer.
+func (m *Model) bodyHeight() int {
+	return max(m.height-lipgloss.Height(m.headerView())-lipgloss.Height(m.footerView()), 1)
 }
 
 func (m *Model) stepView() string {
@@ -313,16 +317,32 @@ func (m *Model) headerView() string {
 	if m.deps.DryRun {
 		title += m.st.Warn.Render(" · DRY RUN: nothing will be changed")
 	}
-	var crumbs []string
-	for _, id := range m.path() {
-		name := stepNames[id]
-		if id == m.step {
-			crumbs = append(crumbs, m.st.CrumbNow.Render("["+name+"]"))
-		} else {
-			crumbs = append(crumbs, m.st.Crumb.Render(name))
+	return truncate(title, m.width) + "\n" + m.breadcrumb() + "\n"
+}
+
+// breadcrumb shows where the engineer is in the flow; on a narrow terminal
+// the first steps give way to "…" so the current one always shows.
+func (m *Model) breadcrumb() string {
+	path := m.path()
+	for {
+		var crumbs []string
+		if len(path) < len(m.path()) {
+			crumbs = append(crumbs, m.st.Crumb.Render("…"))
 		}
+		for _, id := range path {
+			name := stepNames[id]
+			if id == m.step {
+				crumbs = append(crumbs, m.st.CrumbNow.Render("["+name+"]"))
+			} else {
+				crumbs = append(crumbs, m.st.Crumb.Render(name))
+			}
+		}
+		line := strings.Join(crumbs, m.st.Crumb.Render(" > "))
+		if lipgloss.Width(line) <= m.width || len(path) == 1 || path[0] == m.step {
+			return truncate(line, m.width)
+		}
+		path = path[1:]
 	}
-	return truncate(title, m.width) + "\n" + truncate(strings.Join(crumbs, m.st.Crumb.Render(" > ")), m.width) + "\n"
 }
 
 // path is the breadcrumb: the WAL-E flow, with the GPG or runbook step in
@@ -346,7 +366,7 @@ func (m *Model) footerView() string {
 		keys = append(keys, m.st.Key.Render("esc")+" back")
 	}
 	keys = append(keys, m.st.Key.Render("?")+" keys", m.st.Key.Render("ctrl+c")+" quit")
-	return "\n" + wrapWords(strings.Join(keys, "  "), m.width)
+	return "\n" + wrapWords(strings.Join(keys, " · "), m.width)
 }
 
 // stepKeys are the current step's own keys, for the footer and the help.
@@ -369,7 +389,7 @@ func (m *Model) stepKeys() [][2]string {
 	case stepRun:
 		return [][2]string{{"pgup/pgdn", "scroll the log"}}
 	case stepDone:
-		return [][2]string{{"q", "quit"}}
+		return [][2]string{{"up/down", "scroll"}, {"q", "quit"}}
 	}
 	return nil
 }

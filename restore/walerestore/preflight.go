@@ -315,9 +315,8 @@ func (p *preflight) checkRecipients(c *Check, recipients []uint64, uri string) {
 		p.rep.KeyName = m.Key.String()
 		if m.Part.Protection == gpg.Protected {
 			p.rep.KeyProtected = true
-			warn(c, fmt.Sprintf("%s holds key %s, which is protected by a passphrase", src.Where, m.Key.String()),
-				"the GPG step: pgrescue unlocks it in memory for this restore (WAL-E itself would fail with "+
-					"misleading lzo or tar header errors, as the runbook warns)")
+			warn(c, fmt.Sprintf("%s holds key %s, protected by a passphrase", src.Where, m.Key.String()),
+				"the GPG step unlocks it in memory for this restore (WAL-E itself would fail with misleading lzo or tar errors)")
 			return
 		}
 		pass(c, fmt.Sprintf("%s holds key %s, with no passphrase", src.Where, m.Key.String()))

@@ -1,0 +1,165 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"pgrescue/gpg"
+	"pgrescue/gpg/keyring"
+	"pgrescue/internal/walefixture"
+	"pgrescue/problem"
+	"pgrescue/restore"
+	"pgrescue/restore/wale"
+	"pgrescue/restore/walerestore"
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	time.Local = time.UTC // screens show local times: make them the same everywhere
+	os.Exit(m.Run())
+}
+
+// fixtureBackend is the wizard's backend over the real engines and the real
+// WAL-E fixture archive (served by an in-process S3). Run is not used by
+// model tests: they feed the engine's events to the run screen directly.
+type fixtureBackend struct {
+	archive  *wale.Archive
+	keyFile  string
+	where    string // how screens name the key file: the same on every machine
+	unlocked bool
+}
+
+func newFixtureBackend(t *testing.T) *fixtureBackend {
+	archive, _ := walefixture.Open(t)
+	archive.Keys = nil // locked until the GPG step unlocks it
+	return &fixtureBackend{archive: archive, keyFile: walefixture.Path(t, "gpg-secret-protected.asc"), where: "key file testdata/wale-pg15/gpg-secret-protected.asc"}
+}
+
+func (b *fixtureBackend) options(req Request) walerestore.Options {
+	return walerestore.Options{
+		Archive: b.archive, PGData: req.PGData, Backup: req.Backup, Target: req.Target, MoveAside: req.MoveAside,
+		Keys: walerestore.KeySource{Where: b.where, List: func(context.Context) ([]gpg.KeyInfo, error) {
+			keys, err := gpg.LoadKeyFile(b.keyFile)
+			if err != nil {
+				return nil, err
+			}
+			return keys.Describe(), nil
+		}},
+	}
+}
+
+var fixtureConfig = walerestore.Config{Detail: "WALE_S3_PREFIX=" + walefixture.Prefix + " (from envdir /etc/wal-e/env.d/WALE_S3_PREFIX)"}
+
+func (b *fixtureBackend) Preflight(ctx context.Context, req Request, report func(walerestore.Check)) *walerestore.Report {
+	return walerestore.Preflight(ctx, b.options(req), fixtureConfig, report)
+}
+
+func (b *fixtureBackend) Plan(ctx context.Context, req Request) (*walerestore.Plan, error) {
+	opts := b.options(req)
+	opts.Replay.WALFetch = []string{"/usr/local/bin/pgrescue", "--envdir", "/etc/wal-e/env.d"}
+	return walerestore.NewPlan(ctx, opts, walerestore.Preflight(ctx, opts, fixtureConfig, nil))
+}
+
+func (b *fixtureBackend) Run(context.Context, *walerestore.Plan, func(walerestore.Event)) (*walerestore.Result, error) {
+	panic("model tests feed the run screen's events directly")
+}
+
+func (b *fixtureBackend) KeyStatus(ctx context.Context, req Request) (KeyStatus, error) {
+	return KeyStatus{Where: b.where, Recipient: "0xEC57899CFCBA07F4", Encrypted: true,
+		Key: `0x97431D9C5CEB8FBF "WAL-E fixture <wale-fixture@example.invalid>"`, Protected: true, Unlocked: b.unlocked, CanRemove: true}, nil
+}
+
+// Unlock checks the passphrase for real: it decrypts an archived object.
+func (b *fixtureBackend) Unlock(ctx context.Context, req Request, passphrase []byte) error {
+	keys, err := gpg.LoadKeyFile(b.keyFile)
+	if err != nil {
+		return err
+	}
+	held := append([]byte(nil), passphrase...)
+	keys.SetPassphrase(func(gpg.KeyInfo) ([]byte, error) { return append([]byte(nil), held...), nil })
+	data, uri, _, err := b.archive.SampleSegment(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := keys.Decrypt(bytesReader(data), uri); err != nil {
+		return err
+	}
+	b.unlocked = true
+	return nil
+}
+
+func (b *fixtureBackend) RemovePassphrase(context.Context, Request, []byte) (*keyring.Result, error) {
+	return nil, problem.New(problem.Usage, "test", "model tests do not change keyrings", "")
+}
+
+func (b *fixtureBackend) RemovePassphraseCommands(context.Context, Request) ([]restore.Command, error) {
+	return []restore.Command{{Why: "see the key's id", Line: "sudo cat /etc/wal-e/env.d/WALE_GPG_KEY_ID"}}, nil
+}
+
+// drive runs a command as Bubble Tea would and feeds its messages back
+// until nothing is left to do; a quit ends it.
+func drive(t *testing.T, m *Model, cmd tea.Cmd) {
+	t.Helper()
+	queue := []tea.Cmd{cmd}
+	for len(queue) > 0 {
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		switch msg := c().(type) {
+		case nil:
+		case tea.BatchMsg:
+			queue = append(queue, msg...)
+		case tea.QuitMsg:
+			return
+		default:
+			_, next := m.Update(msg)
+			queue = append(queue, next)
+		}
+	}
+}
+
+// press sends keys ("enter", "down", or text to type) and runs what they start.
+func press(t *testing.T, m *Model, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		_, cmd := m.Update(keyMsg(k))
+		drive(t, m, cmd)
+	}
+}
+
+func typeText(t *testing.T, m *Model, text string) {
+	t.Helper()
+	for _, r := range text {
+		_, cmd := m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+		drive(t, m, cmd)
+	}
+}
+
+func keyMsg(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	}
+	r := []rune(k)[0]
+	return tea.KeyPressMsg{Code: r, Text: k}
+}
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -1,0 +1,303 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"pgrescue/internal/walefixture"
+	"pgrescue/problem"
+	"pgrescue/restore/pglog"
+	"pgrescue/restore/recovery"
+	"pgrescue/restore/replay"
+	"pgrescue/restore/wale"
+	"pgrescue/restore/walerestore"
+)
+
+// goldenPGData does not exist: the preflight finds it empty and the screens
+// show the same path on every machine.
+const goldenPGData = "/tmp/pgrescue-golden-absent/main"
+
+var sizes = []struct {
+	name          string
+	width, height int
+}{{"80x24", 80, 24}, {"120x40", 120, 40}}
+
+var fixedNow = time.Date(2026, 11, 25, 3, 10, 0, 0, time.UTC)
+
+func newModel(t *testing.T, width, height int, change ...func(*Deps)) (*Model, *fixtureBackend) {
+	t.Helper()
+	backend := newFixtureBackend(t)
+	clock := fixedNow
+	deps := Deps{Backend: backend, NoColor: true, Now: func() time.Time { return clock }, Context: context.Background(),
+		Defaults: Request{Envdir: "/etc/wal-e/env.d"}}
+	for _, c := range change {
+		c(&deps)
+	}
+	m := New(deps)
+	m.Update(tea.WindowSizeMsg{Width: width, Height: height})
+	drive(t, m, m.Init())
+	return m, backend
+}
+
+// eachSize runs a screen test at 80x24 and at 120x40.
+func eachSize(t *testing.T, name string, walk func(t *testing.T, m *Model)) {
+	for _, s := range sizes {
+		t.Run(s.name, func(t *testing.T) {
+			m, _ := newModel(t, s.width, s.height)
+			walk(t, m)
+			golden(t, m, name+"-"+s.name)
+		})
+	}
+}
+
+// toPreflight walks to the preflight of content-publisher (Carrenza).
+func toPreflight(t *testing.T, m *Model) {
+	typeText(t, m, "content-publisher")
+	press(t, m, "enter", "enter", "enter")
+	if m.step != stepPreflight {
+		t.Fatalf("at step %s, want the preflight", stepNames[m.step])
+	}
+}
+
+func toBackup(t *testing.T, m *Model) {
+	m.req.PGData = goldenPGData
+	toPreflight(t, m)
+	press(t, m, "enter") // to the GPG step: the fixture key is protected
+	press(t, m, "enter") // unlock in memory
+	passphrase, err := os.ReadFile(walefixture.Path(t, "gpg-passphrase.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typeText(t, m, string(passphrase))
+	press(t, m, "enter", "enter")
+	if m.step != stepBackup {
+		t.Fatalf("at step %s, want the backup step", stepNames[m.step])
+	}
+}
+
+func TestScreens(t *testing.T) {
+	eachSize(t, "app-list", func(t *testing.T, m *Model) {})
+	eachSize(t, "app-filtered", func(t *testing.T, m *Model) { typeText(t, m, "publisher") })
+	eachSize(t, "hosting-carrenza", func(t *testing.T, m *Model) {
+		typeText(t, m, "content-publisher")
+		press(t, m, "enter")
+	})
+	eachSize(t, "hosting-heroku", func(t *testing.T, m *Model) {
+		typeText(t, m, "seal")
+		press(t, m, "enter")
+	})
+	eachSize(t, "hosting-known", func(t *testing.T, m *Model) { press(t, m, "up", "enter") })
+	eachSize(t, "source", func(t *testing.T, m *Model) {
+		typeText(t, m, "content-publisher")
+		press(t, m, "enter", "enter")
+	})
+	eachSize(t, "runbook-rds", func(t *testing.T, m *Model) {
+		typeText(t, m, "local-links-manager")
+		press(t, m, "enter", "enter")
+	})
+	eachSize(t, "runbook-pgdump", func(t *testing.T, m *Model) {
+		typeText(t, m, "content-publisher")
+		press(t, m, "enter", "enter", "down", "enter")
+	})
+	eachSize(t, "preflight-ask-pgdata", func(t *testing.T, m *Model) {
+		m.hosting.details.PGData = ""
+		typeText(t, m, "content-publisher")
+		press(t, m, "enter", "enter")
+		m.hosting.details.PGData = ""
+		press(t, m, "enter")
+	})
+	eachSize(t, "preflight", func(t *testing.T, m *Model) {
+		m.req.PGData = goldenPGData
+		toPreflight(t, m)
+	})
+	eachSize(t, "gpg-choice", func(t *testing.T, m *Model) {
+		m.req.PGData = goldenPGData
+		toPreflight(t, m)
+		press(t, m, "enter")
+	})
+	eachSize(t, "gpg-remove-choice", func(t *testing.T, m *Model) {
+		m.req.PGData = goldenPGData
+		toPreflight(t, m)
+		press(t, m, "enter", "down")
+	})
+	eachSize(t, "gpg-passphrase-typed", func(t *testing.T, m *Model) {
+		m.req.PGData = goldenPGData
+		toPreflight(t, m)
+		press(t, m, "enter", "enter")
+		typeText(t, m, "secret")
+	})
+	eachSize(t, "gpg-wrong-passphrase", func(t *testing.T, m *Model) {
+		m.req.PGData = goldenPGData
+		toPreflight(t, m)
+		press(t, m, "enter", "enter")
+		typeText(t, m, "not the passphrase")
+		press(t, m, "enter")
+	})
+	eachSize(t, "backup-end-of-archive", toBackup)
+	eachSize(t, "backup-target", func(t *testing.T, m *Model) {
+		toBackup(t, m)
+		typeText(t, m, walefixture.ReadManifest(t).PITRPoints[2].RFC3339)
+	})
+	eachSize(t, "backup-target-too-late", func(t *testing.T, m *Model) {
+		toBackup(t, m)
+		typeText(t, m, "2026-11-26 00:00:00+00")
+	})
+	eachSize(t, "backup-target-unreadable", func(t *testing.T, m *Model) {
+		toBackup(t, m)
+		typeText(t, m, "yesterday")
+	})
+	eachSize(t, "plan", func(t *testing.T, m *Model) {
+		toBackup(t, m)
+		press(t, m, "enter")
+	})
+	eachSize(t, "help", func(t *testing.T, m *Model) {
+		toBackup(t, m)
+		press(t, m, "enter")
+		m.Update(keyMsg("?"))
+	})
+}
+
+// TestPlanNeedsTheTypedPath: with a cluster to move aside, enter alone
+// never starts anything, nor does a wrong path.
+func TestPlanNeedsTheTypedPath(t *testing.T) {
+	dir := t.TempDir() + "/main"
+	os.MkdirAll(dir, 0o700)
+	os.WriteFile(dir+"/PG_VERSION", []byte("15\n"), 0o600)
+	m, _ := newModel(t, 80, 24)
+	m.req.PGData = dir
+	toPreflight(t, m)
+	press(t, m, "enter", "enter")
+	passphrase, _ := os.ReadFile(walefixture.Path(t, "gpg-passphrase.txt"))
+	typeText(t, m, string(passphrase))
+	press(t, m, "enter", "enter", "enter")
+	if m.step != stepPlan || !m.plan.destructive() {
+		t.Fatalf("at %s, destructive %v", stepNames[m.step], m.plan.destructive())
+	}
+	press(t, m, "enter")
+	if m.step != stepPlan || !strings.Contains(screen(m), "Nothing has been changed") {
+		t.Fatalf("enter alone went on:\n%s", screen(m))
+	}
+	typeText(t, m, "main")
+	press(t, m, "enter")
+	if m.step != stepPlan {
+		t.Fatal("a wrong path started the restore")
+	}
+	golden(t, m, "plan-confirm-refused-80x24")
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Error("the data directory changed")
+	}
+}
+
+// TestEscGoesBackKeepingAnswers: esc returns a step and what was typed is
+// still there.
+func TestEscGoesBackKeepingAnswers(t *testing.T) {
+	m, _ := newModel(t, 80, 24)
+	toBackup(t, m)
+	typeText(t, m, "2026-11-25 02:53:00+00")
+	press(t, m, "enter")
+	if m.step != stepPlan {
+		t.Fatalf("at %s", stepNames[m.step])
+	}
+	press(t, m, "esc")
+	if m.step != stepBackup || m.backup.target.Value() != "2026-11-25 02:53:00+00" {
+		t.Fatalf("at %s with target %q", stepNames[m.step], m.backup.target.Value())
+	}
+	press(t, m, "esc", "esc", "esc", "esc")
+	if m.step != stepHosting || m.req.App != "content-publisher" {
+		t.Fatalf("at %s, app %q", stepNames[m.step], m.req.App)
+	}
+	press(t, m, "esc")
+	if m.step != stepApp || m.app.input.Value() != "content-publisher" {
+		t.Fatalf("at %s, filter %q", stepNames[m.step], m.app.input.Value())
+	}
+}
+
+// runModel is a model on the run screen, fed the engine's own event types.
+func runModel(t *testing.T, width, height int) *Model {
+	m, _ := newModel(t, width, height)
+	toBackup(t, m)
+	typeText(t, m, walefixture.ReadManifest(t).PITRPoints[2].RFC3339)
+	press(t, m, "enter")
+	plan := m.plan.plan
+	m.goTo(stepRun)
+	m.run.plan, m.run.done, m.run.began = plan, map[walerestore.ActionID]time.Duration{}, fixedNow.Add(-95*time.Second)
+	m.run.job = &job{id: -1, cancel: func() {}, finished: make(chan struct{})}
+	return m
+}
+
+func feed(m *Model, events ...walerestore.Event) {
+	batch := jobEvents{id: m.run.job.id}
+	for _, e := range events {
+		batch.events = append(batch.events, e)
+	}
+	m.run.update(m, batch)
+}
+
+func TestRunScreens(t *testing.T) {
+	for _, s := range sizes {
+		t.Run(s.name, func(t *testing.T) {
+			m := runModel(t, s.width, s.height)
+			fetch, _ := m.plan.plan.Action(walerestore.ActionFetch)
+			feed(m, walerestore.ActionStarted{Action: fetch},
+				walerestore.FetchEvent{Event: wale.FetchStarted{Backup: "b", Partitions: 5, CompressedBytes: 550 << 20, ExpandedBytes: 1 << 30, Workers: 2}},
+				walerestore.FetchEvent{Event: wale.FetchProgress{Downloaded: 220 << 20, CompressedTotal: 550 << 20, Extracted: 400 << 20, ExpandedTotal: 1 << 30,
+					PartitionsDone: 2, Partitions: 5, Rate: 200 << 20, ETA: 3 * time.Second}})
+			golden(t, m, "run-fetch-"+s.name)
+
+			m.Update(keyMsg("ctrl+c"))
+			golden(t, m, "run-cancel-asked-"+s.name)
+			m.Update(keyMsg("esc"))
+
+			recover, _ := m.plan.plan.Action(walerestore.ActionRecover)
+			feed(m, walerestore.ActionDone{Action: fetch, Duration: 5 * time.Second}, walerestore.ActionStarted{Action: recover})
+			for i := 0; i < 30; i++ {
+				text := "2026-11-25 03:09:" + twoDigits(i) + ".000 UTC [4242] LOG:  restored log file \"0000000100000000000000" + fmt.Sprintf("%02X", 0x12+i%6) + "\" from archive"
+				feed(m, walerestore.ReplayEvent{Event: replay.LogLine{Text: text, Event: &pglog.RestoredFile{}}})
+			}
+			feed(m,
+				walerestore.ReplayEvent{Event: replay.LogLine{Text: "2026-11-25 03:09:40.000 UTC [4242] FATAL:  could not restore file", Event: &pglog.Fatal{}}},
+				walerestore.ReplayEvent{Event: replay.Milestone{Name: "consistent", Detail: "at 0/16000100"}},
+				walerestore.ReplayEvent{Event: replay.ProgressUpdate{Snapshot: replay.Snapshot{Percent: 62.5, Current: 0x17000000, SegmentsDone: 5, SegmentsLeft: 3,
+					Rate: 16 << 20, ETA: 4 * time.Second, HasETA: true, LastRestored: "000000010000000000000017"}}})
+			golden(t, m, "run-replay-"+s.name)
+		})
+	}
+}
+
+func twoDigits(n int) string { return fmt.Sprintf("%02d", n) }
+
+func TestDoneScreens(t *testing.T) {
+	for _, s := range sizes {
+		t.Run(s.name, func(t *testing.T) {
+			m := runModel(t, s.width, s.height)
+			res := &walerestore.Result{
+				Fetch: &wale.FetchResult{Files: 1269, Bytes: 31 << 20, Duration: 2 * time.Second, MovedAsideTo: goldenPGData + ".pgrescue-20261125T030800Z"},
+				Replay: &replay.Result{StoppedAt: "before commit of transaction 730, time 2026-11-25 02:53:12.003797+00",
+					LastCommit: "2026-11-25 02:52:59.919387+00", Restored: 6, Duration: 3 * time.Second, Timeline: 2,
+					Server: &recovery.Server{DataDir: goldenPGData, SocketDir: "/tmp/pgrescue-abc", Port: 54320, Owner: recovery.Owner{Name: "postgres"},
+						BinDir: "/usr/lib/postgresql/15/bin"}},
+				Duration: 6 * time.Second,
+				Timings:  map[walerestore.ActionID]time.Duration{walerestore.ActionFetch: 2 * time.Second, walerestore.ActionRecover: 3 * time.Second},
+			}
+			m.run.update(m, jobDone{id: m.run.job.id, result: runResult{res: res}})
+			golden(t, m, "done-"+s.name)
+			if !strings.Contains(m.Outcome().Summary, "pg_basebackup") {
+				t.Errorf("the summary lacks the runbook's next steps:\n%s", m.Outcome().Summary)
+			}
+		})
+	}
+	m := runModel(t, 80, 24)
+	err := problem.New(problem.RecoveryFailed, "/tmp/x.log", "PostgreSQL stopped during recovery", "read the FATAL line above")
+	m.run.update(m, jobDone{id: m.run.job.id, result: runResult{err: err}})
+	golden(t, m, "done-failed-80x24")
+	if !errors.Is(m.Outcome().Err, err) {
+		t.Errorf("outcome %v", m.Outcome().Err)
+	}
+}
