@@ -167,7 +167,11 @@ func TestScreens(t *testing.T) {
 // TestPlanNeedsTheTypedPath: with a cluster to move aside, enter alone
 // never starts anything, nor does a wrong path.
 func TestPlanNeedsTheTypedPath(t *testing.T) {
-	dir := t.TempDir() + "/main"
+	// A fixed path, so the golden screen is the same on every machine.
+	root := "/tmp/pgrescue-golden-present"
+	os.RemoveAll(root)
+	t.Cleanup(func() { os.RemoveAll(root) })
+	dir := root + "/main"
 	os.MkdirAll(dir, 0o700)
 	os.WriteFile(dir+"/PG_VERSION", []byte("15\n"), 0o600)
 	m, _ := newModel(t, 80, 24)
