@@ -2,7 +2,10 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +79,180 @@ func TestWizardRestoresToTheThirdTarget(t *testing.T) {
 	journal, _ := os.ReadFile(journalPath)
 	if strings.Contains(string(journal), string(passphrase)) || strings.Contains(history, string(passphrase)) {
 		t.Error("the passphrase was written to the journal or the screen")
+	}
+}
+
+// toPlan walks the wizard from the application list to the plan of a
+// restore to the end of the archive, unlocking the key on the way.
+func toPlan(t *testing.T, term *tmuxtest.Session) {
+	t.Helper()
+	term.WaitFor("Which application's database needs restoring?", 10*time.Second)
+	term.Type("content-publisher")
+	term.Keys("Enter")
+	term.WaitFor("hosted on Carrenza", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Which backup should the restore come from?", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Press enter for the GPG step.", 20*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Unlock it in memory", 10*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Passphrase (kept in memory only", 5*time.Second)
+	passphrase, _ := os.ReadFile(s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt"))
+	term.Type(string(passphrase))
+	term.Keys("Enter")
+	term.WaitFor("Unlocked in memory for this restore", 20*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Press enter to see the plan.", 10*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("The plan: nothing has been changed yet", 20*time.Second)
+}
+
+// TestWizardCtrlCDuringFetchKeepsTheOldDataDirectory: the fetch is slowed
+// down by the S3 server; ctrl+c asks once, the second cancels, and the old
+// cluster is where it was moved, whole.
+func TestWizardCtrlCDuringFetchKeepsTheOldDataDirectory(t *testing.T) {
+	envdir, srv := fixtureEnvdir(t)
+	srv.Faults().Inject(s3test.Match{Method: "GET", KeyContains: "tar_partitions", Times: s3test.Always}, s3test.Stall(time.Minute, 4096))
+	pgdata := filepath.Join(t.TempDir(), "main")
+	oldCluster(t, pgdata)
+	term, journalPath := wizardSession(t, envdir, "--pgdata", pgdata)
+	toPlan(t, term)
+	term.WaitFor("[changes what is on disk]", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Nothing has been changed.", 5*time.Second)
+	term.Type(pgdata)
+	term.Keys("Enter")
+	term.WaitFor("Fetch  [", 20*time.Second)
+	term.Keys("C-c")
+	term.WaitFor("Cancel the restore? Press ctrl+c again", 5*time.Second)
+	term.Keys("C-c")
+	term.WaitFor("The restore was cancelled. Nothing was deleted.", 30*time.Second)
+	term.Keys("q")
+	if code := term.WaitExit(20 * time.Second); code != 130 {
+		t.Errorf("exit %d, want 130 (interrupted)", code)
+	}
+	if kept := movedAside(t, pgdata); len(kept) != 1 {
+		t.Errorf("the old data directory is not intact beside %s", pgdata)
+	}
+	if partial, _ := filepath.Glob(pgdata + ".pgrescue-incomplete-*"); len(partial) != 1 {
+		t.Errorf("the partial restore is not labelled: %v", partial)
+	}
+	journal, _ := os.ReadFile(journalPath)
+	if !strings.Contains(string(journal), "cancelled by the engineer") {
+		t.Errorf("the journal does not record the cancellation:\n%s", journal)
+	}
+}
+
+// TestWizardHonoursNoColorAndResizes: colour escapes only without NO_COLOR,
+// and a resize to 80x24 redraws within the new size.
+func TestWizardHonoursNoColorAndResizes(t *testing.T) {
+	envdir, _ := fixtureEnvdir(t)
+	coloured := func(env ...string) bool {
+		home := t.TempDir()
+		term := tmuxtest.Start(t, tmuxtest.Options{Width: 100, Height: 30, Env: append([]string{"HOME=" + home, "XDG_CONFIG_HOME=" + home}, env...)},
+			binary, "--envdir", envdir, "--journal", filepath.Join(home, "j.jsonl"))
+		term.WaitFor("Which application's database needs restoring?", 10*time.Second)
+		styled := term.ScreenWithStyles()
+		if len(env) == 0 {
+			term.Resize(80, 24)
+			time.Sleep(500 * time.Millisecond)
+			screen := term.WaitFor("[Application] > Hosting", 5*time.Second)
+			for i, line := range strings.Split(strings.TrimRight(screen, "\n"), "\n") {
+				if len([]rune(line)) > 80 || i >= 24 {
+					t.Errorf("after resizing to 80x24, line %d does not fit: %q", i+1, line)
+				}
+			}
+		}
+		term.Keys("C-c")
+		term.WaitExit(10 * time.Second)
+		return hasColour(styled)
+	}
+	if !coloured() {
+		t.Error("no colour without NO_COLOR: the check below could not fail")
+	}
+	if coloured("NO_COLOR=1") {
+		t.Error("colour escapes with NO_COLOR=1")
+	}
+	if coloured("NO_COLOR=yes") {
+		t.Error("colour escapes with NO_COLOR=yes (any value counts)")
+	}
+}
+
+var sgr = regexp.MustCompile(`\x1b\[([0-9;]*)m`)
+
+// hasColour reports a colour in SGR sequences: 30-38, 40-48, 90-97 or
+// 100-107. 39 and 49 (back to the default colours) are what tmux writes
+// around plain text, and attributes such as bold are not colour.
+func hasColour(styled string) bool {
+	for _, m := range sgr.FindAllStringSubmatch(styled, -1) {
+		for _, p := range strings.Split(m[1], ";") {
+			n, err := strconv.Atoi(p)
+			if err == nil && ((n >= 30 && n <= 38) || (n >= 40 && n <= 48) || (n >= 90 && n <= 97) || (n >= 100 && n <= 107)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestPlainWizardThroughAPipe answers the line-by-line wizard from a pipe
+// (as a script or a screen reader user would) and restores for real.
+func TestPlainWizardThroughAPipe(t *testing.T) {
+	needPostgres(t)
+	envdir, _ := fixtureEnvdir(t)
+	m := walefixture.ReadManifest(t)
+	point := m.PITRPoints[1]
+	pgdata := restoreDir(t)
+	passphrase, _ := os.ReadFile(s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt"))
+	answers := strings.Join([]string{
+		"content-publisher", // application
+		"",                  // hosting: Carrenza, as the catalog says
+		"",                  // source: WAL-E
+		string(passphrase),  // unlock in memory
+		point.RFC3339,       // target
+		"",                  // the backup chosen for the target
+		"yes",               // start
+	}, "\n") + "\n"
+	cmd := exec.Command(binary, "--envdir", envdir, "--gpg-key", s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc"),
+		"--journal", filepath.Join(t.TempDir(), "j.jsonl"), "--pgdata", pgdata)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir()}
+	cmd.Stdin = strings.NewReader(answers)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
+	}
+	s := runningServer(t, pgdata, out.String())
+	if got := countRows(t, s); got != point.ExpectedRows {
+		t.Errorf("%d rows, want %d", got, point.ExpectedRows)
+	}
+	transcript := errOut.String()
+	for _, want := range []string{"The production version of this application is hosted on Carrenza.", "[WARN] The archive's GPG key",
+		"Unlocked in memory", "Started: Fetch base backup " + point.RestoreFromBackup, "Replay milestone: promoted"} {
+		if !strings.Contains(transcript, want) {
+			t.Errorf("the transcript lacks %q:\n%s", want, transcript)
+		}
+	}
+	if strings.Contains(transcript+out.String(), string(passphrase)) || strings.Contains(transcript, "\x1b[") {
+		t.Error("the passphrase or an escape sequence was printed")
+	}
+}
+
+// TestDumbTerminalGetsThePlainWizard: TERM=dumb cannot draw screens, so the
+// wizard asks line by line even on a terminal.
+func TestDumbTerminalGetsThePlainWizard(t *testing.T) {
+	envdir, _ := fixtureEnvdir(t)
+	home := t.TempDir()
+	term := tmuxtest.Start(t, tmuxtest.Options{Term: "dumb", Env: []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home}},
+		binary, "--envdir", envdir, "--journal", filepath.Join(home, "j.jsonl"))
+	term.WaitFor("pgrescue: PostgreSQL restore wizard (plain mode).", 10*time.Second)
+	term.WaitFor("Application (its name;", 5*time.Second)
+	term.Type("seal")
+	term.Keys("Enter")
+	term.WaitFor("hosted on Heroku", 5*time.Second)
+	term.Keys("Enter")
+	if code := term.WaitExit(10 * time.Second); code != 0 {
+		t.Errorf("exit %d", code)
 	}
 }

@@ -186,3 +186,10 @@ func (s *Session) WaitExit(timeout time.Duration) int {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// ScreenWithStyles is the visible pane with its colour and style escape
+// sequences, to check what a program draws, e.g. no colour with NO_COLOR.
+func (s *Session) ScreenWithStyles() string {
+	s.t.Helper()
+	return s.run("capture-pane", "-p", "-e", "-t", "0")
+}
