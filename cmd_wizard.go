@@ -52,7 +52,7 @@ func (a *app) wizard(cmd *cobra.Command, w *wizardFlags) error {
 		return err
 	}
 	deps := ui.Deps{
-		Backend: &wizardBackend{app: a}, Catalog: cat, Config: cfg, Journal: j, DryRun: w.dryRun,
+		Backend: &wizardBackend{app: a, journal: j}, Catalog: cat, Config: cfg, Journal: j, DryRun: w.dryRun,
 		Defaults: ui.Request{PGData: w.pgdata, Envdir: a.envdir}, Context: cmd.Context(),
 		NoColor: os.Getenv("NO_COLOR") != "",
 	}

@@ -10,6 +10,7 @@ import (
 	"pgrescue/config"
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
+	"pgrescue/journal"
 	"pgrescue/problem"
 	"pgrescue/restore"
 	"pgrescue/restore/wale"
@@ -21,7 +22,8 @@ import (
 // the subcommands. It opens the archive once per envdir and holds an
 // unlocked passphrase in memory only, for this process's restore.
 type wizardBackend struct {
-	app *app
+	app     *app
+	journal *journal.Journal // told every secret, so no record can carry one
 
 	mu         sync.Mutex
 	openedFor  string // the envdir the archive was opened with
@@ -51,6 +53,11 @@ func (b *wizardBackend) open(ctx context.Context, req ui.Request) (*wale.Archive
 	s, err := a.settings()
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, name := range config.Known {
+		if config.IsSecret(name) {
+			b.journal.AddSecret(s.Get(name))
+		}
 	}
 	store, err := openStore(ctx, s)
 	if err != nil {
@@ -206,6 +213,7 @@ func (b *wizardBackend) Unlock(ctx context.Context, req ui.Request, passphrase [
 	if data == nil {
 		return problem.New(problem.Config, "WALE_S3_PREFIX", "cannot check the passphrase: "+why, "check the archive settings")
 	}
+	b.journal.AddSecret(string(passphrase))
 	held := bytes.Clone(passphrase)
 	trial := &wizardBackend{app: b.app, passphrase: held}
 	keys, err := trial.loadKeys(ctx, s)
@@ -260,6 +268,7 @@ func (b *wizardBackend) RemovePassphrase(ctx context.Context, req ui.Request, pa
 	if err != nil {
 		return nil, err
 	}
+	b.journal.AddSecret(string(passphrase))
 	c.Passphrase = func(gpg.KeyInfo) ([]byte, error) { return bytes.Clone(passphrase), nil }
 	res, err := c.RemovePassphrase(ctx)
 	if err != nil {

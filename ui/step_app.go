@@ -15,9 +15,16 @@ import (
 type appStep struct {
 	input   textinput.Model
 	matches []hosting.App
-	cursor  int // 0 is "I know where it is hosted"
+	cursor  int // rows before fixedRows are the fixed choices, then the matches
 	offset  int
 }
+
+// The fixed rows above the applications.
+const (
+	rowKnowHosting = iota
+	rowGPG
+	fixedRows
+)
 
 func newAppStep(m *Model) *appStep {
 	a := &appStep{input: newTextInput("type to filter: name, team or hosting", 44)}
@@ -36,13 +43,13 @@ func (a *appStep) update(m *Model, msg tea.Msg) tea.Cmd {
 			a.cursor = max(a.cursor-1, 0)
 			return nil
 		case "down":
-			a.cursor = min(a.cursor+1, len(a.matches))
+			a.cursor = min(a.cursor+1, len(a.matches)+fixedRows-1)
 			return nil
 		case "pgup":
 			a.cursor = max(a.cursor-10, 0)
 			return nil
 		case "pgdown":
-			a.cursor = min(a.cursor+10, len(a.matches))
+			a.cursor = min(a.cursor+10, len(a.matches)+fixedRows-1)
 			return nil
 		case "enter":
 			return a.choose(m)
@@ -53,7 +60,10 @@ func (a *appStep) update(m *Model, msg tea.Msg) tea.Cmd {
 	a.input, cmd = a.input.Update(msg)
 	if a.input.Value() != before {
 		a.matches = m.deps.Catalog.Filter(a.input.Value())
-		a.cursor = min(1, len(a.matches)) // the best match, not the skip row
+		a.cursor = rowKnowHosting // nothing matches: the fixed rows remain
+		if len(a.matches) > 0 {
+			a.cursor = fixedRows // the best match
+		}
 		a.offset = 0
 	}
 	return cmd
@@ -61,11 +71,16 @@ func (a *appStep) update(m *Model, msg tea.Msg) tea.Cmd {
 
 func (a *appStep) choose(m *Model) tea.Cmd {
 	a.input.Blur()
-	if a.cursor == 0 {
+	switch a.cursor {
+	case rowKnowHosting:
 		m.req.App = ""
 		m.hosting.enterUnknown(m)
-	} else {
-		app := a.matches[a.cursor-1]
+	case rowGPG:
+		m.gpg.fromStart = true
+		m.goTo(stepGPG)
+		return m.gpg.enter(m)
+	default:
+		app := a.matches[a.cursor-fixedRows]
 		m.req.App = app.Name()
 		m.hosting.enter(m, app)
 	}
@@ -78,7 +93,7 @@ func (a *appStep) view(m *Model) string {
 	b.WriteString(m.st.Bold.Render("Which application's database needs restoring?") + "\n")
 	b.WriteString(m.st.Faint.Render(truncate("Catalog: "+m.deps.Catalog.Source, m.width)) + "\n\n")
 	b.WriteString(a.input.View() + "\n\n")
-	rows := []string{"I know where it is hosted (skip the catalog)"}
+	rows := []string{"I know where it is hosted (skip the catalog)", "GPG key: check, unlock or remove its passphrase (the runbook's GPG problem)"}
 	for _, app := range a.matches {
 		rows = append(rows, a.row(app))
 	}

@@ -40,7 +40,8 @@ type gpgStep struct {
 	job      *job
 	err      error
 	result   string
-	resolved bool // the key can be used for this restore
+	resolved  bool // the key can be used for this restore
+	fromStart bool // reached from the application list: done goes back there
 }
 
 func newGPGStep() *gpgStep {
@@ -165,10 +166,14 @@ func (g *gpgStep) key(m *Model, k tea.KeyPressMsg) tea.Cmd {
 			return g.submit(m)
 		}
 	case gpgDone:
-		if k.String() == "enter" {
-			return m.pre.proceed(m)
+		if k.String() != "enter" {
+			return nil
 		}
-		return nil
+		if g.fromStart {
+			g.fromStart = false
+			return m.back()
+		}
+		return m.pre.proceed(m)
 	}
 	return g.updateInputs(k)
 }
@@ -204,6 +209,12 @@ func (g *gpgStep) submit(m *Model) tea.Cmd {
 	g.input.Blur()
 	g.phase = gpgWorking
 	req, backend, remove := m.req, m.deps.Backend, g.choice == 1
+	if remove && m.deps.DryRun {
+		clear(passphrase)
+		g.phase, g.resolved = gpgDone, true
+		g.result = "Dry run: the passphrase was not removed. The commands above would remove it."
+		return nil
+	}
 	j, cmd := startJob(m.deps.Context, func(ctx context.Context, _ func(any)) any {
 		defer clear(passphrase)
 		if remove {
@@ -284,7 +295,11 @@ func (g *gpgStep) phaseView(m *Model, w int) string {
 	case gpgWorking:
 		return m.st.Running.Render("Checking the passphrase against an archived object…") + "\n"
 	case gpgDone:
-		return m.st.OK.Render(wrapWords(g.result, w)) + "\n\nPress enter to continue.\n"
+		done := m.st.OK.Render(wrapWords(g.result, w)) + "\n\nPress enter to continue.\n"
+		if g.choice == 1 && m.deps.DryRun {
+			done = commandsView(m, g.commands, w) + "\n" + done
+		}
+		return done
 	}
 	return ""
 }

@@ -3,12 +3,15 @@ package ui
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"pgrescue/journal"
 
 	"pgrescue/problem"
 	"pgrescue/restore/pglog"
@@ -40,6 +43,7 @@ type runStep struct {
 	askedStop  bool
 	stopping   bool
 	began      time.Time
+	spans      map[walerestore.ActionID]*journal.Span
 }
 
 type logEntry struct {
@@ -56,7 +60,7 @@ type runResult struct {
 func newRunStep() *runStep { return &runStep{} }
 
 func (r *runStep) start(m *Model, plan *walerestore.Plan) tea.Cmd {
-	*r = runStep{plan: plan, done: map[walerestore.ActionID]time.Duration{}, began: m.deps.Now()}
+	r.reset(plan, m.deps.Now())
 	backend := m.deps.Backend
 	m.deps.Journal.Event("restore", "started")
 	j, cmd := startJob(m.deps.Context, func(ctx context.Context, emit func(any)) any {
@@ -65,6 +69,11 @@ func (r *runStep) start(m *Model, plan *walerestore.Plan) tea.Cmd {
 	})
 	r.job = j
 	return cmd
+}
+
+// reset makes the screen new for a run of plan.
+func (r *runStep) reset(plan *walerestore.Plan, began time.Time) {
+	*r = runStep{plan: plan, done: map[walerestore.ActionID]time.Duration{}, began: began, spans: map[walerestore.ActionID]*journal.Span{}}
 }
 
 // interrupt asks once, then cancels the restore; the job ends by itself
@@ -127,14 +136,13 @@ func (r *runStep) apply(m *Model, e walerestore.Event) {
 	switch e := e.(type) {
 	case walerestore.ActionStarted:
 		r.current = e.Action.ID
-		m.deps.Journal.Event("action", "started: "+e.Action.Title)
+		r.spans[e.Action.ID] = m.deps.Journal.Step(e.Action.Title)
+		for _, c := range e.Action.Commands {
+			m.deps.Journal.Event("command", c.Line, slog.String("why", c.Why))
+		}
 	case walerestore.ActionDone:
 		r.done[e.Action.ID] = e.Duration
-		outcome := "done"
-		if e.Err != nil {
-			outcome = "failed: " + e.Err.Error()
-		}
-		m.deps.Journal.Event("action", e.Action.Title+": "+outcome)
+		r.spans[e.Action.ID].End(e.Err)
 	case walerestore.FetchEvent:
 		r.applyFetch(e.Event)
 	case walerestore.ReplayPrepared:

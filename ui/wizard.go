@@ -315,7 +315,7 @@ func (m *Model) headerView() string {
 		title += m.st.Header.Render(" · " + m.req.App)
 	}
 	if m.deps.DryRun {
-		title += m.st.Warn.Render(" · DRY RUN: nothing will be changed")
+		title += m.st.Warn.Render(" · DRY RUN (nothing changes)")
 	}
 	return truncate(title, m.width) + "\n" + m.breadcrumb() + "\n"
 }

@@ -231,7 +231,7 @@ func runModel(t *testing.T, width, height int) *Model {
 	press(t, m, "enter")
 	plan := m.plan.plan
 	m.goTo(stepRun)
-	m.run.plan, m.run.done, m.run.began = plan, map[walerestore.ActionID]time.Duration{}, fixedNow.Add(-95*time.Second)
+	m.run.reset(plan, fixedNow.Add(-95*time.Second))
 	m.run.job = &job{id: -1, cancel: func() {}, finished: make(chan struct{})}
 	return m
 }
@@ -303,5 +303,54 @@ func TestDoneScreens(t *testing.T) {
 	golden(t, m, "done-failed-80x24")
 	if !errors.Is(m.Outcome().Err, err) {
 		t.Errorf("outcome %v", m.Outcome().Err)
+	}
+}
+
+// TestDryRunWalksTheWholeFlowAndRunsNothing: the plan's enter ends the
+// walk-through with the commands, and removing the passphrase only shows
+// how.
+func TestDryRunWalksTheWholeFlowAndRunsNothing(t *testing.T) {
+	m, _ := newModel(t, 80, 24, func(d *Deps) { d.DryRun = true })
+	m.req.PGData = goldenPGData
+	toPreflight(t, m)
+	press(t, m, "enter", "down", "enter")
+	typeText(t, m, "remove")
+	press(t, m, "enter")
+	typeText(t, m, "anything")
+	press(t, m, "enter")
+	if !strings.Contains(screen(m), "Dry run: the passphrase was not removed") || !strings.Contains(screen(m), "WALE_GPG_KEY_ID") {
+		t.Fatalf("dry-run removal:\n%s", screen(m))
+	}
+	press(t, m, "enter", "enter", "enter")
+	if m.step != stepDone {
+		t.Fatalf("at %s, want done", stepNames[m.step])
+	}
+	golden(t, m, "done-dry-run-80x24")
+	if out := m.Outcome().Summary; !strings.Contains(out, "aws s3 cp") || !strings.Contains(out, "nothing was changed") {
+		t.Errorf("dry-run summary:\n%s", out)
+	}
+	if _, err := os.Stat(goldenPGData); err == nil {
+		t.Error("a dry run created the data directory")
+	}
+}
+
+// TestGPGStepFromTheStartScreen: the GPG step is one row away from the
+// first screen, and comes back to it.
+func TestGPGStepFromTheStartScreen(t *testing.T) {
+	m, _ := newModel(t, 80, 24)
+	press(t, m, "down", "enter")
+	if m.step != stepGPG || !strings.Contains(screen(m), "protected by a passphrase") {
+		t.Fatalf("at %s:\n%s", stepNames[m.step], screen(m))
+	}
+	press(t, m, "enter")
+	passphrase, _ := os.ReadFile(walefixture.Path(t, "gpg-passphrase.txt"))
+	typeText(t, m, string(passphrase))
+	press(t, m, "enter")
+	if !strings.Contains(screen(m), "Unlocked in memory") {
+		t.Fatalf("not unlocked:\n%s", screen(m))
+	}
+	press(t, m, "enter")
+	if m.step != stepApp {
+		t.Fatalf("at %s, want back at the application list", stepNames[m.step])
 	}
 }

@@ -353,6 +353,10 @@ func (p *preflight) checkServer(c *Check) {
 		fail(c, err)
 		return
 	}
+	if err := p.checkClusterVersion(); err != nil {
+		fail(c, err)
+		return
+	}
 	p.rep.DataDirEmpty = empty
 	switch {
 	case empty:
@@ -402,3 +406,20 @@ func (p *preflight) checkContinuity(c *Check) {
 }
 
 func utc(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// checkClusterVersion refuses a Debian cluster of another major version than
+// the backup's before anything is fetched: PostgreSQL would refuse to start
+// the restored files, after minutes of download.
+func (p *preflight) checkClusterVersion() error {
+	cluster := p.opts.Replay.Server.Cluster
+	if cluster == nil || p.rep.Chosen == nil || p.opts.Archive == nil {
+		return nil
+	}
+	backed := p.opts.Archive.ServerMajorVersion(p.ctx, p.rep.Chosen.Name)
+	if backed == "" || backed == cluster.Version {
+		return nil
+	}
+	return problem.New(problem.Usage, "cluster "+cluster.Version+"/"+cluster.Name,
+		fmt.Sprintf("backup %s is of PostgreSQL %s, but cluster %s/%s is PostgreSQL %s", p.rep.Chosen.Name, backed, cluster.Version, cluster.Name, cluster.Version),
+		"name a cluster of version "+backed+" (pg_lsclusters lists them), or give no cluster to start the data directory with that version's pg_ctl")
+}

@@ -114,6 +114,9 @@ func TestPreflightFailures(t *testing.T) {
 		}, "config=passed archive=passed key=failed server=passed disk=passed continuity=passed", problem.LocalIO},
 		"non-empty data directory": {func(t *testing.T, o *Options, c *Config) { writeFile(t, o.PGData, "PG_VERSION", "15\n") },
 			"config=passed archive=passed key=warning server=failed disk=passed continuity=passed", problem.DataDirInUse},
+		"cluster of another version": {func(t *testing.T, o *Options, c *Config) {
+			o.Replay.Server.Cluster = &recovery.Cluster{Version: "9.3", Name: "main"}
+		}, "config=passed archive=passed key=warning server=failed disk=passed continuity=passed", problem.Usage},
 		"running server": {func(t *testing.T, o *Options, c *Config) {
 			writeFile(t, o.PGData, "PG_VERSION", "15\n")
 			writeFile(t, o.PGData, "postmaster.pid", strconv.Itoa(os.Getpid())+"\n"+o.PGData+"\n")
