@@ -30,16 +30,16 @@ const (
 // gpgStep explains the protected key and resolves it: unlocked in memory
 // for this restore (the default), or the runbook's passphrase removal.
 type gpgStep struct {
-	phase    gpgPhase
-	status   KeyStatus
-	statErr  error
-	choice   int // 0 unlock, 1 remove
-	input    textinput.Model
-	confirm  textinput.Model
-	commands []restore.Command
-	job      *job
-	err      error
-	result   string
+	phase     gpgPhase
+	status    KeyStatus
+	statErr   error
+	choice    int // 0 unlock, 1 remove
+	input     textinput.Model
+	confirm   textinput.Model
+	commands  []restore.Command
+	job       *job
+	err       error
+	result    string
 	resolved  bool // the key can be used for this restore
 	fromStart bool // reached from the application list: done goes back there
 }
