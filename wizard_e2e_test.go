@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"pgrescue/internal/s3test"
+	"pgrescue/internal/testtool"
 	"pgrescue/internal/tmuxtest"
 	"pgrescue/internal/walefixture"
 )
@@ -254,5 +255,66 @@ func TestDumbTerminalGetsThePlainWizard(t *testing.T) {
 	term.Keys("Enter")
 	if code := term.WaitExit(10 * time.Second); code != 0 {
 		t.Errorf("exit %d", code)
+	}
+}
+
+// TestWizardRemovesThePassphraseSafely takes the runbook's fix through the
+// wizard on a real GnuPG 2 keyring (found through GNUPGHOME, as WAL-E would
+// find it): typed confirmation, passphrase, backup, verification with gpg,
+// and the restore goes on with the key unprotected.
+func TestWizardRemovesThePassphraseSafely(t *testing.T) {
+	testtool.Need(t, "gpg")
+	testtool.Need(t, "gpg-connect-agent")
+	envdir, _ := fixtureEnvdir(t)
+	passFile := s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt")
+	passphrase, _ := os.ReadFile(passFile)
+	gnupg := gpgHomeWithFixture(t, passFile)
+	home := t.TempDir()
+	journalPath := filepath.Join(home, "j.jsonl")
+	term := tmuxtest.Start(t, tmuxtest.Options{Width: 100, Height: 30, Env: []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home, "GNUPGHOME=" + gnupg}},
+		binary, "--envdir", envdir, "--journal", journalPath, "--pgdata", filepath.Join(t.TempDir(), "main"))
+	term.WaitFor("Which application's database needs restoring?", 10*time.Second)
+	term.Type("content-publisher")
+	term.Keys("Enter")
+	term.WaitFor("hosted on Carrenza", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Which backup should the restore come from?", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Press enter for the GPG step.", 20*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Remove the passphrase from the keyring", 10*time.Second)
+	term.Keys("Down")
+	term.WaitFor("The same by hand", 5*time.Second)
+	for !strings.Contains(term.Screen(), "passwd") { // the runbook's gpg --edit-key … passwd, further down
+		term.Keys("PageDown")
+		time.Sleep(100 * time.Millisecond)
+		if strings.Contains(term.Screen(), "lines") && strings.Contains(term.Screen(), "of") && !strings.Contains(term.Screen(), "passwd") && t.Failed() {
+			break
+		}
+	}
+	term.Keys("Enter")
+	term.WaitFor("Type remove and press enter", 5*time.Second)
+	term.Type("remove")
+	term.Keys("Enter")
+	term.WaitFor("Passphrase (kept in memory only", 5*time.Second)
+	term.Type(string(passphrase))
+	term.Keys("Enter")
+	screen := term.WaitFor("The passphrase was removed from key", 30*time.Second)
+	if !strings.Contains(strings.Join(strings.Fields(screen), " "), "backed up first to "+gnupg+"/pgrescue-backups/") {
+		t.Errorf("the backup is not named:\n%s", screen)
+	}
+	object := s3test.FixturePath(t, "wale-pg15", "s3", "wale-fixtures", "pg15-primary", "wal_005", "000000010000000000000012.lzo")
+	if !gpgDecrypts(t, gnupg, object) {
+		t.Fatal("after the wizard removed the passphrase, gpg --batch -d still fails")
+	}
+	term.Keys("Enter")
+	term.WaitFor("Choose the base backup and the target", 20*time.Second)
+	term.Keys("C-c")
+	if code := term.WaitExit(10 * time.Second); code != 0 {
+		t.Errorf("exit %d after leaving before anything ran", code)
+	}
+	journal, _ := os.ReadFile(journalPath)
+	if strings.Contains(string(journal)+term.History(), string(passphrase)) {
+		t.Error("the passphrase was written to the journal or the screen")
 	}
 }

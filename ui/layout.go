@@ -34,12 +34,18 @@ func truncate(s string, width int) string {
 	return ansi.Truncate(s, width, "…")
 }
 
-// wrapWords wraps plain or styled text at spaces to width cells.
+// wrapWords wraps plain or styled text at spaces to width cells. Hyphens
+// are not break points here (ansi.Wrap always breaks after one): paths,
+// host names and database names such as email-alert-api_production must
+// stay whole to be read and copied. Only a word longer than the line is
+// cut.
 func wrapWords(s string, width int) string {
 	if width <= 0 {
 		return s
 	}
-	return ansi.Wrap(s, width, " ")
+	const nonBreakingHyphen = "\u2011" // one cell wide, like "-"
+	wrapped := ansi.Wrap(strings.ReplaceAll(s, "-", nonBreakingHyphen), width, " ")
+	return strings.ReplaceAll(wrapped, nonBreakingHyphen, "-")
 }
 
 func padRight(s string, n int) string {

@@ -42,6 +42,7 @@ type gpgStep struct {
 	result    string
 	resolved  bool // the key can be used for this restore
 	fromStart bool // reached from the application list: done goes back there
+	offset    int  // first line shown of the commands, scrolled with pgup/pgdown
 }
 
 func newGPGStep() *gpgStep {
@@ -147,6 +148,14 @@ type unlockResult struct {
 }
 
 func (g *gpgStep) key(m *Model, k tea.KeyPressMsg) tea.Cmd {
+	switch k.String() {
+	case "pgup":
+		g.offset = max(g.offset-5, 0)
+		return nil
+	case "pgdown":
+		g.offset += 5
+		return nil
+	}
 	switch g.phase {
 	case gpgChoosing:
 		return g.chooseKey(k)
@@ -276,6 +285,11 @@ func (g *gpgStep) view(m *Model) string {
 	if g.err != nil {
 		b.WriteString("\n" + m.st.Error.Render(wrapWords(g.err.Error(), w)) + "\n")
 	}
+	if g.showsCommands(m) {
+		room := m.bodyHeight() - strings.Count(b.String(), "\n") - 2
+		b.WriteString("\n" + m.st.Faint.Render("The same by hand (pgup/pgdown to scroll):") + "\n")
+		b.WriteString(scrollLines(commandsView(m, g.commands, w), &g.offset, room) + "\n")
+	}
 	return b.String()
 }
 
@@ -295,11 +309,7 @@ func (g *gpgStep) phaseView(m *Model, w int) string {
 	case gpgWorking:
 		return m.st.Running.Render("Checking the passphrase against an archived object…") + "\n"
 	case gpgDone:
-		done := m.st.OK.Render(wrapWords(g.result, w)) + "\n\nPress enter to continue.\n"
-		if g.choice == 1 && m.deps.DryRun {
-			done = commandsView(m, g.commands, w) + "\n" + done
-		}
-		return done
+		return m.st.OK.Render(wrapWords(g.result, w)) + "\n\nPress enter to continue.\n"
 	}
 	return ""
 }
@@ -318,11 +328,16 @@ func (g *gpgStep) choicesView(m *Model, w int) string {
 		}
 		b.WriteString(cursor + indentAfterFirst(wrapWords(o, w-2), 2) + "\n")
 	}
-	if g.choice == 1 && len(g.commands) > 0 {
-		b.WriteString("\n" + m.st.Faint.Render("The same by hand:") + "\n")
-		b.WriteString(commandsView(m, g.commands, w))
-	}
 	return b.String()
+}
+
+// showsCommands: the removal's commands are shown while it is chosen, and
+// after a dry run that only showed them.
+func (g *gpgStep) showsCommands(m *Model) bool {
+	if g.choice != 1 || len(g.commands) == 0 {
+		return false
+	}
+	return g.phase == gpgChoosing || g.phase == gpgConfirmRemove || (g.phase == gpgDone && m.deps.DryRun)
 }
 
 // commandsView renders shell commands with their reasons, as comments.
