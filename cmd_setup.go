@@ -64,27 +64,25 @@ func openStore(ctx context.Context, s *config.Settings) (*s3store.Store, error) 
 // use (GNUPGHOME, or the postgres user's ~/.gnupg), and decides where a
 // passphrase would come from: a file, the environment, or a masked prompt.
 func loadKeys(ctx context.Context, s *config.Settings) (*gpg.Keys, error) {
-	path := s.Get(config.GPGKeyFile)
-	if path == "" {
-		return loadKeyring(ctx, s)
-	}
-	keys, err := gpg.LoadKeyFile(path)
-	if err != nil {
-		return nil, err
-	}
-	keys.SetPassphrase(passphraseSource(s))
-	return keys, nil
+	return loadKeysWith(ctx, s, passphraseSource(s))
 }
 
-// loadKeyring reads the default keyring when there is one. No keyring is not
-// an error here: an unencrypted archive needs none, and an encrypted object
-// then reports the missing key with the next step.
-func loadKeyring(ctx context.Context, s *config.Settings) (*gpg.Keys, error) {
+// loadKeysWith loads the keys with passphrase as their passphrase source.
+// No keyring is not an error: an unencrypted archive needs none, and an
+// encrypted object then reports the missing key with the next step.
+func loadKeysWith(ctx context.Context, s *config.Settings, passphrase gpg.PassphraseFunc) (*gpg.Keys, error) {
+	if path := s.Get(config.GPGKeyFile); path != "" {
+		keys, err := gpg.LoadKeyFile(path)
+		if err != nil {
+			return nil, err
+		}
+		keys.SetPassphrase(passphrase)
+		return keys, nil
+	}
 	k, err := keyring.Open(keyring.DefaultHome(s.Get(config.GNUPGHome)))
 	if err != nil {
 		return nil, nil
 	}
-	passphrase := passphraseSource(s)
 	if k.Format == keyring.GnuPG2 {
 		// Exporting a protected key from gpg-agent needs its passphrase:
 		// only ask when an object is actually decrypted.
@@ -98,12 +96,11 @@ func loadKeyring(ctx context.Context, s *config.Settings) (*gpg.Keys, error) {
 	return keys, nil
 }
 
+// passphraseSource is the configured passphrase, else a masked prompt on
+// the terminal when there is one.
 func passphraseSource(s *config.Settings) gpg.PassphraseFunc {
-	if file := s.Get(config.GPGPassFile); file != "" {
-		return gpg.PassphraseFromFile(file)
-	}
-	if v, ok := s.Lookup(config.GPGPassphrase); ok && v.Value != "" {
-		return func(gpg.KeyInfo) ([]byte, error) { return []byte(v.Value), nil }
+	if configured := configuredPassphrase(s); configured != nil {
+		return configured
 	}
 	if tty, err := os.Open("/dev/tty"); err == nil {
 		interactive := term.IsTerminal(int(tty.Fd()))
@@ -111,6 +108,18 @@ func passphraseSource(s *config.Settings) gpg.PassphraseFunc {
 		if interactive {
 			return gpg.PromptPassphrase("/dev/tty")
 		}
+	}
+	return nil
+}
+
+// configuredPassphrase is the passphrase from --gpg-passphrase-file or
+// PGRESCUE_GPG_PASSPHRASE; nil when neither is set.
+func configuredPassphrase(s *config.Settings) gpg.PassphraseFunc {
+	if file := s.Get(config.GPGPassFile); file != "" {
+		return gpg.PassphraseFromFile(file)
+	}
+	if v, ok := s.Lookup(config.GPGPassphrase); ok && v.Value != "" {
+		return func(gpg.KeyInfo) ([]byte, error) { return []byte(v.Value), nil }
 	}
 	return nil
 }

@@ -75,28 +75,7 @@ func (b *wizardBackend) open(ctx context.Context, req ui.Request) (*wale.Archive
 // terminal, so a passphrase comes from the GPG step, a file or the
 // environment, and a missing one is an error that leads to the GPG step.
 func (b *wizardBackend) loadKeys(ctx context.Context, s *config.Settings) (*gpg.Keys, error) {
-	passphrase := b.passphraseSource(s)
-	if path := s.Get(config.GPGKeyFile); path != "" {
-		keys, err := gpg.LoadKeyFile(path)
-		if err != nil {
-			return nil, err
-		}
-		keys.SetPassphrase(passphrase)
-		return keys, nil
-	}
-	k, err := keyring.Open(keyring.DefaultHome(s.Get(config.GNUPGHome)))
-	if err != nil {
-		return nil, nil // no keyring: an unencrypted archive needs none
-	}
-	if k.Format == keyring.GnuPG2 {
-		return gpg.LazyKeys(func() (*gpg.Keys, error) { return k.LoadKeys(ctx, passphrase) }), nil
-	}
-	keys, err := k.LoadKeys(ctx, passphrase)
-	if err != nil {
-		return nil, err
-	}
-	keys.SetPassphrase(passphrase)
-	return keys, nil
+	return loadKeysWith(ctx, s, b.passphraseSource(s))
 }
 
 func (b *wizardBackend) passphraseSource(s *config.Settings) gpg.PassphraseFunc {
@@ -104,13 +83,7 @@ func (b *wizardBackend) passphraseSource(s *config.Settings) gpg.PassphraseFunc 
 		held := b.passphrase
 		return func(gpg.KeyInfo) ([]byte, error) { return bytes.Clone(held), nil }
 	}
-	if file := s.Get(config.GPGPassFile); file != "" {
-		return gpg.PassphraseFromFile(file)
-	}
-	if v, ok := s.Lookup(config.GPGPassphrase); ok && v.Value != "" {
-		return func(gpg.KeyInfo) ([]byte, error) { return []byte(v.Value), nil }
-	}
-	return nil
+	return configuredPassphrase(s)
 }
 
 // options turns the wizard's request into the engine's options.

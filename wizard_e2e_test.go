@@ -39,32 +39,11 @@ func TestWizardRestoresToTheThirdTarget(t *testing.T) {
 	point := m.PITRPoints[2]
 	pgdata := restoreDir(t)
 	term, journalPath := wizardSession(t, envdir, "--pgdata", pgdata)
-	term.WaitFor("Which application's database needs restoring?", 10*time.Second)
-	term.Type("content-publisher")
-	term.WaitFor("content-publisher", 5*time.Second)
-	term.Keys("Enter")
-	term.WaitFor("The production version of this application is hosted on Carrenza.", 5*time.Second)
-	term.Keys("Enter")
-	term.WaitFor("Which backup should the restore come from?", 5*time.Second)
-	term.Keys("Enter")
-	term.WaitFor("Press enter for the GPG step.", 20*time.Second)
-	t.Logf("preflight:\n%s", term.Screen())
-	term.Keys("Enter")
-	term.WaitFor("Unlock it in memory", 10*time.Second)
-	term.Keys("Enter")
-	term.WaitFor("Passphrase (kept in memory only", 5*time.Second)
-	passphrase, _ := os.ReadFile(s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt"))
-	term.Type(string(passphrase))
-	term.Keys("Enter")
-	term.WaitFor("Unlocked in memory for this restore", 20*time.Second)
-	term.Keys("Enter")
-	term.WaitFor("Choose the base backup and the target", 10*time.Second)
+	toBackupStep(t, term)
 	term.Type(point.RFC3339)
 	term.WaitFor("Press enter to see the plan.", 5*time.Second)
-	t.Logf("backup:\n%s", term.Screen())
 	term.Keys("Enter")
 	term.WaitFor("The plan: nothing has been changed yet", 20*time.Second)
-	t.Logf("plan:\n%s", term.Screen())
 	term.Keys("Enter")
 	term.WaitFor("Done.", 120*time.Second)
 	t.Logf("done:\n%s", term.Screen())
@@ -78,14 +57,15 @@ func TestWizardRestoresToTheThirdTarget(t *testing.T) {
 		t.Errorf("%d rows, want %d", got, point.ExpectedRows)
 	}
 	journal, _ := os.ReadFile(journalPath)
+	passphrase, _ := os.ReadFile(s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt"))
 	if strings.Contains(string(journal), string(passphrase)) || strings.Contains(history, string(passphrase)) {
 		t.Error("the passphrase was written to the journal or the screen")
 	}
 }
 
-// toPlan walks the wizard from the application list to the plan of a
-// restore to the end of the archive, unlocking the key on the way.
-func toPlan(t *testing.T, term *tmuxtest.Session) {
+// toGPGStep walks the wizard from the application list to the GPG step of
+// content-publisher's WAL-E restore: the fixture's key is protected.
+func toGPGStep(t *testing.T, term *tmuxtest.Session) {
 	t.Helper()
 	term.WaitFor("Which application's database needs restoring?", 10*time.Second)
 	term.Type("content-publisher")
@@ -97,6 +77,12 @@ func toPlan(t *testing.T, term *tmuxtest.Session) {
 	term.WaitFor("Press enter for the GPG step.", 20*time.Second)
 	term.Keys("Enter")
 	term.WaitFor("Unlock it in memory", 10*time.Second)
+}
+
+// toBackupStep goes on from the GPG step, unlocking the key in memory.
+func toBackupStep(t *testing.T, term *tmuxtest.Session) {
+	t.Helper()
+	toGPGStep(t, term)
 	term.Keys("Enter")
 	term.WaitFor("Passphrase (kept in memory only", 5*time.Second)
 	passphrase, _ := os.ReadFile(s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt"))
@@ -104,6 +90,13 @@ func toPlan(t *testing.T, term *tmuxtest.Session) {
 	term.Keys("Enter")
 	term.WaitFor("Unlocked in memory for this restore", 20*time.Second)
 	term.Keys("Enter")
+	term.WaitFor("Choose the base backup and the target", 10*time.Second)
+}
+
+// toPlan walks on to the plan of a restore to the end of the archive.
+func toPlan(t *testing.T, term *tmuxtest.Session) {
+	t.Helper()
+	toBackupStep(t, term)
 	term.WaitFor("Press enter to see the plan.", 10*time.Second)
 	term.Keys("Enter")
 	term.WaitFor("The plan: nothing has been changed yet", 20*time.Second)
@@ -273,16 +266,7 @@ func TestWizardRemovesThePassphraseSafely(t *testing.T) {
 	journalPath := filepath.Join(home, "j.jsonl")
 	term := tmuxtest.Start(t, tmuxtest.Options{Width: 100, Height: 30, Env: []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home, "GNUPGHOME=" + gnupg}},
 		binary, "--envdir", envdir, "--journal", journalPath, "--pgdata", filepath.Join(t.TempDir(), "main"))
-	term.WaitFor("Which application's database needs restoring?", 10*time.Second)
-	term.Type("content-publisher")
-	term.Keys("Enter")
-	term.WaitFor("hosted on Carrenza", 5*time.Second)
-	term.Keys("Enter")
-	term.WaitFor("Which backup should the restore come from?", 5*time.Second)
-	term.Keys("Enter")
-	term.WaitFor("Press enter for the GPG step.", 20*time.Second)
-	term.Keys("Enter")
-	term.WaitFor("Remove the passphrase from the keyring", 10*time.Second)
+	toGPGStep(t, term)
 	term.Keys("Down")
 	term.WaitFor("The same by hand", 5*time.Second)
 	for i := 0; i < 20 && !strings.Contains(term.Screen(), "passwd"); i++ { // the runbook's gpg --edit-key … passwd, further down

@@ -196,31 +196,21 @@ func (m *Model) typing() bool {
 	return false
 }
 
-func (m *Model) updateStep(msg tea.Msg) tea.Cmd {
-	switch m.step {
-	case stepApp:
-		return m.app.update(m, msg)
-	case stepHosting:
-		return m.hosting.update(m, msg)
-	case stepSource:
-		return m.source.update(m, msg)
-	case stepManual:
-		return m.manual.update(m, msg)
-	case stepPreflight:
-		return m.pre.update(m, msg)
-	case stepGPG:
-		return m.gpg.update(m, msg)
-	case stepBackup:
-		return m.backup.update(m, msg)
-	case stepPlan:
-		return m.plan.update(m, msg)
-	case stepRun:
-		return m.run.update(m, msg)
-	case stepDone:
-		return m.done.update(m, msg)
-	}
-	return nil
+// page is what every step is: it takes messages and draws itself.
+type page interface {
+	update(m *Model, msg tea.Msg) tea.Cmd
+	view(m *Model) string
 }
+
+// current is the step on screen.
+func (m *Model) current() page {
+	return map[stepID]page{
+		stepApp: m.app, stepHosting: m.hosting, stepSource: m.source, stepManual: m.manual,
+		stepPreflight: m.pre, stepGPG: m.gpg, stepBackup: m.backup, stepPlan: m.plan, stepRun: m.run, stepDone: m.done,
+	}[m.step]
+}
+
+func (m *Model) updateStep(msg tea.Msg) tea.Cmd { return m.current().update(m, msg) }
 
 // goTo moves forward to a step, remembering where esc returns to.
 func (m *Model) goTo(next stepID) {
@@ -283,31 +273,7 @@ func (m *Model) bodyHeight() int {
 	return max(m.height-lipgloss.Height(m.headerView())-lipgloss.Height(m.footerView()), 1)
 }
 
-func (m *Model) stepView() string {
-	switch m.step {
-	case stepApp:
-		return m.app.view(m)
-	case stepHosting:
-		return m.hosting.view(m)
-	case stepSource:
-		return m.source.view(m)
-	case stepManual:
-		return m.manual.view(m)
-	case stepPreflight:
-		return m.pre.view(m)
-	case stepGPG:
-		return m.gpg.view(m)
-	case stepBackup:
-		return m.backup.view(m)
-	case stepPlan:
-		return m.plan.view(m)
-	case stepRun:
-		return m.run.view(m)
-	case stepDone:
-		return m.done.view(m)
-	}
-	return ""
-}
+func (m *Model) stepView() string { return m.current().view(m) }
 
 func (m *Model) headerView() string {
 	title := m.st.Title.Render("pgrescue") + m.st.Header.Render(" · PostgreSQL restore wizard")
