@@ -29,6 +29,7 @@ type operation int
 const (
 	opList operation = iota
 	opGet
+	opPut
 )
 
 // explain turns an SDK or network error into a *problem.Error naming the
@@ -226,8 +227,11 @@ func (s *Store) accessDenied(ctx context.Context, err error, apiErr smithy.APIEr
 }
 
 func (s *Store) permissionHint(op operation) string {
-	if op == opList {
+	switch op {
+	case opList:
 		return fmt.Sprintf("allow s3:ListBucket on arn:aws:s3:::%s for these credentials (IAM and bucket policy), or use the credentials of the archiving server", s.loc.Bucket)
+	case opPut:
+		return fmt.Sprintf("allow s3:PutObject on arn:aws:s3:::%s/%s* for these credentials (the archiving server's)", s.loc.Bucket, s.loc.Prefix)
 	}
 	return fmt.Sprintf("allow s3:GetObject on arn:aws:s3:::%s/%s* for these credentials (and kms:Decrypt if the objects use SSE-KMS)", s.loc.Bucket, s.loc.Prefix)
 }
