@@ -100,6 +100,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.replayCommand(),
 		a.gpgCommand(),
 		a.restoreCommand(),
+		a.walPushCommand(),
+		a.backupPushCommand(),
 		exitCodesTopic(),
 	)
 	return root

@@ -164,7 +164,7 @@ type benchPostgres struct {
 	uid, gid int
 }
 
-func newBenchPostgres(b *testing.B) benchPostgres {
+func newBenchPostgres(b testing.TB) benchPostgres {
 	// PATH may hold only symlinks to initdb and pg_ctl: the real directory
 	// has pg_controldata and a psql of the same version too.
 	initdb, _ := exec.LookPath("initdb")
@@ -198,7 +198,7 @@ func (pg benchPostgres) command(name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func (pg benchPostgres) run(b *testing.B, name string, args ...string) string {
+func (pg benchPostgres) run(b testing.TB, name string, args ...string) string {
 	b.Helper()
 	var stderr bytes.Buffer
 	cmd := pg.command(name, args...)
@@ -211,7 +211,7 @@ func (pg benchPostgres) run(b *testing.B, name string, args ...string) string {
 }
 
 // mkdir makes a directory that belongs to the postgres user.
-func (pg benchPostgres) mkdir(b *testing.B, dir string, mode os.FileMode) {
+func (pg benchPostgres) mkdir(b testing.TB, dir string, mode os.FileMode) {
 	b.Helper()
 	if err := os.MkdirAll(dir, mode); err != nil {
 		b.Fatal(err)
@@ -220,7 +220,7 @@ func (pg benchPostgres) mkdir(b *testing.B, dir string, mode os.FileMode) {
 	pg.chown(b, dir)
 }
 
-func (pg benchPostgres) chown(b *testing.B, path string) {
+func (pg benchPostgres) chown(b testing.TB, path string) {
 	b.Helper()
 	if os.Geteuid() == 0 {
 		if err := os.Chown(path, pg.uid, pg.gid); err != nil {
@@ -237,13 +237,22 @@ type benchPrimary struct {
 	socketDir  string
 	logFile    string
 	port       int
+	// archiveCommand replaces the copy into archiveDir, e.g. pgrescue wal-push.
+	archiveCommand string
 }
 
 // startBenchPrimary initdbs and starts a primary. Its archiving and
 // connection settings go on the command line, not in postgresql.conf, so
 // that the base backup carries initdb's defaults only: every recovery runs
 // with PostgreSQL's default settings, whatever the primary used.
-func startBenchPrimary(b *testing.B, pg benchPostgres, work string) *benchPrimary {
+func startBenchPrimary(b testing.TB, pg benchPostgres, work string) *benchPrimary {
+	p := initBenchPrimary(b, pg, work)
+	p.start(b)
+	return p
+}
+
+// initBenchPrimary initdbs a primary without starting it.
+func initBenchPrimary(b testing.TB, pg benchPostgres, work string) *benchPrimary {
 	p := &benchPrimary{pg: pg, dataDir: filepath.Join(work, "primary"), archiveDir: filepath.Join(work, "wal-plain"),
 		socketDir: filepath.Join(work, "sock"), logFile: filepath.Join(work, "primary.log"), port: 5499}
 	for _, d := range []string{p.dataDir, p.archiveDir, p.socketDir} {
@@ -256,7 +265,6 @@ func startBenchPrimary(b *testing.B, pg benchPostgres, work string) *benchPrimar
 	f.Close()
 	pg.chown(b, p.logFile)
 	pg.run(b, "initdb", "-D", p.dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
-	p.start(b)
 	b.Cleanup(func() {
 		if _, err := os.Stat(filepath.Join(p.dataDir, "postmaster.pid")); err == nil {
 			pg.command("pg_ctl", "stop", "-D", p.dataDir, "-m", "immediate", "-w").Run()
@@ -265,13 +273,18 @@ func startBenchPrimary(b *testing.B, pg benchPostgres, work string) *benchPrimar
 	return p
 }
 
-func (p *benchPrimary) start(b *testing.B) {
+func (p *benchPrimary) start(b testing.TB) {
 	b.Helper()
 	// pg_ctl hands -o to the postmaster through /bin/sh: the single quotes
 	// keep archive_command one argument.
+	archive := "test ! -f " + p.archiveDir + "/%f && cp %p " + p.archiveDir + "/%f"
+	if p.archiveCommand != "" {
+		archive = p.archiveCommand
+	}
 	opts := strings.Join([]string{
 		"-c archive_mode=on",
-		"-c 'archive_command=test ! -f " + p.archiveDir + "/%f && cp %p " + p.archiveDir + "/%f'",
+		"-c 'archive_command=" + archive + "'",
+		"-c max_wal_senders=4",
 		"-c wal_level=replica",
 		"-c max_wal_size=4GB",      // no checkpoint during the batches: the time it
 		"-c checkpoint_timeout=1h", // takes would only slow the setup down
@@ -282,12 +295,12 @@ func (p *benchPrimary) start(b *testing.B) {
 	p.pg.run(b, "pg_ctl", "start", "-D", p.dataDir, "-l", p.logFile, "-w", "-t", "120", "-o", opts)
 }
 
-func (p *benchPrimary) stop(b *testing.B) {
+func (p *benchPrimary) stop(b testing.TB) {
 	b.Helper()
 	p.pg.run(b, "pg_ctl", "stop", "-D", p.dataDir, "-m", "fast", "-w", "-t", "300")
 }
 
-func (p *benchPrimary) psql(b *testing.B, sql string) string {
+func (p *benchPrimary) psql(b testing.TB, sql string) string {
 	b.Helper()
 	return p.pg.run(b, "psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", p.socketDir, "-p", strconv.Itoa(p.port), "-U", "postgres", "-d", "postgres", "-c", sql)
 }
@@ -295,7 +308,7 @@ func (p *benchPrimary) psql(b *testing.B, sql string) string {
 // insertRows adds rows [from, to] to a table shaped like an application's:
 // a key, text, a number, a time and a hash, so that the WAL compresses as
 // real WAL does (neither zeros nor noise) and replay maintains an index.
-func (p *benchPrimary) insertRows(b *testing.B, from, to int) {
+func (p *benchPrimary) insertRows(b testing.TB, from, to int) {
 	p.psql(b, fmt.Sprintf(`INSERT INTO bench_rows
 		SELECT g, 'account-' || (g %% 100000), (g * 37 %% 100000) / 100.0,
 			timestamptz '2026-11-25 00:00:00+00' + g * interval '1 second', md5(g::text)
@@ -379,7 +392,7 @@ func (p *benchPrimary) generate(b *testing.B, redo string, want int64) int64 {
 	}
 }
 
-func (p *benchPrimary) rows(b *testing.B) int {
+func (p *benchPrimary) rows(b testing.TB) int {
 	b.Helper()
 	n, err := strconv.Atoi(p.psql(b, "SELECT count(*) FROM bench_rows"))
 	if err != nil {
@@ -390,12 +403,13 @@ func (p *benchPrimary) rows(b *testing.B) int {
 
 // switchAndStop ends the current segment so it is archived, waits for the
 // archiver, and stops the primary.
-func (p *benchPrimary) switchAndStop(b *testing.B) {
+func (p *benchPrimary) switchAndStop(b testing.TB) {
 	b.Helper()
 	last := p.psql(b, "SELECT pg_walfile_name(pg_switch_wal())")
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		if _, err := os.Stat(filepath.Join(p.archiveDir, last)); err == nil {
+		// The archiver's own account works whatever archive_command is.
+		if p.psql(b, "SELECT coalesce(last_archived_wal, '') >= '"+last+"' FROM pg_stat_archiver") == "t" {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -221,3 +221,25 @@ func errExportNeedsPassphrase(home string, key gpg.KeyInfo) *problem.Error {
 		"pgrescue unlocks it in memory only"
 	return e
 }
+
+// Recipient returns the key archived objects are encrypted to, as WAL-E's
+// `gpg -e -r keyID` finds it: the public key, which needs no passphrase.
+// A key file is read directly; a GnuPG home exports it with gpg (GnuPG 1's
+// secring.gpg holds the public parts too).
+func (k *Keyring) Recipient(ctx context.Context, keyID string) (*gpg.Recipient, error) {
+	switch k.Format {
+	case GnuPG2:
+		args := []string{"--batch", "--no-tty", "--export"}
+		if keyID != "" {
+			args = append(args, keyID)
+		}
+		out, err := k.run(ctx, tool{name: "gpg", args: args})
+		if err != nil {
+			return nil, err
+		}
+		return gpg.ParseRecipient(out, k.Path, keyID)
+	case GnuPG1:
+		return gpg.LoadRecipient(filepath.Join(k.Path, secringName), keyID)
+	}
+	return gpg.LoadRecipient(k.Path, keyID)
+}

@@ -206,3 +206,34 @@ func (s *Server) Delete(t testing.TB, bucket, key string) {
 		t.Fatalf("s3test: delete s3://%s/%s: %v", bucket, key, err)
 	}
 }
+
+// StoredObject is an object as the server holds it.
+type StoredObject struct {
+	Key         string
+	Data        []byte
+	ContentType string
+}
+
+// Objects returns every object of a bucket, in key order, to check what a
+// writer stored. It bypasses faults and the log.
+func (s *Server) Objects(t testing.TB, bucket string) []StoredObject {
+	t.Helper()
+	list, err := s.backend.ListBucket(bucket, &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
+	if err != nil {
+		t.Fatalf("s3test: list s3://%s: %v", bucket, err)
+	}
+	var objects []StoredObject
+	for _, c := range list.Contents {
+		obj, err := s.backend.GetObject(bucket, c.Key, nil)
+		if err != nil {
+			t.Fatalf("s3test: get s3://%s/%s: %v", bucket, c.Key, err)
+		}
+		data, err := io.ReadAll(obj.Contents)
+		obj.Contents.Close()
+		if err != nil {
+			t.Fatalf("s3test: read s3://%s/%s: %v", bucket, c.Key, err)
+		}
+		objects = append(objects, StoredObject{Key: c.Key, Data: data, ContentType: obj.Metadata["Content-Type"]})
+	}
+	return objects
+}

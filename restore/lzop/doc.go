@@ -2,6 +2,10 @@
 // `lzop -c`) to every WAL segment and base backup partition before
 // encrypting it. It decodes in Go, without the lzop binary or liblzo.
 //
+// It also writes them, so pgrescue can push archives WAL-E reads: Writer
+// produces one member framed exactly as `lzop -c` frames it, and
+// Compressor (or CompressBlock) the LZO1X-1-style blocks inside.
+//
 // # Container format
 //
 // An lzop stream is one or more members. Each member is:

@@ -17,8 +17,9 @@ import (
 type Archive struct {
 	Store       *s3store.Store
 	Layout      Layout
-	Keys        *gpg.Keys // secret keys for encrypted archives; nil when none were given
-	SegmentSize int64     // WAL segment size, DefaultSegmentSize when 0
+	Keys        *gpg.Keys      // secret keys for encrypted archives; nil when none were given
+	Recipient   *gpg.Recipient // the key objects pushed are encrypted to; nil stores them unencrypted
+	SegmentSize int64          // WAL segment size, DefaultSegmentSize when 0
 }
 
 // NewArchive opens the archive at the store's prefix.

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"pgrescue/config"
+	"pgrescue/gpg"
+	"pgrescue/gpg/keyring"
+	"pgrescue/problem"
+	"pgrescue/restore/recovery"
+	"pgrescue/restore/wale"
+)
+
+// pushArchive opens the archive for writing: objects are encrypted to
+// WALE_GPG_KEY_ID when it is set, as WAL-E does, found in the key file
+// given or in the keyring WAL-E would use.
+func (a *app) pushArchive(ctx context.Context) (*wale.Archive, error) {
+	s, err := a.settings()
+	if err != nil {
+		return nil, err
+	}
+	store, err := openStore(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	archive := wale.NewArchive(store, nil)
+	keyID := s.Get(config.GPGKeyID)
+	if keyID == "" {
+		return archive, nil
+	}
+	archive.Recipient, err = recipient(ctx, s, keyID)
+	return archive, err
+}
+
+func recipient(ctx context.Context, s *config.Settings, keyID string) (*gpg.Recipient, error) {
+	if path := s.Get(config.GPGKeyFile); path != "" {
+		return gpg.LoadRecipient(path, keyID)
+	}
+	k, err := keyring.Open(keyring.DefaultHome(s.Get(config.GNUPGHome)))
+	if err != nil {
+		return nil, problem.Wrap(err, problem.KeyMissing, "WALE_GPG_KEY_ID "+keyID, "WALE_GPG_KEY_ID is set but no key to encrypt to was found",
+			"give --gpg-key FILE (the public key is enough), or run as the user whose keyring holds it")
+	}
+	return k.Recipient(ctx, keyID)
+}
+
+func (a *app) walPushCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "wal-push WAL_PATH",
+		Short: "Archive one WAL file as WAL-E does, for archive_command",
+		Long: "Store WAL_PATH as wal_005/<name>.lzo under WALE_S3_PREFIX, lzop-compressed and, when WALE_GPG_KEY_ID\n" +
+			"is set, encrypted to that key, exactly as WAL-E's wal-push. Exit 0 only once the object is stored,\n" +
+			"so PostgreSQL keeps the file and retries on any failure. Use as\n" +
+			"  archive_command = 'pgrescue --envdir /etc/wal-e/env.d wal-push \"%p\"'",
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			archive, err := a.pushArchive(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := archive.PushWAL(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "pgrescue: archived %s (%s) as %s (%s)\n", res.Name, wale.HumanBytes(res.Size),
+				archive.Store.URI(res.Key), wale.HumanBytes(res.Stored))
+			return nil
+		},
+	}
+}
+
+func (a *app) backupPushCommand() *cobra.Command {
+	var opts wale.BackupPushOptions
+	cmd := &cobra.Command{
+		Use:   "backup-push --pgdata DIR [--host H] [--port P] [--user U]",
+		Short: "Take a base backup of a running server and store it as WAL-E does",
+		Long: "Store a base backup under basebackups_005/ as WAL-E's backup-push: extended_version.txt, tar partitions\n" +
+			"of the data directory (lzop, encrypted to WALE_GPG_KEY_ID when set; the configuration files and WAL\n" +
+			"left out, as WAL-E leaves them out), then the stop sentinel, last. The backup is streamed by\n" +
+			"pg_basebackup, so it works on every version (WAL-E's own needs pg_start_backup, gone in 15); the\n" +
+			"server must archive its WAL (archive_command = 'pgrescue wal-push \"%p\"') for the backup to be usable.",
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.DataDir == "" {
+				return problem.New(problem.Usage, "--pgdata", "the data directory of the server to back up is required", "give --pgdata DIR")
+			}
+			if err := completePushOptions(&opts); err != nil {
+				return err
+			}
+			archive, err := a.pushArchive(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := archive.PushBackup(cmd.Context(), opts, func(e wale.Event) {
+				if p, ok := e.(wale.PartitionPushed); ok {
+					fmt.Fprintf(cmd.ErrOrStderr(), "pgrescue: partition %d stored: %d members, %s (%s stored)\n", p.Index, p.Members,
+						wale.HumanBytes(p.ExpandedBytes), wale.HumanBytes(p.StoredBytes))
+				}
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\t%d partitions\t%s\n", res.Name, res.Start, res.Stop, res.Partitions, wale.HumanBytes(res.ExpandedBytes))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.DataDir, "pgdata", "", "the running server's data directory")
+	f.StringVar(&opts.Host, "host", "", "socket directory or host of the server (default: from postmaster.pid)")
+	f.IntVar(&opts.Port, "port", 0, "port of the server (default: from postmaster.pid)")
+	f.StringVar(&opts.User, "user", "", "role to connect as (default: the data directory's owner)")
+	f.Int64Var(&opts.PartitionSize, "partition-size", 0, "member bytes per tar partition (default WAL-E's 1.5 GiB)")
+	return cmd
+}
+
+// completePushOptions finds the server's binaries, socket and port from
+// the data directory, and runs the tools as its owner.
+func completePushOptions(opts *wale.BackupPushOptions) error {
+	owner, err := recovery.OwnerOf(opts.DataDir)
+	if err != nil {
+		return err
+	}
+	if opts.User == "" {
+		opts.User = owner.Name
+	}
+	opts.RunAs = owner.RunAs
+	v, err := recovery.ReadVersion(opts.DataDir)
+	if err != nil {
+		return err
+	}
+	if opts.BinDir, err = recovery.FindBinaries(v); err != nil {
+		return err
+	}
+	if opts.Host == "" || opts.Port == 0 {
+		port, socket, err := postmasterAddress(opts.DataDir)
+		if err != nil {
+			return err
+		}
+		if opts.Host == "" {
+			opts.Host = socket
+		}
+		if opts.Port == 0 {
+			opts.Port = port
+		}
+	}
+	return nil
+}
+
+// postmasterAddress reads the port and first socket directory from
+// postmaster.pid (lines 4 and 5), where the running server wrote them.
+func postmasterAddress(dataDir string) (port int, socket string, err error) {
+	data, err := readPostmasterPid(dataDir)
+	if err != nil {
+		return 0, "", problem.Wrap(err, problem.Usage, dataDir+"/postmaster.pid", "the server does not seem to be running on this data directory",
+			"start it, or give --host and --port")
+	}
+	lines := strings.Split(data, "\n")
+	if len(lines) < 5 {
+		return 0, "", problem.New(problem.Usage, dataDir+"/postmaster.pid", "postmaster.pid has no port and socket lines", "give --host and --port")
+	}
+	fmt.Sscanf(lines[3], "%d", &port)
+	return port, strings.TrimSpace(lines[4]), nil
+}
+
+func readPostmasterPid(dataDir string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	return string(data), err
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"pgrescue/internal/s3test"
+	"pgrescue/internal/testtool"
+)
+
+// sharedForPostgres copies path into dir (made reachable by the postgres
+// user) and returns the copy: the server runs archive_command as postgres,
+// which cannot enter root's temporary directories.
+func sharedForPostgres(t *testing.T, dir, path string, mode os.FileMode) string {
+	t.Helper()
+	src, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst := filepath.Join(dir, filepath.Base(path))
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(out, src)
+	out.Close()
+	os.Chmod(dst, mode)
+	return dst
+}
+
+// TestWALPushAndBackupPushMakeAnArchiveEveryToolReads: a real PostgreSQL 15
+// archives its WAL through pgrescue wal-push and is backed up with
+// backup-push while it runs; then the real gpg and lzop read every object,
+// pgrescue lists the backup, and restores it to the primary's last row.
+func TestWALPushAndBackupPushMakeAnArchiveEveryToolReads(t *testing.T) {
+	needPostgres(t)
+	for _, tool := range []string{"gpg", "lzop", "initdb", "pg_basebackup"} {
+		testtool.Need(t, tool)
+	}
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "pushed")
+	opts := srv.Options()
+
+	work := restoreDir(t)
+	os.MkdirAll(work, 0o755)
+	shared := filepath.Join(filepath.Dir(work), "shared")
+	os.MkdirAll(shared, 0o755)
+	exe := sharedForPostgres(t, shared, binary, 0o755)
+	key := sharedForPostgres(t, shared, s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc"), 0o644)
+	envdir := filepath.Join(shared, "env.d")
+	os.MkdirAll(envdir, 0o755)
+	for name, value := range map[string]string{
+		"WALE_S3_PREFIX": "s3://pushed/pg15", "WALE_S3_ENDPOINT": opts.Endpoint, "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": opts.AccessKeyID, "AWS_SECRET_ACCESS_KEY": opts.SecretAccessKey,
+		"WALE_GPG_KEY_ID": "362F92BD89D274BE3EC08FDB97431D9C5CEB8FBF", "PGRESCUE_GPG_KEY": key,
+	} {
+		os.WriteFile(filepath.Join(envdir, name), []byte(value+"\n"), 0o644)
+	}
+
+	pg := newBenchPostgres(t)
+	primary := initBenchPrimary(t, pg, work)
+	primary.archiveCommand = exe + " --envdir " + envdir + " --gpg-key " + key + " wal-push %p"
+	primary.start(t)
+	primary.psql(t, "CREATE TABLE bench_rows (id bigint PRIMARY KEY, account text, amount numeric, at timestamptz, hash text)")
+	primary.insertRows(t, 1, 20000)
+
+	r := pgrescue(t, nil, "--envdir", envdir, "--gpg-key", key, "backup-push", "--pgdata", primary.dataDir, "--partition-size", "4194304")
+	if r.code != 0 {
+		t.Fatalf("backup-push: %+v", r)
+	}
+	name := strings.Fields(r.stdout)[0]
+	primary.insertRows(t, 20001, 30000)
+	want := primary.rows(t)
+	primary.switchAndStop(t)
+
+	checkEveryObjectWithRealTools(t, srv)
+	list := pgrescue(t, nil, "--envdir", envdir, "backup-list")
+	if list.code != 0 || !strings.Contains(list.stdout, name) {
+		t.Fatalf("backup-list does not show %s: %+v", name, list)
+	}
+	pgdata := filepath.Join(work, "restored")
+	passFile := s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt")
+	res := pgrescue(t, nil, "--envdir", envdir, "--gpg-key", key, "--gpg-passphrase-file", passFile,
+		"restore", "wal-e", "--pgdata", pgdata, "--yes")
+	if res.code != 0 {
+		t.Fatalf("restore: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	s := runningServer(t, pgdata, res.stdout)
+	out, err := s.Psql(t.Context(), "postgres", "SELECT count(*) FROM bench_rows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := strconv.Atoi(strings.TrimSpace(out)); got != want {
+		t.Errorf("%d rows restored, want %d", got, want)
+	}
+}
+
+// checkEveryObjectWithRealTools decrypts and decompresses every stored
+// object with gpg and lzop, as WAL-E would on restore.
+func checkEveryObjectWithRealTools(t *testing.T, srv *s3test.Server) {
+	t.Helper()
+	home := gpgHomeWithFixture(t, s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt"))
+	passFile := s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt")
+	objects := srv.Objects(t, "pushed")
+	if len(objects) < 5 {
+		t.Fatalf("only %d objects stored", len(objects))
+	}
+	for _, o := range objects {
+		if !strings.HasSuffix(o.Key, ".lzo") {
+			continue
+		}
+		f := filepath.Join(t.TempDir(), "obj")
+		os.WriteFile(f, o.Data, 0o600)
+		cmd := exec.Command("sh", "-c", `gpg --homedir "$1" --batch --quiet --pinentry-mode loopback --passphrase-file "$2" -d "$3" | lzop -d -c > /dev/null`, "sh", home, passFile, f)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s: gpg -d | lzop -d: %v %s", o.Key, err, out)
+		}
+	}
+}
