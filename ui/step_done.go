@@ -16,9 +16,13 @@ import (
 // doneStep ends the session: what was restored, how long each part took,
 // the checks, and the runbook's next steps.
 type doneStep struct {
-	lines  []string // the summary, also printed on stdout after exit
-	ok     bool
-	offset int
+	lines    []string // the summary, also printed on stdout after exit
+	ok       bool
+	offset   int
+	job      *job
+	checking bool   // the exercise's check is running
+	verdict  string // the exercise's result
+	passed   bool
 }
 
 // NextSteps are the runbook's steps after restoring the primary.
@@ -37,6 +41,10 @@ func (d *doneStep) enter(m *Model, r *runStep, res runResult) tea.Cmd {
 	d.lines = summaryLines(r.plan, res, m.deps.Now().Sub(m.began))
 	m.outcome.Summary = strings.Join(d.lines, "\n") + "\n"
 	m.deps.Journal.Event("restore", "finished", journalOutcome(res.err)...)
+	if m.deps.Training != nil && res.err == nil && res.res != nil && res.res.Replay != nil {
+		s := res.res.Replay.Server
+		return d.startCheck(m, s.SocketDir, s.Port, s.Owner.Name)
+	}
 	return nil
 }
 
@@ -107,6 +115,10 @@ func resultLines(r *walerestore.Result) []string {
 }
 
 func (d *doneStep) update(m *Model, msg tea.Msg) tea.Cmd {
+	if done, ok := msg.(jobDone); ok && d.job != nil && done.id == d.job.id {
+		d.checked(m, done.result.(checkResult))
+		return nil
+	}
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch k.String() {
 		case "q", "enter":
@@ -140,6 +152,14 @@ func (d *doneStep) view(m *Model) string {
 		title = m.st.Fail.Render("Stopped.")
 	}
 	var body strings.Builder
+	switch {
+	case d.checking:
+		body.WriteString(m.st.Running.Render("Checking the restored database against the briefing…") + "\n\n")
+	case d.verdict != "" && d.passed:
+		body.WriteString(m.st.OK.Render(wrapWords(d.verdict, w)) + "\n\n")
+	case d.verdict != "":
+		body.WriteString(m.st.Fail.Render(wrapWords(d.verdict, w)) + "\n\n")
+	}
 	for _, l := range d.lines {
 		body.WriteString(hangingWrap(l, w) + "\n")
 	}

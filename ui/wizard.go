@@ -22,7 +22,8 @@ import (
 type stepID int
 
 const (
-	stepApp stepID = iota
+	stepBriefing stepID = iota
+	stepApp
 	stepHosting
 	stepSource
 	stepManual
@@ -35,7 +36,7 @@ const (
 )
 
 var stepNames = map[stepID]string{
-	stepApp: "Application", stepHosting: "Hosting", stepSource: "Source", stepManual: "Runbook",
+	stepBriefing: "Briefing", stepApp: "Application", stepHosting: "Hosting", stepSource: "Source", stepManual: "Runbook",
 	stepPreflight: "Preflight", stepGPG: "GPG key", stepBackup: "Backup", stepPlan: "Plan", stepRun: "Restore", stepDone: "Done",
 }
 
@@ -52,6 +53,7 @@ type Deps struct {
 	Defaults Request
 	DryRun   bool
 	NoColor  bool
+	Training *Training // a practice run: briefing first, a check at the end
 	Now      func() time.Time
 	// Context bounds every job; main cancels it on SIGTERM.
 	Context context.Context
@@ -70,6 +72,7 @@ type Model struct {
 	began    time.Time
 
 	req      Request // what has been gathered so far
+	briefing *briefingStep
 	app      *appStep
 	hosting  *hostingStep
 	source   *sourceStep
@@ -103,7 +106,12 @@ func New(deps Deps) *Model {
 		deps.Catalog = hosting.DefaultCatalog()
 	}
 	m := &Model{deps: deps, st: NewStyles(deps.NoColor), width: 80, height: 24, began: deps.Now(), req: deps.Defaults}
+	m.briefing = &briefingStep{}
 	m.app = newAppStep(m)
+	m.step = stepApp
+	if deps.Training != nil {
+		m.step = stepBriefing
+	}
 	m.hosting = &hostingStep{}
 	m.source = &sourceStep{}
 	m.manual = &manualStep{}
@@ -136,7 +144,12 @@ func (m *Model) Wait(timeout time.Duration) {
 func (m *Model) Outcome() Outcome { return m.outcome }
 
 // Init starts the first step.
-func (m *Model) Init() tea.Cmd { return m.app.input.Focus() }
+func (m *Model) Init() tea.Cmd {
+	if m.step == stepBriefing {
+		return nil
+	}
+	return m.app.input.Focus()
+}
 
 // Update routes a message: window size and global keys here, the rest to
 // the current step.
@@ -184,6 +197,8 @@ func (m *Model) typing() bool {
 	switch m.step {
 	case stepApp:
 		return true
+	case stepBriefing:
+		return false
 	case stepBackup:
 		return m.backup.target.Focused()
 	case stepPlan:
@@ -205,7 +220,7 @@ type page interface {
 // current is the step on screen.
 func (m *Model) current() page {
 	return map[stepID]page{
-		stepApp: m.app, stepHosting: m.hosting, stepSource: m.source, stepManual: m.manual,
+		stepBriefing: m.briefing, stepApp: m.app, stepHosting: m.hosting, stepSource: m.source, stepManual: m.manual,
 		stepPreflight: m.pre, stepGPG: m.gpg, stepBackup: m.backup, stepPlan: m.plan, stepRun: m.run, stepDone: m.done,
 	}[m.step]
 }
@@ -314,6 +329,9 @@ func (m *Model) breadcrumb() string {
 // path is the breadcrumb: the WAL-E flow, with the GPG or runbook step in
 // place when the engineer is on it.
 func (m *Model) path() []stepID {
+	if m.step == stepBriefing {
+		return append([]stepID{stepBriefing}, walePath...)
+	}
 	switch m.step {
 	case stepManual:
 		return []stepID{stepApp, stepHosting, stepSource, stepManual}
@@ -356,6 +374,8 @@ func (m *Model) stepKeys() [][2]string {
 		return [][2]string{{"pgup/pgdn", "scroll the log"}}
 	case stepDone:
 		return [][2]string{{"up/down", "scroll"}, {"q", "quit"}}
+	case stepBriefing:
+		return [][2]string{{"enter", "start the exercise"}}
 	}
 	return nil
 }

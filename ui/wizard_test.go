@@ -354,3 +354,54 @@ func TestGPGStepFromTheStartScreen(t *testing.T) {
 		t.Fatalf("at %s, want back at the application list", stepNames[m.step])
 	}
 }
+
+func trainingDeps(ok bool) func(*Deps) {
+	return func(d *Deps) {
+		d.Training = &Training{
+			Title: "Restore to just before an accidental DELETE",
+			Briefing: "At 03:04:05 UTC someone ran DELETE FROM documents WHERE id % 3 = 0 on content-publisher's production database. " +
+				"Restore it to just before: the 4000 deleted rows back, the 12000 rows written before the accident there, nothing written after it.",
+			Facts: []string{"GPG passphrase, found in the secrets store: tango quartz lantern 7"},
+			Check: func(ctx context.Context, socketDir string, port int, user string) (bool, string, error) {
+				if socketDir != "/tmp/pgrescue-abc" || port != 54320 || user != "postgres" {
+					return false, "", fmt.Errorf("checked %s:%d as %s", socketDir, port, user)
+				}
+				if ok {
+					return true, "12000 rows, as just before the accident.", nil
+				}
+				return false, "8000 rows: the DELETE was replayed.", nil
+			},
+		}
+	}
+}
+
+// TestTrainingBriefsThenChecks: an exercise starts with the briefing and
+// ends with the check of the restored database, pass or fail.
+func TestTrainingBriefsThenChecks(t *testing.T) {
+	for _, ok := range []bool{true, false} {
+		m, _ := newModel(t, 80, 24, trainingDeps(ok))
+		if m.step != stepBriefing {
+			t.Fatalf("starts at %s", stepNames[m.step])
+		}
+		if ok {
+			golden(t, m, "briefing-80x24")
+		}
+		press(t, m, "enter")
+		if m.step != stepApp {
+			t.Fatalf("enter leads to %s", stepNames[m.step])
+		}
+		m.step = stepRun
+		m.run.reset(nil, fixedNow)
+		m.run.job = &job{id: -2, cancel: func() {}, finished: make(chan struct{})}
+		m.run.plan = &walerestore.Plan{Options: walerestore.Options{PGData: goldenPGData}}
+		res := &walerestore.Result{Replay: &replay.Result{Server: &recovery.Server{SocketDir: "/tmp/pgrescue-abc", Port: 54320, Owner: recovery.Owner{Name: "postgres"}}}}
+		drive(t, m, m.run.update(m, jobDone{id: -2, result: runResult{res: res}}))
+		want := "Exercise passed: 12000 rows"
+		if !ok {
+			want = "Not quite: 8000 rows: the DELETE was replayed."
+		}
+		if !strings.Contains(screen(m), want) || !strings.Contains(m.Outcome().Summary, want) {
+			t.Errorf("verdict %q missing:\n%s", want, screen(m))
+		}
+	}
+}
