@@ -102,6 +102,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.restoreCommand(),
 		a.walPushCommand(),
 		a.backupPushCommand(),
+		a.demoCommand(),
 		exitCodesTopic(),
 	)
 	return root

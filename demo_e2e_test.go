@@ -1,0 +1,125 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"pgrescue/internal/testtool"
+	"pgrescue/internal/tmuxtest"
+)
+
+var (
+	briefedPassphrase = regexp.MustCompile(`found in the secrets store: (\S+)`)
+	briefedAccident   = regexp.MustCompile(`At (\d\d:\d\d:\d\d) UTC on (\d+ \w+ \d{4})`)
+	sandboxDir        = regexp.MustCompile(`sandbox ready in (\S+) `)
+)
+
+// TestDemoFirstScenarioToAPassingCheck is a trainee's run of `pgrescue
+// demo`: the sandbox is built, the briefing read, the protected key
+// unlocked with the passphrase from the "secrets store", the target typed
+// from the briefing, the damaged primary moved aside, and the final check
+// passes. Without --keep nothing is left: no folder, no server.
+func TestDemoFirstScenarioToAPassingCheck(t *testing.T) {
+	needPostgres(t)
+	testtool.Need(t, "pg_basebackup")
+	home := t.TempDir()
+	term := tmuxtest.Start(t, tmuxtest.Options{Width: 110, Height: 40, Env: []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home, "TZ=UTC"}},
+		binary, "demo")
+	briefing := term.WaitFor("enter start the exercise", 90*time.Second)
+	joined := strings.Join(strings.Fields(briefing), " ")
+	pass := briefedPassphrase.FindStringSubmatch(joined)
+	at := briefedAccident.FindStringSubmatch(joined)
+	if pass == nil || at == nil {
+		t.Fatalf("the briefing lacks the passphrase or the accident's time:\n%s", briefing)
+	}
+	day, err := time.Parse("2 January 2006", at[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := day.Format("2006-01-02") + " " + at[1] + "+00"
+
+	term.Keys("Enter")
+	term.WaitFor("Which application's database needs restoring?", 5*time.Second)
+	term.Type("content-publisher")
+	term.Keys("Enter")
+	term.WaitFor("hosted on Carrenza", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Which backup should the restore come from?", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Press enter for the GPG step.", 30*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Unlock it in memory", 10*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Passphrase (kept in memory only", 5*time.Second)
+	term.Type(pass[1])
+	term.Keys("Enter")
+	term.WaitFor("Unlocked in memory for this restore", 20*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Choose the base backup and the target", 10*time.Second)
+	term.Type(target)
+	term.WaitFor("Press enter to see the plan.", 5*time.Second)
+	term.Keys("Enter")
+	plan := term.WaitFor("[changes what is on disk]", 20*time.Second)
+	pgdata := regexp.MustCompile(`type the data directory's path \((\S+)\)`).FindStringSubmatch(strings.Join(strings.Fields(plan), " "))
+	if pgdata == nil {
+		t.Fatalf("the plan does not ask for the path:\n%s", plan)
+	}
+	term.Type(pgdata[1])
+	term.Keys("Enter")
+	done := term.WaitFor("Exercise passed", 120*time.Second)
+	if !strings.Contains(done, "You took") {
+		t.Errorf("the verdict does not say how long it took:\n%s", done)
+	}
+	term.Keys("q")
+	if code := term.WaitExit(60 * time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	dir := sandboxDir.FindStringSubmatch(term.History()) // printed before the wizard took the screen
+	if dir == nil {
+		t.Fatalf("no sandbox folder named:\n%s", term.History())
+	}
+	if _, err := os.Stat(dir[1]); err == nil {
+		t.Errorf("the sandbox %s was left behind without --keep", dir[1])
+	}
+	if out, _ := pgrep(dir[1]); out != "" {
+		t.Errorf("processes of the sandbox are still running:\n%s", out)
+	}
+}
+
+// TestDemoKeepLeavesTheFolder: --keep leaves the sandbox's folder (its
+// servers stopped); --scenario alone lists the scenarios.
+func TestDemoKeepLeavesTheFolderAndListsScenarios(t *testing.T) {
+	r := pgrescue(t, nil, "demo", "--scenario")
+	if r.code != 0 || !strings.Contains(r.stdout, "accident") || !strings.Contains(r.stdout, "disk-lost") {
+		t.Fatalf("scenario list: %+v", r)
+	}
+	needPostgres(t)
+	dir := filepath.Join(restoreDir(t), "sandbox")
+	r = pgrescue(t, nil, "demo", "--keep", "--dir", dir, "--scenario", "disk-lost", "--plain")
+	if _, err := os.Stat(filepath.Join(dir, "env.d")); err != nil {
+		t.Errorf("--keep left no sandbox in %s: %+v", dir, r)
+	}
+	if out, _ := pgrep(dir); out != "" {
+		t.Errorf("servers of the kept sandbox still run:\n%s", out)
+	}
+	if r2 := pgrescue(t, nil, "demo", "--scenario", "no-such"); r2.code != 3 || !strings.Contains(r2.stderr, "accident") {
+		t.Errorf("unknown scenario: %+v", r2)
+	}
+}
+
+// pgrep lists the processes whose command line mentions dir.
+func pgrep(dir string) (string, error) {
+	out, err := exec.Command("pgrep", "-af", dir).Output()
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if l != "" && !strings.Contains(l, "pgrep") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n"), err
+}
