@@ -143,4 +143,3 @@ func training(sb *demo.Sandbox) *ui.Training {
 		},
 	}
 }
-
