@@ -117,9 +117,29 @@ func pgrep(dir string) (string, error) {
 	out, err := exec.Command("pgrep", "-af", dir).Output()
 	var lines []string
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if l != "" && !strings.Contains(l, "pgrep") {
+		if l != "" && !strings.Contains(l, "pgrep") && !strings.Contains(l, "tmux") {
 			lines = append(lines, l)
 		}
 	}
 	return strings.Join(lines, "\n"), err
+}
+
+// TestDemoCtrlCDuringTheBuildLeavesNothing: a ctrl+c while the sandbox is
+// being built stops its servers and removes its folder.
+func TestDemoCtrlCDuringTheBuildLeavesNothing(t *testing.T) {
+	needPostgres(t)
+	home := t.TempDir()
+	dir := filepath.Join(restoreDir(t), "sandbox")
+	term := tmuxtest.Start(t, tmuxtest.Options{Env: []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home}}, binary, "demo", "--dir", dir)
+	term.WaitFor("Writing the application's data", 60*time.Second)
+	term.Keys("C-c")
+	if code := term.WaitExit(60 * time.Second); code == 0 {
+		t.Errorf("exit 0 after ctrl+c")
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("the sandbox %s was left behind", dir)
+	}
+	if out, _ := pgrep(dir); out != "" {
+		t.Errorf("processes of the sandbox are still running:\n%s", out)
+	}
 }
