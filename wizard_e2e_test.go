@@ -83,10 +83,16 @@ func toGPGStep(t *testing.T, term *tmuxtest.Session) {
 func toBackupStep(t *testing.T, term *tmuxtest.Session) {
 	t.Helper()
 	toGPGStep(t, term)
+	passphrase, _ := os.ReadFile(s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt"))
+	unlockInMemory(t, term, string(passphrase))
+}
+
+// unlockInMemory takes the GPG step's default and goes on to the backups.
+func unlockInMemory(t *testing.T, term *tmuxtest.Session, passphrase string) {
+	t.Helper()
 	term.Keys("Enter")
 	term.WaitFor("Passphrase (kept in memory only", 5*time.Second)
-	passphrase, _ := os.ReadFile(s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt"))
-	term.Type(string(passphrase))
+	term.Type(passphrase)
 	term.Keys("Enter")
 	term.WaitFor("Unlocked in memory for this restore", 20*time.Second)
 	term.Keys("Enter")

@@ -6,10 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"pgrescue/problem"
 	"pgrescue/restore/recovery"
@@ -35,8 +33,6 @@ type postgresBinaries struct {
 }
 
 func (b postgresBinaries) path(program string) string { return filepath.Join(b.Dir, program) }
-
-var postgresVersionLine = regexp.MustCompile(`\(PostgreSQL\) (\d+)`)
 
 // findPostgreSQL picks the highest installed version pgrescue can restore,
 // since a restore needs the same major version as the sandbox's cluster and
@@ -98,20 +94,12 @@ func inspectBinDir(ctx context.Context, dir string) (postgresBinaries, string) {
 			return postgresBinaries{}, fmt.Sprintf("%s has no %s", dir, p)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, filepath.Join(dir, "postgres"), "--version").Output()
+	v, err := recovery.InstalledVersion(ctx, dir)
 	if err != nil {
-		return postgresBinaries{}, fmt.Sprintf("%s/postgres --version failed: %v", dir, err)
+		return postgresBinaries{}, fmt.Sprintf("%s/postgres --version: %v", dir, err)
 	}
-	m := postgresVersionLine.FindStringSubmatch(string(out))
-	if m == nil {
-		return postgresBinaries{}, fmt.Sprintf("%s/postgres --version printed %q", dir, strings.TrimSpace(string(out)))
-	}
-	major, _ := strconv.Atoi(m[1])
-	v, err := recovery.ParseVersion(m[1])
-	if err != nil || major < oldestSandboxMajor {
-		return postgresBinaries{}, fmt.Sprintf("%s holds PostgreSQL %s, which the sandbox cannot use (it needs %d to 17)", dir, m[1], oldestSandboxMajor)
+	if v.Major < oldestSandboxMajor {
+		return postgresBinaries{}, fmt.Sprintf("%s holds PostgreSQL %s, which the sandbox cannot use (it needs %d to 17)", dir, v, oldestSandboxMajor)
 	}
 	return postgresBinaries{Dir: dir, Version: v}, ""
 }

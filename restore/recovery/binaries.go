@@ -50,7 +50,13 @@ func binDirVersion(dir string) (Version, error) {
 	if _, err := os.Stat(filepath.Join(dir, "pg_ctl")); err != nil {
 		return Version{}, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return InstalledVersion(context.Background(), dir)
+}
+
+// InstalledVersion asks dir's postgres for its major version
+// (postgres --version), which is what a data directory must match.
+func InstalledVersion(ctx context.Context, dir string) (Version, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, filepath.Join(dir, "postgres"), "--version").Output()
 	if err != nil {
