@@ -110,10 +110,15 @@ func loadCatalog(w *wizardFlags) (*hosting.Catalog, *hosting.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	var cat *hosting.Catalog
 	if w.catalog != "" {
-		cat, err := hosting.LoadCatalog(w.catalog)
-		return cat, cfg, err
+		cat, err = hosting.LoadCatalog(w.catalog)
+	} else {
+		cat, err = cfg.Catalog()
 	}
-	cat, err := cfg.Catalog()
-	return cat, cfg, err
+	if err != nil {
+		return nil, nil, err
+	}
+	// A misspelt application in the config would silently never apply.
+	return cat, cfg, cfg.CheckApps(cat)
 }

@@ -306,3 +306,15 @@ func TestWizardRemovesThePassphraseSafely(t *testing.T) {
 		t.Error("the passphrase was written to the journal or the screen")
 	}
 }
+
+// TestWizardRefusesAConfigForAnUnknownApplication: a misspelt application
+// in pgrescue's config is named, with its line, before anything starts.
+func TestWizardRefusesAConfigForAnUnknownApplication(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config.yaml")
+	os.WriteFile(config, []byte("applications:\n  content-publsher:\n    pgdata: /var/lib/postgresql/9.3/main\n"), 0o644)
+	r := pgrescue(t, nil, "--config", config, "--plain")
+	if r.code == 0 || !strings.Contains(r.stderr, config+":2") || !strings.Contains(r.stderr, "content-publsher") {
+		t.Fatalf("%+v", r)
+	}
+}
