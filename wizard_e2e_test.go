@@ -318,3 +318,38 @@ func TestWizardRefusesAConfigForAnUnknownApplication(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// TestWizardSIGTERMDuringFetchStopsCleanly: a SIGTERM (a shutdown, a killed
+// SSH session's cleanup) ends the program loop without the model seeing
+// it; the restore must still be cancelled and waited for, the old cluster
+// kept, the partial one labelled, and the exit status say "interrupted".
+func TestWizardSIGTERMDuringFetchStopsCleanly(t *testing.T) {
+	envdir, srv := fixtureEnvdir(t)
+	srv.Faults().Inject(s3test.Match{Method: "GET", KeyContains: "tar_partitions", Times: s3test.Always}, s3test.Stall(time.Minute, 4096))
+	pgdata := filepath.Join(t.TempDir(), "main")
+	oldCluster(t, pgdata)
+	term, journalPath := wizardSession(t, envdir, "--pgdata", pgdata)
+	toPlan(t, term)
+	term.Keys("Enter")
+	term.WaitFor("Nothing has been changed.", 5*time.Second)
+	term.Type(pgdata)
+	term.Keys("Enter")
+	term.WaitFor("Fetch  [", 20*time.Second)
+	out, err := exec.Command("pgrep", "-f", "^"+binary+" .*--journal "+journalPath).Output()
+	pids := strings.Fields(string(out))
+	if err != nil || len(pids) != 1 {
+		t.Fatalf("cannot find the wizard's process: %v %q", err, out)
+	}
+	if err := exec.Command("kill", "-TERM", pids[0]).Run(); err != nil {
+		t.Fatal(err)
+	}
+	if code := term.WaitExit(30 * time.Second); code != 130 {
+		t.Errorf("exit %d, want 130 (interrupted)", code)
+	}
+	if kept := movedAside(t, pgdata); len(kept) != 1 {
+		t.Errorf("the old data directory is not intact beside %s", pgdata)
+	}
+	if partial, _ := filepath.Glob(pgdata + ".pgrescue-incomplete-*"); len(partial) != 1 {
+		t.Errorf("the partial restore is not labelled: %v", partial)
+	}
+}

@@ -239,6 +239,9 @@ func (r *runStep) fetchView(m *Model, w int) string {
 	if r.fetchStart.Partitions == 0 {
 		return "Checking the data directory and listing the backup's partitions…\n"
 	}
+	if p.ExpandedTotal == 0 { // no progress tick yet: the totals are known from the start
+		p.ExpandedTotal, p.CompressedTotal = r.fetchStart.ExpandedBytes, r.fetchStart.CompressedBytes
+	}
 	fraction := 0.0
 	if p.ExpandedTotal > 0 {
 		fraction = float64(p.Extracted) / float64(p.ExpandedTotal)
