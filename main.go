@@ -103,6 +103,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.walPushCommand(),
 		a.backupPushCommand(),
 		a.demoCommand(),
+		journalCommand(),
 		exitCodesTopic(),
 	)
 	return root

@@ -142,6 +142,9 @@ func TestWizardCtrlCDuringFetchKeepsTheOldDataDirectory(t *testing.T) {
 	if !strings.Contains(string(journal), "cancelled by the engineer") {
 		t.Errorf("the journal does not record the cancellation:\n%s", journal)
 	}
+	if r := pgrescue(t, nil, "journal", journalPath); r.code != 0 || !strings.Contains(r.stdout, "Fetch base backup") || !strings.Contains(r.stdout, "cancelled") {
+		t.Errorf("pgrescue journal: %+v", r)
+	}
 }
 
 // TestWizardHonoursNoColorAndResizes: colour escapes only without NO_COLOR,
