@@ -104,7 +104,9 @@ func (a *app) demoWizard(ctx context.Context, cmd *cobra.Command, sb *demo.Sandb
 	}
 	demoApp := *a
 	demoApp.envdir = sb.Envdir
-	j, err := journal.Open(journalPathIn(sb.Dir), journal.Meta{Version: buildVersion(), Args: os.Args[1:]})
+	// The journal goes where every session's goes: the sandbox folder is
+	// removed at the end, the record of the exercise is not.
+	j, err := journal.Open("", journal.Meta{Version: buildVersion(), Args: os.Args[1:]})
 	if err != nil {
 		return err
 	}
@@ -121,10 +123,9 @@ func (a *app) demoWizard(ctx context.Context, cmd *cobra.Command, sb *demo.Sandb
 	}
 	j.Close(outcome.Err)
 	fmt.Fprint(cmd.OutOrStdout(), outcome.Summary)
+	fmt.Fprintln(cmd.ErrOrStderr(), "journal of this exercise: "+j.Path())
 	return outcome.Err
 }
-
-func journalPathIn(dir string) string { return dir + "/journal.jsonl" }
 
 // training is the scenario as the wizard's exercise.
 func training(sb *demo.Sandbox) *ui.Training {
