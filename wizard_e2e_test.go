@@ -108,15 +108,15 @@ func toPlan(t *testing.T, term *tmuxtest.Session) {
 	term.WaitFor("The plan: nothing has been changed yet", 20*time.Second)
 }
 
-// TestWizardCtrlCDuringFetchKeepsTheOldDataDirectory: the fetch is slowed
-// down by the S3 server; ctrl+c asks once, the second cancels, and the old
-// cluster is where it was moved, whole.
-func TestWizardCtrlCDuringFetchKeepsTheOldDataDirectory(t *testing.T) {
+// stalledFetch starts a restore over an old cluster whose fetch the S3
+// server stalls: the moment an engineer gives up or the machine shuts down.
+func stalledFetch(t *testing.T) (term *tmuxtest.Session, pgdata, journalPath string) {
+	t.Helper()
 	envdir, srv := fixtureEnvdir(t)
 	srv.Faults().Inject(s3test.Match{Method: "GET", KeyContains: "tar_partitions", Times: s3test.Always}, s3test.Stall(time.Minute, 4096))
-	pgdata := filepath.Join(t.TempDir(), "main")
+	pgdata = filepath.Join(t.TempDir(), "main")
 	oldCluster(t, pgdata)
-	term, journalPath := wizardSession(t, envdir, "--pgdata", pgdata)
+	term, journalPath = wizardSession(t, envdir, "--pgdata", pgdata)
 	toPlan(t, term)
 	term.WaitFor("[changes what is on disk]", 5*time.Second)
 	term.Keys("Enter")
@@ -124,12 +124,14 @@ func TestWizardCtrlCDuringFetchKeepsTheOldDataDirectory(t *testing.T) {
 	term.Type(pgdata)
 	term.Keys("Enter")
 	term.WaitFor("Fetch  [", 20*time.Second)
-	term.Keys("C-c")
-	term.WaitFor("Cancel the restore? Press ctrl+c again", 5*time.Second)
-	term.Keys("C-c")
-	term.WaitFor("The restore was cancelled. Nothing was deleted.", 30*time.Second)
-	term.Keys("q")
-	if code := term.WaitExit(20 * time.Second); code != 130 {
+	return term, pgdata, journalPath
+}
+
+// stoppedCleanly: exit 130, the old cluster whole where it was moved, the
+// partial restore labelled.
+func stoppedCleanly(t *testing.T, term *tmuxtest.Session, pgdata string) {
+	t.Helper()
+	if code := term.WaitExit(30 * time.Second); code != 130 {
 		t.Errorf("exit %d, want 130 (interrupted)", code)
 	}
 	if kept := movedAside(t, pgdata); len(kept) != 1 {
@@ -138,6 +140,19 @@ func TestWizardCtrlCDuringFetchKeepsTheOldDataDirectory(t *testing.T) {
 	if partial, _ := filepath.Glob(pgdata + ".pgrescue-incomplete-*"); len(partial) != 1 {
 		t.Errorf("the partial restore is not labelled: %v", partial)
 	}
+}
+
+// TestWizardCtrlCDuringFetchKeepsTheOldDataDirectory: the fetch is slowed
+// down by the S3 server; ctrl+c asks once, the second cancels, and the old
+// cluster is where it was moved, whole.
+func TestWizardCtrlCDuringFetchKeepsTheOldDataDirectory(t *testing.T) {
+	term, pgdata, journalPath := stalledFetch(t)
+	term.Keys("C-c")
+	term.WaitFor("Cancel the restore? Press ctrl+c again", 5*time.Second)
+	term.Keys("C-c")
+	term.WaitFor("The restore was cancelled. Nothing was deleted.", 30*time.Second)
+	term.Keys("q")
+	stoppedCleanly(t, term, pgdata)
 	journal, _ := os.ReadFile(journalPath)
 	if !strings.Contains(string(journal), "cancelled by the engineer") {
 		t.Errorf("the journal does not record the cancellation:\n%s", journal)
@@ -327,17 +342,7 @@ func TestWizardRefusesAConfigForAnUnknownApplication(t *testing.T) {
 // it; the restore must still be cancelled and waited for, the old cluster
 // kept, the partial one labelled, and the exit status say "interrupted".
 func TestWizardSIGTERMDuringFetchStopsCleanly(t *testing.T) {
-	envdir, srv := fixtureEnvdir(t)
-	srv.Faults().Inject(s3test.Match{Method: "GET", KeyContains: "tar_partitions", Times: s3test.Always}, s3test.Stall(time.Minute, 4096))
-	pgdata := filepath.Join(t.TempDir(), "main")
-	oldCluster(t, pgdata)
-	term, journalPath := wizardSession(t, envdir, "--pgdata", pgdata)
-	toPlan(t, term)
-	term.Keys("Enter")
-	term.WaitFor("Nothing has been changed.", 5*time.Second)
-	term.Type(pgdata)
-	term.Keys("Enter")
-	term.WaitFor("Fetch  [", 20*time.Second)
+	term, pgdata, journalPath := stalledFetch(t)
 	out, err := exec.Command("pgrep", "-f", "^"+binary+" .*--journal "+journalPath).Output()
 	pids := strings.Fields(string(out))
 	if err != nil || len(pids) != 1 {
@@ -346,13 +351,5 @@ func TestWizardSIGTERMDuringFetchStopsCleanly(t *testing.T) {
 	if err := exec.Command("kill", "-TERM", pids[0]).Run(); err != nil {
 		t.Fatal(err)
 	}
-	if code := term.WaitExit(30 * time.Second); code != 130 {
-		t.Errorf("exit %d, want 130 (interrupted)", code)
-	}
-	if kept := movedAside(t, pgdata); len(kept) != 1 {
-		t.Errorf("the old data directory is not intact beside %s", pgdata)
-	}
-	if partial, _ := filepath.Glob(pgdata + ".pgrescue-incomplete-*"); len(partial) != 1 {
-		t.Errorf("the partial restore is not labelled: %v", partial)
-	}
+	stoppedCleanly(t, term, pgdata)
 }
