@@ -114,15 +114,7 @@ func TestGPGWrongPassphraseExitsTwelve(t *testing.T) {
 
 func gpgHomeWithFixture(t *testing.T, passFile string) string {
 	t.Helper()
-	home, err := os.MkdirTemp("", "g") // short: gpg-agent's socket path is limited
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(home, 0o700)
-	t.Cleanup(func() {
-		exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run()
-		os.RemoveAll(home)
-	})
+	home := testtool.GnuPGHome(t)
 	key := s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc")
 	out, err := exec.Command("gpg", "--homedir", home, "--batch", "--pinentry-mode", "loopback", "--passphrase-file", passFile, "--import", key).CombinedOutput()
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -105,8 +104,8 @@ func TestWALPushAndBackupPushMakeAnArchiveEveryToolReads(t *testing.T) {
 // object with gpg and lzop, as WAL-E would on restore.
 func checkEveryObjectWithRealTools(t *testing.T, srv *s3test.Server) {
 	t.Helper()
-	home := gpgHomeWithFixture(t, s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt"))
 	passFile := s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt")
+	home := gpgHomeWithFixture(t, passFile)
 	objects := srv.Objects(t, "pushed")
 	if len(objects) < 5 {
 		t.Fatalf("only %d objects stored", len(objects))
@@ -115,11 +114,6 @@ func checkEveryObjectWithRealTools(t *testing.T, srv *s3test.Server) {
 		if !strings.HasSuffix(o.Key, ".lzo") {
 			continue
 		}
-		f := filepath.Join(t.TempDir(), "obj")
-		os.WriteFile(f, o.Data, 0o600)
-		cmd := exec.Command("sh", "-c", `gpg --homedir "$1" --batch --quiet --pinentry-mode loopback --passphrase-file "$2" -d "$3" | lzop -d -c > /dev/null`, "sh", home, passFile, f)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("%s: gpg -d | lzop -d: %v %s", o.Key, err, out)
-		}
+		testtool.DecodeLikeWALE(t, home, passFile, o.Key, o.Data)
 	}
 }

@@ -266,12 +266,7 @@ func checkEveryObjectWithRealTools(t *testing.T, sb *Sandbox, store *s3store.Sto
 		if !gpg.IsEncrypted(data) {
 			t.Errorf("%s is not encrypted", key)
 		}
-		f := filepath.Join(t.TempDir(), "object")
-		os.WriteFile(f, data, 0o600)
-		cmd := exec.Command("sh", "-c", `gpg --homedir "$1" --batch --quiet --pinentry-mode loopback --passphrase-file "$2" -d "$3" | lzop -d -c > /dev/null`, "sh", home, pass, f)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("%s: gpg -d | lzop -d: %v %s", key, err, out)
-		}
+		testtool.DecodeLikeWALE(t, home, pass, key, data)
 	}
 	if wal < 5 || parts < 1 {
 		t.Fatalf("the archive holds %d WAL objects and %d partitions: %q", wal, parts, keys)
@@ -281,15 +276,7 @@ func checkEveryObjectWithRealTools(t *testing.T, sb *Sandbox, store *s3store.Sto
 
 func importedGPGHome(t *testing.T, sb *Sandbox, pass string) string {
 	t.Helper()
-	home, err := os.MkdirTemp("", "g") // short: gpg-agent's socket path is limited
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(home, 0o700)
-	t.Cleanup(func() {
-		exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run()
-		os.RemoveAll(home)
-	})
+	home := testtool.GnuPGHome(t)
 	out, err := exec.Command("gpg", "--homedir", home, "--batch", "--pinentry-mode", "loopback", "--passphrase-file", pass,
 		"--import", filepath.Join(sb.GNUPGHome, "secring.gpg")).CombinedOutput()
 	if err != nil {

@@ -43,16 +43,7 @@ func newHome(t *testing.T, tool string) string {
 		testtool.Need(t, "gpg-connect-agent")
 		testtool.Need(t, "gpgconf")
 	}
-	home, err := os.MkdirTemp("", "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(home, 0o700)
-	t.Cleanup(func() {
-		exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run()
-		os.RemoveAll(home)
-	})
-	return home
+	return testtool.GnuPGHome(t)
 }
 
 func gpgIn(t *testing.T, tool, home string, stdin []byte, args ...string) ([]byte, error) {
