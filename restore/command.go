@@ -4,7 +4,10 @@
 // archives), tarx (safe extraction), lzop, s3store.
 package restore
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // Command is one shell command equivalent to part of an action, with why it
 // is run. Lines are meant to be pasted by an engineer following the runbook.
@@ -31,4 +34,19 @@ func Quote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Serialized wraps an engine's report function so that its goroutines may
+// call it concurrently while the receiver sees one event at a time; a nil
+// report drops the events.
+func Serialized[E any](report func(E)) func(E) {
+	if report == nil {
+		return func(E) {}
+	}
+	var mu sync.Mutex
+	return func(e E) {
+		mu.Lock()
+		defer mu.Unlock()
+		report(e)
+	}
 }

@@ -80,7 +80,7 @@ func (a *Archive) Partitions(ctx context.Context, backup string) ([]Partition, [
 // syncs the file system at the end. On failure the partial restore is renamed
 // DataDir.pgrescue-incomplete-<time> so it cannot be mistaken for a good one.
 func (a *Archive) FetchBackup(ctx context.Context, opts FetchOptions, report func(Event)) (*FetchResult, error) {
-	report = serialized(report)
+	report = restore.Serialized(report)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -159,20 +159,6 @@ func (a *Archive) FetchBackup(ctx context.Context, opts FetchOptions, report fun
 	}
 	res.Duration = opts.Now().Sub(start)
 	return res, nil
-}
-
-// serialized makes report safe to call from the workers and the ticker at
-// once, so event consumers (UIs, printers, tests) need no locking.
-func serialized(report func(Event)) func(Event) {
-	if report == nil {
-		return func(Event) {}
-	}
-	var mu sync.Mutex
-	return func(e Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		report(e)
-	}
 }
 
 // extractAll runs the partition workers and the progress ticker.

@@ -2,9 +2,9 @@ package walerestore
 
 import (
 	"context"
-	"sync"
 	"time"
 
+	"pgrescue/restore"
 	"pgrescue/restore/replay"
 	"pgrescue/restore/wale"
 )
@@ -53,7 +53,7 @@ type Result struct {
 // cancellation the fetch labels its partial directory and the replay stops
 // the server; the old data directory is never touched.
 func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
-	report = serialize(report)
+	report = restore.Serialized(report)
 	now := p.Options.Now
 	if now == nil {
 		now = time.Now
@@ -135,17 +135,4 @@ func (t *timer) done(id ActionID, err error) {
 	t.res.Timings[id] = d
 	a, _ := t.plan.Action(id)
 	t.report(ActionDone{Action: a, Duration: d, Err: err})
-}
-
-// serialize makes report safe to call from the engines' goroutines.
-func serialize(report func(Event)) func(Event) {
-	if report == nil {
-		return func(Event) {}
-	}
-	var mu sync.Mutex
-	return func(e Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		report(e)
-	}
 }
