@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"pgrescue/config"
+	"pgrescue/hosting"
 	"pgrescue/problem"
 	"pgrescue/restore/recovery"
 )
@@ -111,28 +112,14 @@ func writeCatalog(path string) error {
 	return writePublic(path, append([]byte(catalogHeader), data...))
 }
 
-// sandboxConfig is pgrescue's config.yaml in the shape hosting.ParseConfig
-// accepts (its unknown-key check makes a typo here fail loudly).
-type sandboxConfig struct {
-	Catalog      string                      `yaml:"catalog"`
-	Applications map[string]sandboxAppConfig `yaml:"applications"`
-}
-
-type sandboxAppConfig struct {
-	Databases  []string `yaml:"databases"`
-	WALEEnvdir string   `yaml:"wale_envdir"`
-	PGData     string   `yaml:"pgdata"`
-}
-
 const configHeader = "# pgrescue configuration for a training sandbox built by `pgrescue demo`: the\n" +
 	"# catalog, and where the exercise's application keeps its WAL-E settings and\n" +
 	"# data directory. Use it with: pgrescue --config THIS_FILE\n"
 
 func writeConfig(path, catalog, envdir, pgdata string) error {
-	c := sandboxConfig{Catalog: catalog, Applications: map[string]sandboxAppConfig{
+	data, err := hosting.MarshalConfig(catalog, map[string]hosting.AppDetails{
 		sandboxApp: {Databases: []string{sandboxDatabase}, WALEEnvdir: envdir, PGData: pgdata},
-	}}
-	data, err := yaml.Marshal(c)
+	})
 	if err != nil {
 		return fileError(path, err)
 	}

@@ -110,22 +110,38 @@ var (
 
 // rawConfig is the file's shape. Decoding uses KnownFields so a key that is
 // not here is an error even if the walk in checkKeys missed it.
+// The omitempty tags only shape MarshalConfig's output.
 type rawConfig struct {
-	Catalog      string                  `yaml:"catalog"`
-	Applications map[string]rawConfigApp `yaml:"applications"`
+	Catalog      string                  `yaml:"catalog,omitempty"`
+	Applications map[string]rawConfigApp `yaml:"applications,omitempty"`
 }
 
 type rawConfigApp struct {
-	Databases  []string `yaml:"databases"`
-	WALEEnvdir string   `yaml:"wale_envdir"`
-	PGData     string   `yaml:"pgdata"`
-	Cluster    string   `yaml:"cluster"`
-	PgDumpDir  string   `yaml:"pg_dump_dir"`
-	BackupHost string   `yaml:"backup_host"`
+	Databases  []string `yaml:"databases,omitempty"`
+	WALEEnvdir string   `yaml:"wale_envdir,omitempty"`
+	PGData     string   `yaml:"pgdata,omitempty"`
+	Cluster    string   `yaml:"cluster,omitempty"`
+	PgDumpDir  string   `yaml:"pg_dump_dir,omitempty"`
+	BackupHost string   `yaml:"backup_host,omitempty"`
 	RDS        struct {
-		Instance string `yaml:"instance"`
-		Region   string `yaml:"region"`
-	} `yaml:"rds"`
+		Instance string `yaml:"instance,omitempty"`
+		Region   string `yaml:"region,omitempty"`
+	} `yaml:"rds,omitempty"`
+}
+
+// MarshalConfig writes a config file's content, in the shape ParseConfig
+// reads, for tools that set pgrescue up (the demo sandbox): the settings
+// a config file can hold are taken from apps, the built-in-only ones are
+// not written.
+func MarshalConfig(catalog string, apps map[string]AppDetails) ([]byte, error) {
+	raw := rawConfig{Catalog: catalog, Applications: map[string]rawConfigApp{}}
+	for name, d := range apps {
+		a := rawConfigApp{Databases: d.Databases, WALEEnvdir: d.WALEEnvdir, PGData: d.PGData, Cluster: d.Cluster,
+			PgDumpDir: d.PgDumpDir, BackupHost: d.BackupHost}
+		a.RDS.Instance, a.RDS.Region = d.RDS.Instance, d.RDS.Region
+		raw.Applications[name] = a
+	}
+	return yaml.Marshal(raw)
 }
 
 // ParseConfig parses a config file's content; path names it in errors and

@@ -380,3 +380,29 @@ func TestConfigAnchorsAreFollowed(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestMarshalConfigRoundTrips: what MarshalConfig writes, ParseConfig reads
+// back to the same details, and nothing unset is written.
+func TestMarshalConfigRoundTrips(t *testing.T) {
+	want := AppDetails{Databases: []string{"content_publisher_production"}, WALEEnvdir: "/etc/wal-e/env.d",
+		PGData: "/srv/pg/main", RDS: RDSInstance{Instance: "content-publisher-postgres", Region: "eu-west-1"}}
+	data, err := MarshalConfig("apps.yml", map[string]AppDetails{"content-publisher": want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "cluster") || strings.Contains(string(data), "backup_host") {
+		t.Errorf("unset settings written:\n%s", data)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	c, err := ParseConfig(data, path)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, data)
+	}
+	got := c.App("content-publisher")
+	if !slices.Equal(got.Databases, want.Databases) || got.WALEEnvdir != want.WALEEnvdir || got.PGData != want.PGData || got.RDS != want.RDS {
+		t.Errorf("read back %+v, want %+v", got, want)
+	}
+	if c.CatalogPath != filepath.Join(filepath.Dir(path), "apps.yml") {
+		t.Errorf("catalog %q", c.CatalogPath)
+	}
+}
