@@ -139,27 +139,13 @@ func (b *wizardBackend) KeyStatus(ctx context.Context, req ui.Request) (ui.KeySt
 	if st.Where == "" {
 		st.Where = "no key file and no keyring at " + keyring.DefaultHome(s.Get(config.GNUPGHome))
 	}
-	data, uri, _, err := archive.SampleSegment(ctx)
-	if err != nil || data == nil {
+	k, err := walerestore.FindArchiveKey(ctx, archive, src)
+	if err != nil || !k.Encrypted() {
 		return st, err
 	}
-	ids, err := keyring.Recipients(data, uri)
-	if err != nil || len(ids) == 0 {
-		return st, err
-	}
-	st.Encrypted, st.Recipient = true, fmt.Sprintf("0x%016X", ids[0])
-	if src.List == nil {
-		return st, nil
-	}
-	keys, err := src.List(ctx)
-	if err != nil {
-		return st, err
-	}
-	for _, id := range ids {
-		if m, ok := keyring.FindPart(keys, id); ok {
-			st.Key, st.Protected = m.Key.String(), m.Part.Protection == gpg.Protected
-			break
-		}
+	st.Encrypted, st.Recipient = true, fmt.Sprintf("0x%016X", k.Recipients[0])
+	if k.Held != nil {
+		st.Key, st.Protected = k.Held.Key.String(), k.Protected()
 	}
 	st.CanRemove = s.Get(config.GPGKeyFile) == "" && st.Key != ""
 	return st, nil

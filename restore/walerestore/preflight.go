@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"pgrescue/gpg"
-	"pgrescue/gpg/keyring"
 	"pgrescue/problem"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/replay"
@@ -273,58 +272,30 @@ func selectBackup(backups []wale.Backup, name, where string) (wale.Backup, error
 }
 
 func (p *preflight) checkKey(c *Check) {
-	data, uri, why, err := p.opts.Archive.SampleSegment(p.ctx)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if data == nil {
-		skip(c, why)
-		return
-	}
-	recipients, err := keyring.Recipients(data, uri)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if len(recipients) == 0 {
-		pass(c, "the archive is not encrypted: no key is needed")
-		return
-	}
-	p.checkRecipients(c, recipients, uri)
-}
-
-func (p *preflight) checkRecipients(c *Check, recipients []uint64, uri string) {
-	wanted := keyIDs(recipients)
+	k, err := FindArchiveKey(p.ctx, p.opts.Archive, p.opts.Keys)
 	src := p.opts.Keys
-	if src.List == nil {
-		fail(c, problem.New(problem.KeyMissing, uri, "the archive is encrypted to "+wanted+" and no secret key was found",
-			"give --gpg-key FILE, or --homedir / GNUPGHOME for the keyring that holds it (usually ~postgres/.gnupg)"))
-		return
-	}
-	keys, err := src.List(p.ctx)
-	if err != nil {
+	switch {
+	case err != nil:
 		fail(c, err)
-		return
+	case k.NoObject != "":
+		skip(c, k.NoObject)
+	case !k.Encrypted():
+		pass(c, "the archive is not encrypted: no key is needed")
+	case src.List == nil:
+		fail(c, problem.New(problem.KeyMissing, k.Object, "the archive is encrypted to "+keyIDs(k.Recipients)+" and no secret key was found",
+			"give --gpg-key FILE, or --homedir / GNUPGHOME for the keyring that holds it (usually ~postgres/.gnupg)"))
+	case k.Held == nil:
+		fail(c, problem.New(problem.WrongKey, k.Object, fmt.Sprintf("the archive is encrypted to %s, which %s does not hold", keyIDs(k.Recipients), src.Where),
+			"find the machine or file that holds it (`sudo -iu postgres gpg --list-secret-keys --keyid-format long`), "+
+				"and give --gpg-key FILE or --homedir DIR"))
+	case k.Protected():
+		p.rep.KeyName, p.rep.KeyProtected = k.Held.Key.String(), true
+		warn(c, fmt.Sprintf("%s holds key %s, protected by a passphrase", src.Where, k.Held.Key.String()),
+			"the GPG step unlocks it in memory for this restore (WAL-E itself would fail with misleading lzo or tar errors)")
+	default:
+		p.rep.KeyName = k.Held.Key.String()
+		pass(c, fmt.Sprintf("%s holds key %s, with no passphrase", src.Where, k.Held.Key.String()))
 	}
-	for _, id := range recipients {
-		m, ok := keyring.FindPart(keys, id)
-		if !ok {
-			continue
-		}
-		p.rep.KeyName = m.Key.String()
-		if m.Part.Protection == gpg.Protected {
-			p.rep.KeyProtected = true
-			warn(c, fmt.Sprintf("%s holds key %s, protected by a passphrase", src.Where, m.Key.String()),
-				"the GPG step unlocks it in memory for this restore (WAL-E itself would fail with misleading lzo or tar errors)")
-			return
-		}
-		pass(c, fmt.Sprintf("%s holds key %s, with no passphrase", src.Where, m.Key.String()))
-		return
-	}
-	fail(c, problem.New(problem.WrongKey, uri, fmt.Sprintf("the archive is encrypted to %s, which %s does not hold", wanted, src.Where),
-		"find the machine or file that holds it (`sudo -iu postgres gpg --list-secret-keys --keyid-format long`), "+
-			"and give --gpg-key FILE or --homedir DIR"))
 }
 
 func keyIDs(ids []uint64) string {
