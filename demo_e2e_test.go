@@ -128,3 +128,49 @@ func TestDemoCtrlCDuringTheBuildLeavesNothing(t *testing.T) {
 		t.Errorf("processes of the sandbox are still running:\n%s", out)
 	}
 }
+
+// TestDemoAsAnOrdinaryUserInPlainMode: the second scenario, run by a user
+// who is not root (postgres here) on a terminal that cannot draw screens:
+// the plain wizard briefs, asks line by line (the passphrase unechoed),
+// restores to the end of the archive and checks the result.
+func TestDemoAsAnOrdinaryUserInPlainMode(t *testing.T) {
+	needPostgres(t)
+	if os.Geteuid() != 0 {
+		t.Skip("this test switches to the postgres user; as an ordinary user every other demo test already runs as one")
+	}
+	testtool.Need(t, "setpriv")
+	shared := filepath.Join(restoreDir(t), "bin")
+	os.MkdirAll(shared, 0o755)
+	exe := sharedForPostgres(t, shared, binary, 0o755)
+	home := filepath.Join(filepath.Dir(shared), "home")
+	os.MkdirAll(home, 0o700)
+	exec.Command("chown", "postgres:postgres", home).Run()
+	term := tmuxtest.Start(t, tmuxtest.Options{Term: "dumb", Width: 120, Height: 50, Env: []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home}},
+		"setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", exe, "demo", "--scenario", "disk-lost")
+	briefing := term.WaitFor("Press enter to start the clock", 90*time.Second)
+	pass := briefedPassphrase.FindStringSubmatch(strings.Join(strings.Fields(briefing), " "))
+	if pass == nil {
+		t.Fatalf("no passphrase in the briefing:\n%s", briefing)
+	}
+	answer := func(prompt, text string, wait time.Duration) {
+		t.Helper()
+		term.WaitFor(prompt, wait)
+		term.Type(text)
+		term.Keys("Enter")
+	}
+	term.Keys("Enter")
+	answer("Application (its name;", "content-publisher", 5*time.Second)
+	answer("Hosting [2]:", "", 5*time.Second)
+	answer("Source [1]:", "", 5*time.Second)
+	answer("Passphrase (not shown):", pass[1], 30*time.Second)
+	answer("Target time", "", 20*time.Second)
+	answer("Backup [1]:", "", 5*time.Second)
+	answer("Type yes to start the restore", "yes", 20*time.Second)
+	term.WaitFor("Exercise passed", 120*time.Second)
+	if code := term.WaitExit(60 * time.Second); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if n := strings.Count(term.History(), pass[1]); n != 1 { // the briefing shows it once; typing it must not
+		t.Errorf("the passphrase appears %d times on the terminal", n)
+	}
+}

@@ -36,7 +36,9 @@ type KeyStatus struct {
 // Every method may be called from a goroutine of its own.
 type Backend interface {
 	Preflight(ctx context.Context, req Request, report func(walerestore.Check)) *walerestore.Report
-	// Plan runs the preflight again for req (silently) and plans from it.
+	// Plan runs the preflight again for req (silently) and plans from it:
+	// the engineer may have spent minutes on the earlier screens, and the
+	// archive, the data directory or the server may have changed since.
 	Plan(ctx context.Context, req Request) (*walerestore.Plan, error)
 	Run(ctx context.Context, plan *walerestore.Plan, report func(walerestore.Event)) (*walerestore.Result, error)
 	KeyStatus(ctx context.Context, req Request) (KeyStatus, error)

@@ -96,6 +96,9 @@ func (p *plain) run() error {
 	if p.deps.DryRun {
 		p.say("DRY RUN: nothing will be changed.")
 	}
+	if err := p.brief(); err != nil {
+		return err
+	}
 	app, err := p.chooseApp()
 	if err != nil {
 		return err
@@ -360,7 +363,42 @@ func (p *plain) runPlan(plan *walerestore.Plan) error {
 	})
 	lines := summaryLines(plan, runResult{res: res, err: err}, p.deps.Now().Sub(p.began))
 	p.outcome.Summary = strings.Join(lines, "\n") + "\n"
+	if err == nil {
+		p.check(res)
+	}
 	return err
+}
+
+// brief starts an exercise: what happened, what to achieve; the clock
+// starts when the trainee is ready.
+func (p *plain) brief() error {
+	t := p.deps.Training
+	if t == nil {
+		return nil
+	}
+	p.say("Training exercise: %s", t.Title)
+	p.say("%s", t.Briefing)
+	for _, f := range t.Facts {
+		p.say("- %s", f)
+	}
+	if _, err := p.ask("Press enter to start the clock", ""); err != nil {
+		return err
+	}
+	p.began = p.deps.Now()
+	return nil
+}
+
+// check ends an exercise with the verdict on the restored database.
+func (p *plain) check(res *walerestore.Result) {
+	t := p.deps.Training
+	if t == nil || res == nil || res.Replay == nil {
+		return
+	}
+	s := res.Replay.Server
+	ok, message, err := t.Check(p.deps.Context, s.SocketDir, s.Port, s.Owner.Name)
+	verdict := verdictText(ok, message, err, p.deps.Now().Sub(p.began))
+	p.say("%s", verdict)
+	p.outcome.Summary += verdict + "\n"
 }
 
 // plainEventLine is one full sentence per state change; progress at most

@@ -66,16 +66,20 @@ func (d *doneStep) startCheck(m *Model, socketDir string, port int, user string)
 
 func (d *doneStep) checked(m *Model, r checkResult) {
 	d.checking = false
-	took := "You took " + m.deps.Now().Sub(m.began).Round(time.Second).String() + "."
-	switch {
-	case r.err != nil:
-		d.verdict = "The check could not query the restored database: " + r.err.Error()
-	case r.ok:
-		d.verdict = "Exercise passed: " + r.message + " " + took
-	default:
-		d.verdict = "Not quite: " + r.message + " " + took + " Try again with a different target."
-	}
+	d.verdict = verdictText(r.ok, r.message, r.err, m.deps.Now().Sub(m.began))
 	d.passed = r.ok && r.err == nil
 	m.deps.Journal.Event("exercise", d.verdict)
 	m.outcome.Summary += d.verdict + "\n"
+}
+
+// verdictText is the exercise's result as the trainee reads it.
+func verdictText(ok bool, message string, err error, took time.Duration) string {
+	tookText := "You took " + took.Round(time.Second).String() + "."
+	switch {
+	case err != nil:
+		return "The check could not query the restored database: " + err.Error()
+	case ok:
+		return "Exercise passed: " + message + " " + tookText
+	}
+	return "Not quite: " + message + " " + tookText + " Try again with a different target."
 }
