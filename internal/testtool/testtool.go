@@ -40,6 +40,8 @@ func debianPackage(tool string) string {
 		return "gnupg"
 	case "gpg1":
 		return "gnupg1"
+	case "setpriv":
+		return "util-linux"
 	case "chattr":
 		return "e2fsprogs"
 	case "postgres", "initdb", "pg_ctl", "pg_controldata":
