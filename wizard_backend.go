@@ -201,29 +201,16 @@ func decryptAll(keys *gpg.Keys, data []byte, uri string) error {
 	return err
 }
 
-// change is the keyring change the GPG step asks for, verified on an
-// archived object.
-func (b *wizardBackend) change(ctx context.Context, req ui.Request) (*keyring.Change, error) {
-	archive, s, err := b.open(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	k, err := keyring.Open(keyring.DefaultHome(s.Get(config.GNUPGHome)))
-	if err != nil {
-		return nil, err
-	}
-	data, uri, why, err := archive.SampleSegment(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if data == nil {
-		return nil, problem.New(problem.Config, "WALE_S3_PREFIX", "no archived object to verify the change with: "+why, "check the archive settings")
-	}
-	return &keyring.Change{Keyring: k, Object: data, ObjectName: uri}, nil
+// change is the keyring change the GPG step asks for, prepared as
+// `pgrescue gpg remove-passphrase` prepares it: the keyring WAL-E uses,
+// verified on an archived object.
+func (b *wizardBackend) change(ctx context.Context, req ui.Request, dryRun bool) (*keyring.Change, error) {
+	c, _, err := b.appFor(req).gpgChange(ctx, &gpgFlags{}, "", dryRun)
+	return c, err
 }
 
 func (b *wizardBackend) RemovePassphrase(ctx context.Context, req ui.Request, passphrase []byte) (*keyring.Result, error) {
-	c, err := b.change(ctx, req)
+	c, err := b.change(ctx, req, false)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +227,7 @@ func (b *wizardBackend) RemovePassphrase(ctx context.Context, req ui.Request, pa
 }
 
 func (b *wizardBackend) RemovePassphraseCommands(ctx context.Context, req ui.Request) ([]restore.Command, error) {
-	c, err := b.change(ctx, req)
+	c, err := b.change(ctx, req, true)
 	if err != nil {
 		return nil, err
 	}
