@@ -13,6 +13,7 @@ import (
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
 	"pgrescue/problem"
+	"pgrescue/restore"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
 )
@@ -51,7 +52,8 @@ func recipient(ctx context.Context, s *config.Settings, keyID string) (*gpg.Reci
 }
 
 func (a *app) walPushCommand() *cobra.Command {
-	return &cobra.Command{
+	var dryRun bool
+	cmd := &cobra.Command{
 		Use:   "wal-push WAL_PATH",
 		Short: "Archive one WAL file as WAL-E does, for archive_command",
 		Long: "Store WAL_PATH as wal_005/<name>.lzo under WALE_S3_PREFIX, lzop-compressed and, when WALE_GPG_KEY_ID\n" +
@@ -64,6 +66,10 @@ func (a *app) walPushCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if dryRun {
+				fmt.Fprint(cmd.OutOrStdout(), restore.Script(archive.WALPushCommands(args[0])))
+				return nil
+			}
 			res, err := archive.PushWAL(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -73,6 +79,8 @@ func (a *app) walPushCommand() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the pipeline WAL-E would run, and store nothing")
+	return cmd
 }
 
 func (a *app) backupPushCommand() *cobra.Command {

@@ -117,3 +117,27 @@ func checkEveryObjectWithRealTools(t *testing.T, srv *s3test.Server) {
 		testtool.DecodeLikeWALE(t, home, passFile, o.Key, o.Data)
 	}
 }
+
+// TestWALPushDryRunPrintsWALEsPipeline: the pipeline WAL-E would run for
+// the file, and nothing stored.
+func TestWALPushDryRunPrintsWALEsPipeline(t *testing.T) {
+	envdir, srv := fixtureEnvdir(t)
+	key := s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc")
+	wal := filepath.Join(t.TempDir(), "000000010000000000000030")
+	os.WriteFile(wal, make([]byte, 1024), 0o600)
+	srv.ResetRequests()
+	r := pgrescue(t, nil, "--envdir", envdir, "--gpg-key", key, "wal-push", "--dry-run", wal)
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	for _, want := range []string{"lzop -c < " + wal, "gpg -e -z 0 -r 97431D9C5CEB8FBF", "aws s3 cp --sse AES256 - s3://wale-fixtures/pg15-primary/wal_005/000000010000000000000030.lzo"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	for _, req := range srv.Requests() {
+		if req.Method == "PUT" {
+			t.Errorf("a dry run stored %s", req.Key)
+		}
+	}
+}

@@ -84,14 +84,12 @@ type Model struct {
 	run      *runStep
 	done     *doneStep
 	outcome  Outcome
-	quitting bool
 }
 
 // Outcome is what main prints and exits with once the wizard ends.
 type Outcome struct {
 	Summary string // printed on stdout after the screen is restored
 	Err     error  // the restore's failure, for the exit code
-	Aborted bool   // the engineer quit before the end
 }
 
 // New builds the wizard at its first step.
@@ -258,13 +256,7 @@ func (m *Model) focusCurrent() tea.Cmd {
 	return nil
 }
 
-func (m *Model) quit() tea.Cmd {
-	if m.step != stepDone {
-		m.outcome.Aborted = true
-	}
-	m.quitting = true
-	return tea.Quit
-}
+func (m *Model) quit() tea.Cmd { return tea.Quit }
 
 // View draws the frame: a header with the breadcrumb, the step, the keys.
 func (m *Model) View() tea.View {
