@@ -66,6 +66,7 @@ type Model struct {
 	st       Styles
 	width    int
 	height   int
+	room     int // lines between header and footer in the frame being drawn
 	step     stepID
 	history  []stepID
 	showHelp bool
@@ -260,25 +261,26 @@ func (m *Model) quit() tea.Cmd { return tea.Quit }
 
 // View draws the frame: a header with the breadcrumb, the step, the keys.
 func (m *Model) View() tea.View {
+	// The frame is drawn first: the step lays itself out in the room left.
+	header := m.headerView()
+	footer := m.footerView()
+	m.room = max(m.height-lipgloss.Height(header)-lipgloss.Height(footer), 1)
 	var body string
 	if m.showHelp {
 		body = m.helpView()
 	} else {
 		body = m.stepView()
 	}
-	header := m.headerView()
-	footer := m.footerView()
-	body = fitLines(body, m.width, m.bodyHeight())
+	body = fitLines(body, m.width, m.room)
 	v := tea.NewView(lipgloss.JoinVertical(lipgloss.Left, header, body, footer))
 	v.AltScreen = true
 	v.WindowTitle = "pgrescue: " + stepNames[m.step]
 	return v
 }
 
-// bodyHeight is the room a step has between the header and the footer.
-func (m *Model) bodyHeight() int {
-	return max(m.height-lipgloss.Height(m.headerView())-lipgloss.Height(m.footerView()), 1)
-}
+// bodyHeight is the room a step has between the header and the footer, as
+// measured by the View being drawn.
+func (m *Model) bodyHeight() int { return m.room }
 
 func (m *Model) stepView() string { return m.current().view(m) }
 
