@@ -13,7 +13,7 @@ test: deps
 	$(GO) test -count=1 -race -timeout 40m ./...
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./restore/lzop/ ./gpg/
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./format/lzop/ ./gpg/
 	$(GO) test -run '^$$' -bench 'BenchmarkFetchVersusCPipeline$$' -benchtime 1x -timeout 30m .
 	$(GO) test -run '^$$' -bench 'BenchmarkReplay$$' -benchtime 1x -timeout 30m .
 	$(GO) test -run '^$$' -bench 'BenchmarkBuild$$' -benchtime 3x -timeout 10m ./demo/

@@ -16,8 +16,8 @@ import (
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
 	"pgrescue/problem"
-	"pgrescue/restore"
 	"pgrescue/restore/wale"
+	"pgrescue/shellcmd"
 )
 
 // runbookQuote is the runbook's own explanation, quoted where it applies.
@@ -379,7 +379,7 @@ func (a *app) gpgRemoveCommand(g *gpgFlags) *cobra.Command {
 			}
 			printResult(cmd.OutOrStdout(), "removed the passphrase of", res)
 			if res.Backup != "" {
-				fmt.Fprintln(cmd.OutOrStdout(), "put it back afterwards with: pgrescue gpg restore-passphrase --homedir "+restore.Quote(gc.keyring.Path))
+				fmt.Fprintln(cmd.OutOrStdout(), "put it back afterwards with: pgrescue gpg restore-passphrase --homedir "+shellcmd.Quote(gc.keyring.Path))
 			}
 			return nil
 		},
@@ -470,11 +470,11 @@ func (a *app) gpgPassphrase(s *config.Settings, g *gpgFlags, confirm bool) gpg.P
 	}
 }
 
-func printCommands(out io.Writer, cmds []restore.Command, err error) error {
+func printCommands(out io.Writer, cmds []shellcmd.Command, err error) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(out, restore.Script(cmds))
+	fmt.Fprint(out, shellcmd.Script(cmds))
 	return nil
 }
 

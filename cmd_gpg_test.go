@@ -57,7 +57,7 @@ func TestGPGStatusNamesTheArchiveKey(t *testing.T) {
 func TestGPGStatusOfAnUnencryptedObject(t *testing.T) {
 	envdir, _ := fixtureEnvdir(t)
 	key := s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc")
-	object := "restore/lzop/testdata/wal-000000010000000000000011.lzo"
+	object := "format/lzop/testdata/wal-000000010000000000000011.lzo"
 	r := pgrescue(t, nil, "--envdir", envdir, "--gpg-key", key, "gpg", "--object", object, "status")
 	if r.code != 0 || !strings.Contains(r.stdout, "archived object "+object+" is not encrypted: no key is needed to restore it") {
 		t.Errorf("%+v", r)

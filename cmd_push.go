@@ -13,9 +13,9 @@ import (
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
 	"pgrescue/problem"
-	"pgrescue/restore"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
+	"pgrescue/shellcmd"
 )
 
 // pushArchive opens the archive for writing: objects are encrypted to
@@ -67,7 +67,7 @@ func (a *app) walPushCommand() *cobra.Command {
 				return err
 			}
 			if dryRun {
-				fmt.Fprint(cmd.OutOrStdout(), restore.Script(archive.WALPushCommands(args[0])))
+				fmt.Fprint(cmd.OutOrStdout(), shellcmd.Script(archive.WALPushCommands(args[0])))
 				return nil
 			}
 			res, err := archive.PushWAL(cmd.Context(), args[0])

@@ -11,12 +11,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
 	"pgrescue/restore/pglog"
 	"pgrescue/restore/prefetch"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/replay"
 	"pgrescue/restore/wale"
+	"pgrescue/shellcmd"
 )
 
 func (a *app) replayCommand() *cobra.Command {
@@ -183,7 +183,7 @@ func printReplayPlan(out io.Writer, p *replay.Plan) error {
 	for _, w := range p.Warnings {
 		fmt.Fprintf(out, "# WARNING: %s\n", w)
 	}
-	fmt.Fprint(out, restore.Script(cmds))
+	fmt.Fprint(out, shellcmd.Script(cmds))
 	return nil
 }
 

@@ -12,9 +12,9 @@ import (
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
 	"pgrescue/problem"
-	"pgrescue/restore"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
+	"pgrescue/shellcmd"
 )
 
 func (a *app) restoreCommand() *cobra.Command {
@@ -163,7 +163,7 @@ func writePlan(w io.Writer, p *walerestore.Plan) {
 			mark = " [changes what is on disk]"
 		}
 		fmt.Fprintf(w, "\n# %d. %s%s\n", i+1, a.Title, mark)
-		fmt.Fprint(w, restore.Script(a.Commands))
+		fmt.Fprint(w, shellcmd.Script(a.Commands))
 	}
 }
 

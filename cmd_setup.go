@@ -9,8 +9,8 @@ import (
 	"pgrescue/config"
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
-	"pgrescue/restore/s3store"
 	"pgrescue/restore/wale"
+	"pgrescue/storage/s3store"
 )
 
 const defaultEnvdirNote = config.DefaultEnvdir + " when it exists"

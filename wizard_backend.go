@@ -12,9 +12,9 @@ import (
 	"pgrescue/gpg/keyring"
 	"pgrescue/journal"
 	"pgrescue/problem"
-	"pgrescue/restore"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
+	"pgrescue/shellcmd"
 	"pgrescue/ui"
 )
 
@@ -226,7 +226,7 @@ func (b *wizardBackend) RemovePassphrase(ctx context.Context, req ui.Request, pa
 	return res, nil
 }
 
-func (b *wizardBackend) RemovePassphraseCommands(ctx context.Context, req ui.Request) ([]restore.Command, error) {
+func (b *wizardBackend) RemovePassphraseCommands(ctx context.Context, req ui.Request) ([]shellcmd.Command, error) {
 	c, err := b.change(ctx, req, true)
 	if err != nil {
 		return nil, err

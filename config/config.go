@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 	"pgrescue/gpg"
-	"pgrescue/restore/s3store"
+	"pgrescue/storage/s3store"
 	"sort"
 	"strings"
 )

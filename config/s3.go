@@ -2,7 +2,7 @@ package config
 
 import (
 	"pgrescue/problem"
-	"pgrescue/restore/s3store"
+	"pgrescue/storage/s3store"
 )
 
 // S3 turns the settings into where the archive is and how to reach it.

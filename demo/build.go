@@ -8,8 +8,8 @@ import (
 
 	"pgrescue/gpg"
 	"pgrescue/problem"
-	"pgrescue/restore/s3store"
 	"pgrescue/restore/wale"
+	"pgrescue/storage/s3store"
 )
 
 // builder carries a build from step to step.

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
 	"pgrescue/restore/recovery"
+	"pgrescue/shellcmd"
 )
 
 // primary is the sandbox's PostgreSQL cluster, run as its owner.
@@ -92,7 +92,7 @@ func confQuote(s string) string {
 // pgrescue. --gpg-key names the public key: the envdir's GNUPGHOME belongs
 // to whoever runs pgrescue, which the server's user may not read.
 func archiveCommand(exe, envdir, publicKey string) string {
-	q := func(s string) string { return strings.ReplaceAll(restore.Quote(s), "%", "%%") }
+	q := func(s string) string { return strings.ReplaceAll(shellcmd.Quote(s), "%", "%%") }
 	return q(exe) + " --envdir " + q(envdir) + " --gpg-key " + q(publicKey) + ` wal-push "%p"`
 }
 

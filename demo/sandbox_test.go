@@ -23,8 +23,8 @@ import (
 	"pgrescue/internal/testtool"
 	"pgrescue/problem"
 	"pgrescue/restore/recovery"
-	"pgrescue/restore/s3store"
 	"pgrescue/restore/wale"
+	"pgrescue/storage/s3store"
 )
 
 // TestBuildAccidentScenario builds the default sandbox and checks it the

@@ -3,7 +3,7 @@ package hosting
 import (
 	"strings"
 
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // The manual steps for the branches the wizard does not automate, with the
@@ -19,7 +19,7 @@ func word(value, placeholder string) string {
 	if value == "" {
 		return placeholder
 	}
-	return restore.Quote(value)
+	return shellcmd.Quote(value)
 }
 
 // RDSSteps are the AWS CLI steps of "Backup and restore databases in AWS
@@ -27,13 +27,13 @@ func word(value, placeholder string) string {
 // point-in-time restore the current page offers instead, and pointing the
 // application at the restored instance (DNS then, the database secret on
 // EKS now).
-func RDSSteps(app App, d AppDetails) []restore.Command {
+func RDSSteps(app App, d AppDetails) []shellcmd.Command {
 	r := rdsNames{
 		region:   regionFlag(d.RDS.Region),
 		source:   word(d.RDS.Instance, "<rds-instance>"),
 		restored: word(restoredID(d.RDS.Instance), "restored-<rds-instance>"),
 	}
-	var cmds []restore.Command
+	var cmds []shellcmd.Command
 	cmds = append(cmds, r.findSnapshot(d.RDS.Instance != "")...)
 	cmds = append(cmds, r.restore()...)
 	cmds = append(cmds, r.finish()...)
@@ -54,7 +54,7 @@ func regionFlag(region string) string {
 	if region == "" {
 		return ""
 	}
-	return " --region " + restore.Quote(region)
+	return " --region " + shellcmd.Quote(region)
 }
 
 // restoredID names the new instance as the current RDS page does.
@@ -68,14 +68,14 @@ func restoredID(instance string) string {
 // findSnapshot lists restore points. Without the instance name it follows
 // the 2019 page: every snapshot with its Name tag, then the instance the
 // chosen one came from.
-func (r rdsNames) findSnapshot(instanceKnown bool) []restore.Command {
+func (r rdsNames) findSnapshot(instanceKnown bool) []shellcmd.Command {
 	if instanceKnown {
-		return []restore.Command{{
+		return []shellcmd.Command{{
 			Why:  "List this instance's snapshots, oldest first, and choose the last one taken before the damage (nightly snapshots are kept 7 days by default).",
 			Line: "aws rds describe-db-snapshots --db-instance-identifier " + r.source + " --query 'sort_by(DBSnapshots,&SnapshotCreateTime)[].[SnapshotCreateTime,DBSnapshotArn,Status]' --output table" + r.region,
 		}}
 	}
-	return []restore.Command{
+	return []shellcmd.Command{
 		{
 			Why: "List every snapshot with its Name tag, to find those taken from this application's instance (pgrescue's config file does not name the instance).",
 			Line: "for arn in $(aws rds describe-db-snapshots --query 'DBSnapshots[].DBSnapshotArn' --output text" + r.region + "); do " +
@@ -89,9 +89,9 @@ func (r rdsNames) findSnapshot(instanceKnown bool) []restore.Command {
 }
 
 // restore creates the new instance, from a snapshot or to a point in time.
-func (r rdsNames) restore() []restore.Command {
+func (r rdsNames) restore() []shellcmd.Command {
 	groups := " --db-subnet-group-name <db-subnet-group-name> --vpc-security-group-ids <security-group-id> --db-parameter-group-name <db-parameter-group-name>"
-	return []restore.Command{
+	return []shellcmd.Command{
 		{
 			Why:  "Note the instance's security groups, parameter group and subnet group: a restored instance gets AWS's defaults unless it is given these.",
 			Line: "aws rds describe-db-instances --db-instance-identifier " + r.source + " --query 'DBInstances[].[VpcSecurityGroups[].VpcSecurityGroupId,DBParameterGroups[].DBParameterGroupName,DBSubnetGroup.DBSubnetGroupName]'" + r.region,
@@ -113,8 +113,8 @@ func (r rdsNames) restore() []restore.Command {
 
 // finish waits for the new instance, gives it the original's groups and
 // reads its endpoint.
-func (r rdsNames) finish() []restore.Command {
-	return []restore.Command{
+func (r rdsNames) finish() []shellcmd.Command {
+	return []shellcmd.Command{
 		{
 			Why:  "Wait until the new instance is available; the command gives up after 30 minutes, so run it again if it does.",
 			Line: "aws rds wait db-instance-available --db-instance-identifier " + r.restored + r.region,
@@ -132,26 +132,26 @@ func (r rdsNames) finish() []restore.Command {
 
 // dnsSteps point the internal DNS name the application connects to at the
 // new endpoint, as the December 2019 page did.
-func dnsSteps(r rdsNames) []restore.Command {
+func dnsSteps(r rdsNames) []shellcmd.Command {
 	batch := `{"Changes":[{"Action":"UPSERT","ResourceRecordSet":{"Name":"<database-name>.<stack-name>.<govuk-internal-domain>","Type":"CNAME","TTL":300,"ResourceRecords":[{"Value":"<restored-endpoint>"}]}}]}`
-	return []restore.Command{
+	return []shellcmd.Command{
 		{
 			Why:  "Find the ID of the internal DNS zone (only the Z… part is needed).",
 			Line: "aws route53 list-hosted-zones-by-name --dns-name <govuk-internal-domain> --max-items 1 --query 'HostedZones[].Id' --output text",
 		},
 		{
 			Why:  "Point the database name the application connects to at the new endpoint; with a TTL of 300 seconds the application follows within 5 minutes.",
-			Line: "aws route53 change-resource-record-sets --hosted-zone-id <zone-id> --change-batch " + restore.Quote(batch),
+			Line: "aws route53 change-resource-record-sets --hosted-zone-id <zone-id> --change-batch " + shellcmd.Quote(batch),
 		},
 	}
 }
 
 // secretSteps point an EKS application at the new instance through its
 // database secret, as the current RDS page does.
-func secretSteps(app App, r rdsNames) []restore.Command {
-	secret := restore.Quote("govuk/" + app.Name() + "/postgres")
-	deploy := restore.Quote("deploy/" + app.Name())
-	return []restore.Command{
+func secretSteps(app App, r rdsNames) []shellcmd.Command {
+	secret := shellcmd.Quote("govuk/" + app.Name() + "/postgres")
+	deploy := shellcmd.Quote("deploy/" + app.Name())
+	return []shellcmd.Command{
 		{
 			Why:  "Save the application's database secret as it is now, so the change can be undone.",
 			Line: "aws secretsmanager get-secret-value --secret-id " + secret + " --query SecretString --output text" + r.region + " > secret-before-restore.json",
@@ -162,7 +162,7 @@ func secretSteps(app App, r rdsNames) []restore.Command {
 		},
 		{
 			Why:  "Refresh the application's postgres ExternalSecret in Argo CD; if the pods do not restart by themselves, restart them.",
-			Line: "kubectl -n apps rollout restart " + restore.Quote("deployment/"+app.Name()),
+			Line: "kubectl -n apps rollout restart " + shellcmd.Quote("deployment/"+app.Name()),
 		},
 		{
 			Why:  "Check the application now uses the new database host.",
@@ -209,12 +209,12 @@ type dumpNames struct {
 // PgDumpSteps are the runbook's legacy restore: fetch a nightly dump from
 // source, unzip it, and import it with psql into the PostgreSQL primary.
 // It returns nil for a source it does not know.
-func PgDumpSteps(app App, d AppDetails, source DumpSource) []restore.Command {
+func PgDumpSteps(app App, d AppDetails, source DumpSource) []shellcmd.Command {
 	bare := strings.TrimSuffix(orEmpty(d.PgDumpDir, DefaultPgDumpDir), "/")
 	n := dumpNames{
-		dir:        restore.Quote(bare),
+		dir:        shellcmd.Quote(bare),
 		bareDir:    bare,
-		backupHost: restore.Quote(orEmpty(d.BackupHost, DefaultBackupHost)),
+		backupHost: shellcmd.Quote(orEmpty(d.BackupHost, DefaultBackupHost)),
 		primary:    "<primary-fqdn>",
 		databases:  d.Databases,
 	}
@@ -224,7 +224,7 @@ func PgDumpSteps(app App, d AppDetails, source DumpSource) []restore.Command {
 	if len(n.databases) == 0 {
 		n.databases = []string{dbPlaceholder}
 	}
-	var fetch []restore.Command
+	var fetch []shellcmd.Command
 	switch source {
 	case MountPoint:
 		fetch = n.fromMountPoint()
@@ -246,7 +246,7 @@ func shell(db string) string {
 	if db == dbPlaceholder {
 		return db
 	}
-	return restore.Quote(db)
+	return shellcmd.Quote(db)
 }
 
 // dumpFile is the daily dump's file name (autopostgresqlbackup with
@@ -263,14 +263,14 @@ func (n dumpNames) listing(root string) string {
 	return strings.Join(append(dirs, root+"/daily/postgres_globals/"), " ")
 }
 
-func (n dumpNames) fromMountPoint() []restore.Command {
-	dir := restore.Quote(n.dir)
-	cmds := []restore.Command{{
+func (n dumpNames) fromMountPoint() []shellcmd.Command {
+	dir := shellcmd.Quote(n.dir)
+	cmds := []shellcmd.Command{{
 		Why:  "On the PostgreSQL primary (" + n.primary + "), list the nightly dumps: daily/ keeps the last 7 days, and Saturday's dump is in weekly/ instead.",
 		Line: "sudo ls -l " + n.listing(dir),
 	}}
 	for _, db := range n.databases {
-		cmds = append(cmds, restore.Command{
+		cmds = append(cmds, shellcmd.Command{
 			Why:  "Copy the chosen dump of " + db + " to /var/tmp, readable only by you, leaving the original untouched (sudo, because the dumps are readable only by their owner).",
 			Line: "umask 077; sudo cat " + dir + "/daily/" + shell(db) + "/" + dumpFile(db) + " > /var/tmp/" + dumpFile(db),
 		}, gunzipStep(db))
@@ -278,19 +278,19 @@ func (n dumpNames) fromMountPoint() []restore.Command {
 	return cmds
 }
 
-func (n dumpNames) fromBackupMachine() []restore.Command {
+func (n dumpNames) fromBackupMachine() []shellcmd.Command {
 	root := DefaultBackupRoot + "/" + n.primary + n.dir
-	cmds := []restore.Command{{
+	cmds := []shellcmd.Command{{
 		Why:  "List the copies on the onsite backup machine, which mirrors the primary's dump directory every morning.",
 		Line: "ssh " + n.backupHost + " sudo ls -l " + n.listing(root),
 	}}
 	for _, db := range n.databases {
 		cmds = append(cmds,
-			restore.Command{
+			shellcmd.Command{
 				Why:  "Copy the chosen dump of " + db + " to your machine, readable only by you (sudo, because the copies are readable only by govuk-backup).",
 				Line: "umask 077; ssh " + n.backupHost + " sudo cat " + root + "/daily/" + shell(db) + "/" + dumpFile(db) + " > " + dumpFile(db),
 			},
-			restore.Command{
+			shellcmd.Command{
 				Why:  "Put it on the PostgreSQL primary, where it will be imported.",
 				Line: "scp " + dumpFile(db) + " " + n.primary + ":/var/tmp/",
 			},
@@ -299,9 +299,9 @@ func (n dumpNames) fromBackupMachine() []restore.Command {
 	return cmds
 }
 
-func (n dumpNames) fromDuplicity() []restore.Command {
-	member := strings.TrimPrefix(DefaultBackupRoot, "/") + "/" + n.primary + restore.Quote(n.bareDir+"/latest.tbz2")
-	cmds := []restore.Command{
+func (n dumpNames) fromDuplicity() []shellcmd.Command {
+	member := strings.TrimPrefix(DefaultBackupRoot, "/") + "/" + n.primary + shellcmd.Quote(n.bareDir+"/latest.tbz2")
+	cmds := []shellcmd.Command{
 		{
 			Why:  "On a machine with duplicity, import the offsite backups' private key (backup::assets::backup_private_gpg_key in govuk-secrets); the same key decrypts every offsite backup.",
 			Line: "gpg --allow-secret-key-import --import <offsite-backup-private-key-file>",
@@ -320,7 +320,7 @@ func (n dumpNames) fromDuplicity() []restore.Command {
 		},
 	}
 	for _, db := range n.databases {
-		cmds = append(cmds, restore.Command{
+		cmds = append(cmds, shellcmd.Command{
 			Why:  "Put the dump of " + db + " on the PostgreSQL primary, where it will be imported.",
 			Line: "scp /tmp/latest/" + dumpFile(db) + " " + n.primary + ":/var/tmp/",
 		}, gunzipStep(db))
@@ -328,8 +328,8 @@ func (n dumpNames) fromDuplicity() []restore.Command {
 	return cmds
 }
 
-func gunzipStep(db string) restore.Command {
-	return restore.Command{
+func gunzipStep(db string) shellcmd.Command {
+	return shellcmd.Command{
 		Why:  "On the primary, unzip the dump of " + db + " (the runbook's second step); the result is a plain SQL script.",
 		Line: "gunzip /var/tmp/" + dumpFile(db),
 	}
@@ -339,23 +339,23 @@ func gunzipStep(db string) restore.Command {
 // dumps contain CREATE DATABASE, so into a populated database psql reports
 // clashes, skips the data and still exits 0. Importing into a fresh empty
 // database leaves one harmless error.
-func (n dumpNames) importDumps() []restore.Command {
-	cmds := []restore.Command{{
+func (n dumpNames) importDumps() []shellcmd.Command {
+	cmds := []shellcmd.Command{{
 		Why:  "Only if the application's roles are missing (a new or rebuilt server): restore them first from the postgres_globals dump of the same night, fetched and unzipped the same way.",
 		Line: "sudo -iu postgres psql postgres < /var/tmp/postgres_globals_<YYYY-MM-DD_HHhMMm>.<Weekday>.sql",
 	}}
 	for _, db := range n.databases {
 		sqlFile := "/var/tmp/" + strings.TrimSuffix(dumpFile(db), ".gz")
 		cmds = append(cmds,
-			restore.Command{
+			shellcmd.Command{
 				Why:  "Stop the application, then keep the current " + db + " under another name for comparison (renaming fails while anything is still connected).",
-				Line: "sudo -iu postgres psql -c " + restore.Quote("ALTER DATABASE "+sqlIdent(db)+" RENAME TO "+sqlIdent(db+"_before_restore")),
+				Line: "sudo -iu postgres psql -c " + shellcmd.Quote("ALTER DATABASE "+sqlIdent(db)+" RENAME TO "+sqlIdent(db+"_before_restore")),
 			},
-			restore.Command{
+			shellcmd.Command{
 				Why:  "Create an empty " + db + " for the dump to fill.",
 				Line: "sudo -iu postgres createdb " + shell(db),
 			},
-			restore.Command{
+			shellcmd.Command{
 				Why:  "Import the dump (the runbook's psql <dbname> < <file>); expect exactly one error, \"database already exists\", since the dump also creates it: any other error means the import is incomplete.",
 				Line: "sudo -iu postgres psql " + shell(db) + " < " + sqlFile,
 			})

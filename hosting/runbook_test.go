@@ -6,12 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // checkCommands asserts what every step must have: a command line and one
 // sentence saying why.
-func checkCommands(t *testing.T, label string, cmds []restore.Command) {
+func checkCommands(t *testing.T, label string, cmds []shellcmd.Command) {
 	t.Helper()
 	if len(cmds) == 0 {
 		t.Fatalf("%s: no commands", label)
@@ -27,7 +27,7 @@ func checkCommands(t *testing.T, label string, cmds []restore.Command) {
 }
 
 // linesWith returns the command lines containing s.
-func linesWith(cmds []restore.Command, s string) []string {
+func linesWith(cmds []shellcmd.Command, s string) []string {
 	var out []string
 	for _, c := range cmds {
 		if strings.Contains(c.Line, s) {
@@ -42,16 +42,16 @@ var placeholder = regexp.MustCompile(`<[A-Za-z][A-Za-z0-9_:-]*>`)
 // bashParses checks the steps form a shell script bash can parse once the
 // engineer has filled in the placeholders, so a quoting mistake cannot reach
 // a terminal.
-func bashParses(t *testing.T, label string, cmds []restore.Command) {
+func bashParses(t *testing.T, label string, cmds []shellcmd.Command) {
 	t.Helper()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("bash not installed")
 	}
 	cmd := exec.Command(bash, "-n")
-	cmd.Stdin = strings.NewReader(placeholder.ReplaceAllString(restore.Script(cmds), "filled-in"))
+	cmd.Stdin = strings.NewReader(placeholder.ReplaceAllString(shellcmd.Script(cmds), "filled-in"))
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("%s: bash -n: %v\n%s\n%s", label, err, out, restore.Script(cmds))
+		t.Errorf("%s: bash -n: %v\n%s\n%s", label, err, out, shellcmd.Script(cmds))
 	}
 }
 
@@ -91,12 +91,12 @@ func TestRDSStepsWithKnownInstance(t *testing.T) {
 	if !(index(cmds, "describe-db-snapshots") < restoreAt && restoreAt < index(cmds, "wait db-instance-available") &&
 		index(cmds, "wait db-instance-available") < index(cmds, "modify-db-instance") &&
 		index(cmds, "modify-db-instance") < index(cmds, "Endpoint.Address") && index(cmds, "Endpoint.Address") < index(cmds, "route53 change")) {
-		t.Errorf("steps out of order:\n%s", restore.Script(cmds))
+		t.Errorf("steps out of order:\n%s", shellcmd.Script(cmds))
 	}
 }
 
 // index is the position of the first step whose line contains s, or -1.
-func index(cmds []restore.Command, s string) int {
+func index(cmds []shellcmd.Command, s string) int {
 	for i, c := range cmds {
 		if strings.Contains(c.Line, s) {
 			return i
@@ -110,10 +110,10 @@ func TestRDSStepsWithoutInstanceUsePlaceholders(t *testing.T) {
 	checkCommands(t, "rds", cmds)
 	bashParses(t, "rds", cmds)
 	if linesWith(cmds, "list-tags-for-resource") == nil || linesWith(cmds, "--db-snapshot-identifier <snapshot-arn> --query 'DBSnapshots[].DBInstanceIdentifier'") == nil {
-		t.Errorf("no tag search for an unknown instance:\n%s", restore.Script(cmds))
+		t.Errorf("no tag search for an unknown instance:\n%s", shellcmd.Script(cmds))
 	}
 	if linesWith(cmds, "--db-instance-identifier restored-<rds-instance>") == nil {
-		t.Errorf("no placeholder for the restored instance:\n%s", restore.Script(cmds))
+		t.Errorf("no placeholder for the restored instance:\n%s", shellcmd.Script(cmds))
 	}
 	if got := linesWith(cmds, "--region"); got != nil {
 		t.Errorf("--region without a configured region: %q", got)
@@ -128,7 +128,7 @@ func TestRDSStepsOnEKSUpdateTheSecret(t *testing.T) {
 	if linesWith(cmds, "aws secretsmanager get-secret-value --secret-id govuk/account-api/postgres") == nil ||
 		linesWith(cmds, "aws secretsmanager put-secret-value --secret-id govuk/account-api/postgres") == nil ||
 		linesWith(cmds, "deploy/account-api") == nil {
-		t.Errorf("no secret update for account-api:\n%s", restore.Script(cmds))
+		t.Errorf("no secret update for account-api:\n%s", shellcmd.Script(cmds))
 	}
 	if got := linesWith(cmds, "route53"); got != nil {
 		t.Errorf("2019 DNS step on EKS: %q", got)
@@ -176,11 +176,11 @@ func TestPgDumpStepsFromEachSource(t *testing.T) {
 			"sudo -iu postgres psql postgres < /var/tmp/postgres_globals_",
 		) {
 			if len(linesWith(cmds, w)) != 1 {
-				t.Errorf("%s: no single step contains %q:\n%s", label, w, restore.Script(cmds))
+				t.Errorf("%s: no single step contains %q:\n%s", label, w, shellcmd.Script(cmds))
 			}
 		}
 		if index(cmds, "gunzip") > index(cmds, "psql "+db) || index(cmds, "createdb") > index(cmds, "psql "+db) {
-			t.Errorf("%s: import before unzip or createdb:\n%s", label, restore.Script(cmds))
+			t.Errorf("%s: import before unzip or createdb:\n%s", label, shellcmd.Script(cmds))
 		}
 	}
 }
@@ -216,7 +216,7 @@ func TestPgDumpStepsUseConfiguredDirectoryAndEveryDatabase(t *testing.T) {
 			`'ALTER DATABASE "licensify audit" RENAME TO "licensify audit_before_restore"'`,
 		} {
 			if linesWith(cmds, w) == nil {
-				t.Errorf("%s: no step contains %q:\n%s", source, w, restore.Script(cmds))
+				t.Errorf("%s: no step contains %q:\n%s", source, w, shellcmd.Script(cmds))
 			}
 		}
 		if got := linesWith(cmds, "/var/lib/autopostgresqlbackup"); got != nil {
@@ -239,7 +239,7 @@ func TestPgDumpStepsWithoutDatabaseUsePlaceholder(t *testing.T) {
 	checkCommands(t, "placeholder", cmds)
 	if linesWith(cmds, "sudo -iu postgres psql <dbname> < /var/tmp/<dbname>_") == nil ||
 		linesWith(cmds, "/var/lib/autopostgresqlbackup/daily/<dbname>/") == nil {
-		t.Errorf("no <dbname> placeholder:\n%s", restore.Script(cmds))
+		t.Errorf("no <dbname> placeholder:\n%s", shellcmd.Script(cmds))
 	}
 }
 

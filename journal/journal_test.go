@@ -17,7 +17,7 @@ import (
 
 	"pgrescue/journal"
 	"pgrescue/problem"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 func open(t *testing.T, path string, meta journal.Meta) *journal.Journal {
@@ -50,7 +50,7 @@ func TestSessionIsRecordedInOrder(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "session.jsonl")
 	j := open(t, path, journal.Meta{Version: "1.2.3", Args: []string{"pgrescue", "restore"}, DryRun: true})
 	j.Step("choose the backup").End(nil)
-	cmd := j.Command(restore.Command{Why: "start the server", Line: "pg_ctl -D /srv/pg start"})
+	cmd := j.Command(shellcmd.Command{Why: "start the server", Line: "pg_ctl -D /srv/pg start"})
 	cmd.End(problem.New(problem.RecoveryFailed, "/srv/pg", "the server did not start", "read its log"))
 	j.Event("warning", "a gap in the archive",
 		slog.String("from", "000000010000000000000003"),
@@ -148,7 +148,7 @@ func TestNilJournalDoesNothing(t *testing.T) {
 		t.Errorf("Step on a nil journal = %v, want nil", s)
 	}
 	j.Step("step").End(nil)
-	j.Command(restore.Command{Line: "true"}).End(errors.New("x"))
+	j.Command(shellcmd.Command{Line: "true"}).End(errors.New("x"))
 	if p := j.Path(); p != "" {
 		t.Errorf("Path() = %q, want empty", p)
 	}

@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"pgrescue/config"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // Placeholder replaces every secret the Redactor finds.
@@ -51,7 +51,7 @@ func isSecretName(name string) bool {
 }
 
 // shellWord matches one shell word: quoted parts, backslash escapes and
-// plain characters, so a value restore.Quote wrote with a quote inside it is
+// plain characters, so a value shellcmd.Quote wrote with a quote inside it is
 // taken whole.
 const shellWord = `(?:'[^']*'|"(?:[^"\\]|\\.)*"|\\.|[^\s'"\\])+`
 
@@ -115,10 +115,10 @@ func (r *Redactor) AddSecret(value string) {
 // variants lists the forms a secret takes in what is written: as given; with
 // surrounding space trimmed (a passphrase read from a file keeps its
 // newline); escaped as %q writes it inside an error text; and quoted for a
-// shell by restore.Quote, as command lines are written.
+// shell by shellcmd.Quote, as command lines are written.
 func variants(value string) []string {
 	q := strconv.Quote(value)
-	return []string{value, strings.TrimSpace(value), q[1 : len(q)-1], restore.Quote(value)}
+	return []string{value, strings.TrimSpace(value), q[1 : len(q)-1], shellcmd.Quote(value)}
 }
 
 func (r *Redactor) add(value string) bool {

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"pgrescue/journal"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 func TestRedactorPatterns(t *testing.T) {
@@ -24,7 +24,7 @@ func TestRedactorPatterns(t *testing.T) {
 		{"export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", "export AWS_SECRET_ACCESS_KEY=[REDACTED]"},
 		{"AWS_SESSION_TOKEN=FQoGZXIvYXdz AWS_SECURITY_TOKEN=IQoJb3JpZ2lu aws s3 ls", "AWS_SESSION_TOKEN=[REDACTED] AWS_SECURITY_TOKEN=[REDACTED] aws s3 ls"},
 		{"PGRESCUE_GPG_PASSPHRASE=abc pgrescue restore", "PGRESCUE_GPG_PASSPHRASE=[REDACTED] pgrescue restore"},
-		{"PGPASSWORD=" + restore.Quote("it's a secret") + " psql -h db", "PGPASSWORD=[REDACTED] psql -h db"},
+		{"PGPASSWORD=" + shellcmd.Quote("it's a secret") + " psql -h db", "PGPASSWORD=[REDACTED] psql -h db"},
 		{`env "PGPASSWORD=hunter22" psql`, `env "PGPASSWORD=[REDACTED]" psql`},
 		{"host=db password = hunter22 dbname=app", "host=db password = [REDACTED] dbname=app"},
 		// --flag=value and --flag value
@@ -66,7 +66,7 @@ func TestAddSecretHidesItsQuotedForms(t *testing.T) {
 	r.AddSecret(secret)
 	for _, text := range []string{
 		fmt.Sprintf("gpg: bad passphrase %q", secret),
-		"unlock --with " + restore.Quote(secret),
+		"unlock --with " + shellcmd.Quote(secret),
 		"plain " + secret,
 	} {
 		if got := r.String(text); strings.Contains(got, "quoted") {
@@ -111,8 +111,8 @@ func TestNoSecretReachesTheFile(t *testing.T) {
 		slog.Any("settings", struct{ Passphrase, Endpoint string }{"struct-passphrase", "https://k:struct-url-pass@s3"}))
 
 	// A secret registered after a command was described and started ...
-	cmd := j.Command(restore.Command{Why: "decrypt", Line: "gpg --batch --decrypt base.tar.lzo.gpg"})
-	described := restore.Command{Why: "retry", Line: "unlock --with late-in-a-line"}
+	cmd := j.Command(shellcmd.Command{Why: "decrypt", Line: "gpg --batch --decrypt base.tar.lzo.gpg"})
+	described := shellcmd.Command{Why: "retry", Line: "unlock --with late-in-a-line"}
 	j.AddSecret("late-passphrase")
 	j.AddSecret("late-in-a-line")
 	// ... is hidden in the error text that ends it, and in the command journaled next.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // Span is a step or command under way. End it exactly once; later calls are
@@ -30,7 +30,7 @@ func (j *Journal) Step(name string) *Span {
 
 // Command records that a command begins, described by its shell equivalent:
 // why it is run and the line an engineer could paste.
-func (j *Journal) Command(c restore.Command) *Span {
+func (j *Journal) Command(c shellcmd.Command) *Span {
 	return j.begin("command", c.Why, c.Line)
 }
 

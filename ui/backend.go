@@ -4,9 +4,9 @@ import (
 	"context"
 
 	"pgrescue/gpg/keyring"
-	"pgrescue/restore"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/walerestore"
+	"pgrescue/shellcmd"
 )
 
 // Request is what the wizard has gathered for a WAL-E restore.
@@ -46,5 +46,5 @@ type Backend interface {
 	// keeps it in memory for this restore only.
 	Unlock(ctx context.Context, req Request, passphrase []byte) error
 	RemovePassphrase(ctx context.Context, req Request, passphrase []byte) (*keyring.Result, error)
-	RemovePassphraseCommands(ctx context.Context, req Request) ([]restore.Command, error)
+	RemovePassphraseCommands(ctx context.Context, req Request) ([]shellcmd.Command, error)
 }

@@ -14,9 +14,9 @@ import (
 	"pgrescue/gpg/keyring"
 	"pgrescue/internal/walefixture"
 	"pgrescue/problem"
-	"pgrescue/restore"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
+	"pgrescue/shellcmd"
 )
 
 func TestMain(m *testing.M) {
@@ -103,8 +103,8 @@ func (b *fixtureBackend) RemovePassphrase(context.Context, Request, []byte) (*ke
 	return nil, problem.New(problem.Usage, "test", "model tests do not change keyrings", "")
 }
 
-func (b *fixtureBackend) RemovePassphraseCommands(context.Context, Request) ([]restore.Command, error) {
-	return []restore.Command{{Why: "see the key's id", Line: "sudo cat /etc/wal-e/env.d/WALE_GPG_KEY_ID"}}, nil
+func (b *fixtureBackend) RemovePassphraseCommands(context.Context, Request) ([]shellcmd.Command, error) {
+	return []shellcmd.Command{{Why: "see the key's id", Line: "sudo cat /etc/wal-e/env.d/WALE_GPG_KEY_ID"}}, nil
 }
 
 // drive runs a command as Bubble Tea would and feeds its messages back

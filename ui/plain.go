@@ -14,11 +14,11 @@ import (
 
 	"pgrescue/hosting"
 	"pgrescue/problem"
-	"pgrescue/restore"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/replay"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
+	"pgrescue/shellcmd"
 )
 
 // RunPlain is the wizard as line-by-line questions and answers, for a
@@ -192,9 +192,9 @@ func (p *plain) chooseHosting(app hosting.App, details hosting.AppDetails) (host
 	return hosting.RouteSelfManaged, err
 }
 
-func (p *plain) manual(branch string, steps []restore.Command) {
+func (p *plain) manual(branch string, steps []shellcmd.Command) {
 	p.say("pgrescue does not restore this branch by itself yet. The runbook's steps for %s:", branch)
-	p.outcome.Summary = restore.Script(steps)
+	p.outcome.Summary = shellcmd.Script(steps)
 }
 
 func (p *plain) walE() error {
@@ -298,9 +298,9 @@ func (p *plain) chooseBackupAndTarget(rep *walerestore.Report) error {
 			p.say("%s", err)
 			continue
 		}
-		chosen, err := replay.ChooseBackup(backups, target.Time)
+		chosen, err := wale.ChooseBackup(backups, target.Time)
 		if err == nil && !target.IsEndOfArchive() {
-			err = replay.NewWindow(chosen, rep.WAL, rep.SegmentSize).CheckTarget(target.Time)
+			err = wale.NewWindow(chosen, rep.WAL, rep.SegmentSize).CheckTarget(target.Time)
 		}
 		if err != nil {
 			p.say("%s", err)
@@ -329,12 +329,12 @@ func (p *plain) confirmAndRun(plan *walerestore.Plan) error {
 	destructive := false
 	for i, a := range plan.Actions {
 		p.say("%d. %s", i+1, a.Title)
-		fmt.Fprint(p.out, restore.Script(a.Commands))
+		fmt.Fprint(p.out, shellcmd.Script(a.Commands))
 		destructive = destructive || a.Destructive
 	}
 	if p.deps.DryRun {
 		p.say("Dry run: nothing was run.")
-		p.outcome.Summary = restore.Script(plan.Commands())
+		p.outcome.Summary = shellcmd.Script(plan.Commands())
 		return nil
 	}
 	if destructive {

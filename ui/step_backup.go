@@ -10,7 +10,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"pgrescue/restore/recovery"
-	"pgrescue/restore/replay"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
 )
@@ -125,7 +124,7 @@ func (b *backupStep) revalidate(m *Model) {
 		return
 	}
 	if !b.picked {
-		if chosen, err := replay.ChooseBackup(b.backups, b.parsed.Time); err == nil {
+		if chosen, err := wale.ChooseBackup(b.backups, b.parsed.Time); err == nil {
 			b.cursor = b.indexOf(chosen.Name)
 		} else {
 			b.problem = err
@@ -137,8 +136,8 @@ func (b *backupStep) revalidate(m *Model) {
 	}
 }
 
-func (b *backupStep) window() replay.Window {
-	return replay.NewWindow(b.backups[b.cursor], b.report.WAL, b.report.SegmentSize)
+func (b *backupStep) window() wale.Window {
+	return wale.NewWindow(b.backups[b.cursor], b.report.WAL, b.report.SegmentSize)
 }
 
 // planResult is the plan worked out for the choice, or why there is none.

@@ -8,9 +8,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
+	"pgrescue/shellcmd"
 )
 
 // doneStep ends the session: what was restored, how long each part took,
@@ -52,7 +52,7 @@ func (d *doneStep) enter(m *Model, r *runStep, res runResult) tea.Cmd {
 func (d *doneStep) enterDryRun(m *Model, plan *walerestore.Plan) tea.Cmd {
 	d.ok = true
 	d.lines = []string{"Dry run: nothing was changed. The plan, as the commands an engineer would type:", ""}
-	d.lines = append(d.lines, strings.Split(strings.TrimRight(restore.Script(plan.Commands()), "\n"), "\n")...)
+	d.lines = append(d.lines, strings.Split(strings.TrimRight(shellcmd.Script(plan.Commands()), "\n"), "\n")...)
 	m.outcome.Summary = strings.Join(d.lines, "\n") + "\n"
 	return nil
 }

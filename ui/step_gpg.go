@@ -8,7 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"pgrescue/gpg/keyring"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // runbookGPG is the runbook's explanation, quoted where it applies.
@@ -36,7 +36,7 @@ type gpgStep struct {
 	choice    int // 0 unlock, 1 remove
 	input     textinput.Model
 	confirm   textinput.Model
-	commands  []restore.Command
+	commands  []shellcmd.Command
 	job       *job
 	err       error
 	result    string
@@ -59,7 +59,7 @@ func passphraseInput() textinput.Model {
 // keyStatusMsg and gpgResultMsg carry the step's background results.
 type keyStatusMsg struct {
 	status   KeyStatus
-	commands []restore.Command
+	commands []shellcmd.Command
 	err      error
 }
 
@@ -68,7 +68,7 @@ func (g *gpgStep) enter(m *Model) tea.Cmd {
 	req, backend := m.req, m.deps.Backend
 	j, cmd := startJob(m.deps.Context, func(ctx context.Context, _ func(any)) any {
 		st, err := backend.KeyStatus(ctx, req)
-		var cmds []restore.Command
+		var cmds []shellcmd.Command
 		if err == nil && st.CanRemove {
 			cmds, _ = backend.RemovePassphraseCommands(ctx, req)
 		}
@@ -341,7 +341,7 @@ func (g *gpgStep) showsCommands(m *Model) bool {
 }
 
 // commandsView renders shell commands with their reasons, as comments.
-func commandsView(m *Model, cmds []restore.Command, w int) string {
+func commandsView(m *Model, cmds []shellcmd.Command, w int) string {
 	var b strings.Builder
 	for _, c := range cmds {
 		if c.Why != "" {

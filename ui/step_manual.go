@@ -5,21 +5,21 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // manualStep shows the runbook's steps for a branch pgrescue does not
 // restore by itself yet, with the exact commands.
 type manualStep struct {
 	branch string
-	steps  []restore.Command
+	steps  []shellcmd.Command
 	offset int
 }
 
-func (s *manualStep) enter(m *Model, branch string, steps []restore.Command) {
+func (s *manualStep) enter(m *Model, branch string, steps []shellcmd.Command) {
 	s.branch, s.steps, s.offset = branch, steps, 0
 	m.deps.Journal.Event("runbook", "manual steps shown for "+branch)
-	m.outcome.Summary = "The runbook's steps for " + branch + ":\n\n" + restore.Script(steps)
+	m.outcome.Summary = "The runbook's steps for " + branch + ":\n\n" + shellcmd.Script(steps)
 }
 
 func (s *manualStep) update(m *Model, msg tea.Msg) tea.Cmd {

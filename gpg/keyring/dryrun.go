@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"pgrescue/gpg"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // The runbook's interactive step, which gpg 1.4 and 2.x both accept with the
@@ -16,7 +16,7 @@ const passwdWhy = "change the passphrase as the runbook does: gpg asks for the c
 
 // RemoveCommands are the commands an engineer would type to do what
 // RemovePassphrase does, with why each is run.
-func (c *Change) RemoveCommands(ctx context.Context) ([]restore.Command, error) {
+func (c *Change) RemoveCommands(ctx context.Context) ([]shellcmd.Command, error) {
 	key, err := c.selectKey(ctx)
 	if err != nil {
 		return nil, err
@@ -36,12 +36,12 @@ func (c *Change) RemoveCommands(ctx context.Context) ([]restore.Command, error) 
 
 // RestoreCommands are the commands for RestoreBackup (set false: copy the
 // backup at dir back) or SetPassphrase (set true).
-func (c *Change) RestoreCommands(ctx context.Context, dir string, set bool) ([]restore.Command, error) {
+func (c *Change) RestoreCommands(ctx context.Context, dir string, set bool) ([]shellcmd.Command, error) {
 	key, err := c.selectKey(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var cmds []restore.Command
+	var cmds []shellcmd.Command
 	if set {
 		cmds = append(cmds, c.Keyring.editKeyCommand(key, passwdWhy+"there is none now, so it asks only for the new one, twice"))
 	} else {
@@ -53,7 +53,7 @@ func (c *Change) RestoreCommands(ctx context.Context, dir string, set bool) ([]r
 		cmds = append(cmds, c.Keyring.copyBackCommands(dir)...)
 	}
 	if c.Keyring.Format == GnuPG2 {
-		cmds = append(cmds, restore.Command{
+		cmds = append(cmds, shellcmd.Command{
 			Why:  "make gpg-agent forget cached passphrases, so the check below proves what is on disk",
 			Line: c.Keyring.commandLine(tool{name: "gpgconf", args: []string{"--reload", "gpg-agent"}}),
 		})
@@ -62,48 +62,48 @@ func (c *Change) RestoreCommands(ctx context.Context, dir string, set bool) ([]r
 	return cmds, nil
 }
 
-func (k *Keyring) backupCommands(files []string, backup string) []restore.Command {
+func (k *Keyring) backupCommands(files []string, backup string) []shellcmd.Command {
 	dirs := map[string]bool{}
 	var mkdirs, copies []string
 	for _, f := range files {
 		dir := filepath.Dir(filepath.Join(backup, f))
 		if !dirs[dir] {
 			dirs[dir] = true
-			mkdirs = append(mkdirs, restore.Quote(dir))
+			mkdirs = append(mkdirs, shellcmd.Quote(dir))
 		}
-		copies = append(copies, restore.Quote(filepath.Join(k.Path, f)))
+		copies = append(copies, shellcmd.Quote(filepath.Join(k.Path, f)))
 	}
-	return []restore.Command{
+	return []shellcmd.Command{
 		{Why: "keep a copy of the key's secret files first, readable only by their owner",
 			Line: k.asOwner("mkdir -m 700 -p " + strings.Join(mkdirs, " "))},
 		{Why: "copy them with their mode and owner (cp -p)",
-			Line: k.asOwner("cp -p " + strings.Join(copies, " ") + " " + restore.Quote(filepath.Dir(filepath.Join(backup, files[0]))) + "/")},
+			Line: k.asOwner("cp -p " + strings.Join(copies, " ") + " " + shellcmd.Quote(filepath.Dir(filepath.Join(backup, files[0]))) + "/")},
 	}
 }
 
-func (k *Keyring) copyBackCommands(dir string) []restore.Command {
-	var cmds []restore.Command
+func (k *Keyring) copyBackCommands(dir string) []shellcmd.Command {
+	var cmds []shellcmd.Command
 	filepath.Walk(dir, func(path string, st os.FileInfo, err error) error {
 		if err != nil || st.IsDir() {
 			return nil
 		}
 		rel, _ := filepath.Rel(dir, path)
-		cmds = append(cmds, restore.Command{
+		cmds = append(cmds, shellcmd.Command{
 			Why:  "put back the protected key file saved before the passphrase was removed",
-			Line: k.asOwner("cp -p " + restore.Quote(path) + " " + restore.Quote(filepath.Join(k.Path, rel))),
+			Line: k.asOwner("cp -p " + shellcmd.Quote(path) + " " + shellcmd.Quote(filepath.Join(k.Path, rel))),
 		})
 		return nil
 	})
 	return cmds
 }
 
-func (k *Keyring) editKeyCommand(key gpg.KeyInfo, why string) restore.Command {
-	return restore.Command{Why: why, Line: k.commandLine(tool{name: "gpg", args: []string{"--edit-key", key.Fingerprint, "passwd", "save"}})}
+func (k *Keyring) editKeyCommand(key gpg.KeyInfo, why string) shellcmd.Command {
+	return shellcmd.Command{Why: why, Line: k.commandLine(tool{name: "gpg", args: []string{"--edit-key", key.Fingerprint, "passwd", "save"}})}
 }
 
 // decryptCommand decrypts the sample object as WAL-E's gpg would, unable to
 // ask for a passphrase.
-func (c *Change) decryptCommand(why string) restore.Command {
+func (c *Change) decryptCommand(why string) shellcmd.Command {
 	args := []string{"--batch", "--pinentry-mode", "error", "--decrypt"}
 	if c.Keyring.Format == GnuPG1 {
 		args = []string{"--batch", "--decrypt"} // gpg 1.4 has no pinentry
@@ -114,9 +114,9 @@ func (c *Change) decryptCommand(why string) restore.Command {
 		object = "OBJECT"
 	}
 	if strings.HasPrefix(object, "s3://") {
-		return restore.Command{Why: why, Line: "aws s3 cp " + restore.Quote(object) + " - | " + gpgLine}
+		return shellcmd.Command{Why: why, Line: "aws s3 cp " + shellcmd.Quote(object) + " - | " + gpgLine}
 	}
-	return restore.Command{Why: why, Line: gpgLine + " < " + restore.Quote(object)}
+	return shellcmd.Command{Why: why, Line: gpgLine + " < " + shellcmd.Quote(object)}
 }
 
 func (k *Keyring) asOwner(line string) string {

@@ -10,7 +10,7 @@ import (
 	"syscall"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // tool is one run of a GnuPG binary against a home, as the home's owner.
@@ -84,7 +84,7 @@ func (k *Keyring) toolFailure(t tool, err error, stderr string) *problem.Error {
 
 // commandLine is what an engineer would type for t, as the home's owner.
 func (k *Keyring) commandLine(t tool) string {
-	line := t.name + " --homedir " + restore.Quote(k.Path) + " " + strings.Join(quoteAll(t.args), " ")
+	line := t.name + " --homedir " + shellcmd.Quote(k.Path) + " " + strings.Join(quoteAll(t.args), " ")
 	if k.Owner.Name != "" && k.Owner.UID != uint32(os.Geteuid()) {
 		line = "sudo -iu " + k.Owner.Name + " " + line
 	}
@@ -94,7 +94,7 @@ func (k *Keyring) commandLine(t tool) string {
 func quoteAll(words []string) []string {
 	quoted := make([]string, len(words))
 	for i, w := range words {
-		quoted[i] = restore.Quote(w)
+		quoted[i] = shellcmd.Quote(w)
 	}
 	return quoted
 }

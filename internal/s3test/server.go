@@ -30,7 +30,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"pgrescue/restore/s3store"
+	"pgrescue/storage/s3store"
 )
 
 // Static test credentials. gofakes3 does not check signatures; these only

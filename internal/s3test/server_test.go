@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"pgrescue/internal/s3test"
-	"pgrescue/restore/s3store"
+	"pgrescue/storage/s3store"
 )
 
 func newStore(t *testing.T, srv *s3test.Server, bucket string) *s3store.Store {

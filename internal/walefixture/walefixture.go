@@ -11,8 +11,8 @@ import (
 
 	"pgrescue/gpg"
 	"pgrescue/internal/s3test"
-	"pgrescue/restore/s3store"
 	"pgrescue/restore/wale"
+	"pgrescue/storage/s3store"
 )
 
 // Prefix is the fixture's WALE_S3_PREFIX.

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // CleanupOptions change what Cleanup does beyond the safe default.
@@ -30,11 +30,11 @@ type Cleaned struct {
 	Moved    []Move
 	Removed  []string // the blocks of settings taken out
 	Notes    []string // what was found, for the person running the restore
-	commands []restore.Command
+	commands []shellcmd.Command
 }
 
 // Commands gives the shell commands equivalent to what Cleanup did.
-func (c *Cleaned) Commands() []restore.Command { return c.commands }
+func (c *Cleaned) Commands() []shellcmd.Command { return c.commands }
 
 // Cleanup removes pgrescue's recovery settings once recovery has finished.
 // From 12 on, the settings stay in postgresql.auto.conf after recovery
@@ -91,7 +91,7 @@ func (c *Cleaned) recoveryConf(opts CleanupOptions) error {
 			return err
 		}
 		c.Moved = append(c.Moved, *m)
-		c.commands = append(c.commands, restore.Command{Why: "end recovery where it stopped: keep recovery.conf aside", Line: "mv " + restore.Quote(m.From) + " " + restore.Quote(m.To)})
+		c.commands = append(c.commands, shellcmd.Command{Why: "end recovery where it stopped: keep recovery.conf aside", Line: "mv " + shellcmd.Quote(m.From) + " " + shellcmd.Quote(m.To)})
 		return nil
 	}
 	if exists(filepath.Join(c.DataDir, recoveryDone)) {
@@ -115,10 +115,10 @@ func (c *Cleaned) signal(opts CleanupOptions) error {
 		return err
 	}
 	if err := os.Remove(path); err != nil {
-		return problem.Wrap(err, problem.LocalIO, path, "cannot remove recovery.signal", "remove it yourself (rm "+restore.Quote(path)+")")
+		return problem.Wrap(err, problem.LocalIO, path, "cannot remove recovery.signal", "remove it yourself (rm "+shellcmd.Quote(path)+")")
 	}
 	c.Files = append(c.Files, path)
-	c.commands = append(c.commands, restore.Command{Why: "end recovery where it stopped", Line: "rm " + restore.Quote(path)})
+	c.commands = append(c.commands, shellcmd.Command{Why: "end recovery where it stopped", Line: "rm " + shellcmd.Quote(path)})
 	return syncDir(c.DataDir)
 }
 
@@ -153,7 +153,7 @@ func (c *Cleaned) autoConf() error {
 		c.Removed = append(c.Removed, string(r))
 	}
 	c.Files = append(c.Files, path)
-	c.commands = append(c.commands, removeBlockCommand(restore.Quote(path), "remove pgrescue's recovery settings"))
+	c.commands = append(c.commands, removeBlockCommand(shellcmd.Quote(path), "remove pgrescue's recovery settings"))
 	return nil
 }
 
@@ -174,11 +174,11 @@ func exists(path string) bool {
 
 // DescribeCleanup gives the shell commands Cleanup would run for version v,
 // for a dry run; the data directory is written as "$PGDATA".
-func DescribeCleanup(v Version) []restore.Command {
+func DescribeCleanup(v Version) []shellcmd.Command {
 	if !v.UsesSignalFiles() {
-		return []restore.Command{{Why: "nothing to remove: PostgreSQL renamed recovery.conf to recovery.done when recovery finished", Line: `ls -l "$PGDATA"/recovery.done`}}
+		return []shellcmd.Command{{Why: "nothing to remove: PostgreSQL renamed recovery.conf to recovery.done when recovery finished", Line: `ls -l "$PGDATA"/recovery.done`}}
 	}
-	return []restore.Command{
+	return []shellcmd.Command{
 		{Why: "recovery has finished when this prints nothing (PostgreSQL removes recovery.signal)", Line: `ls "$PGDATA"/recovery.signal 2>/dev/null`},
 		removeBlockCommand(`"$PGDATA"/`+autoConf, "remove pgrescue's recovery settings"),
 	}

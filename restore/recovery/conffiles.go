@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // The configuration files WAL-E never archives, in the order written.
@@ -81,11 +81,11 @@ func hbaName(name string) string {
 // DescribeConfigFiles gives the shell commands equivalent to
 // EnsureConfigFiles for a dry run; the data directory is written as
 // "$PGDATA". The shell's noclobber (set -C) keeps existing files.
-func DescribeConfigFiles(ownerName string) []restore.Command {
+func DescribeConfigFiles(ownerName string) []shellcmd.Command {
 	if ownerName == "" {
 		ownerName = "postgres" // the usual owner; the Why line says whose it must be
 	}
-	cmds := []restore.Command{ownerNote(ownerName), {Why: "never overwrite a configuration file that exists", Line: "set -C"}}
+	cmds := []shellcmd.Command{ownerNote(ownerName), {Why: "never overwrite a configuration file that exists", Line: "set -C"}}
 	for _, name := range configFiles {
 		cmds = append(cmds, heredoc(">", `"$PGDATA"/`+name, configFileText(name, ownerName)))
 	}

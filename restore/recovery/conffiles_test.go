@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 func TestEnsureConfigFilesWritesOnlyMissingOnes(t *testing.T) {
@@ -94,5 +94,5 @@ func TestHBAName(t *testing.T) {
 }
 
 func TestDescribeConfigFiles(t *testing.T) {
-	golden(t, "describe-config-files.sh", restore.Script(DescribeConfigFiles("postgres")))
+	golden(t, "describe-config-files.sh", shellcmd.Script(DescribeConfigFiles("postgres")))
 }

@@ -7,7 +7,7 @@
 // parseable and its archive untouched.
 //
 // Every action can describe itself as the equivalent shell commands
-// (restore.Command), so a dry run shows exactly what would be done and an
+// (shellcmd.Command), so a dry run shows exactly what would be done and an
 // engineer can repeat it by hand. Every failure is a *problem.Error naming the
 // file or setting concerned and the next step.
 //

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // now is the clock used in the names of files moved aside; tests fix it.
@@ -136,7 +136,7 @@ func moveAside(path, why string) (*Move, error) {
 	to := asideName(path)
 	if err := os.Rename(path, to); err != nil {
 		return nil, problem.Wrap(err, problem.LocalIO, path, "cannot move "+filepath.Base(path)+" aside ("+why+")",
-			"move it away yourself (mv "+restore.Quote(path)+" "+restore.Quote(to)+"), then run again")
+			"move it away yourself (mv "+shellcmd.Quote(path)+" "+shellcmd.Quote(to)+"), then run again")
 	}
 	return &Move{From: path, To: to}, syncDir(filepath.Dir(path))
 }
@@ -176,12 +176,12 @@ func RefuseLive(pgdata, doing string) error {
 	pid, alive, err := livePostmaster(pgdata)
 	if err != nil {
 		return problem.Wrap(err, problem.DataDirInUse, pidFile, "refusing to "+doing+": postmaster.pid exists but cannot be read, so a server may be running",
-			"check with `pg_ctl -D "+restore.Quote(pgdata)+" status`; if no server runs on it, move postmaster.pid away")
+			"check with `pg_ctl -D "+shellcmd.Quote(pgdata)+" status`; if no server runs on it, move postmaster.pid away")
 	}
 	if !alive {
 		return nil
 	}
 	return problem.New(problem.DataDirInUse, pidFile,
 		fmt.Sprintf("refusing to %s: PostgreSQL is running on this data directory (PID %d)", doing, pid),
-		fmt.Sprintf("stop it first (pg_ctl -D %s stop -m fast), then run again; if `ps -p %d` shows no postgres, postmaster.pid is stale: move it away", restore.Quote(pgdata), pid))
+		fmt.Sprintf("stop it first (pg_ctl -D %s stop -m fast), then run again; if `ps -p %d` shows no postgres, postmaster.pid is stale: move it away", shellcmd.Quote(pgdata), pid))
 }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // Server starts and stops PostgreSQL on a restored data directory, with
@@ -57,7 +57,7 @@ type StartOption struct {
 }
 
 // Arg renders the option as the postmaster takes it inside pg_ctl -o.
-func (o StartOption) Arg() string { return "-c " + o.Name + "=" + restore.Quote(o.Value) }
+func (o StartOption) Arg() string { return "-c " + o.Name + "=" + shellcmd.Quote(o.Value) }
 
 // howToUndo is said of the options that change how the server behaves
 // after recovery: pg_ctl restart would keep them.

@@ -11,10 +11,10 @@ import (
 	"testing"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
-func commandsScript(srv *Server) string { return restore.Script(srv.Commands()) }
+func commandsScript(srv *Server) string { return shellcmd.Script(srv.Commands()) }
 
 // logLine is a line with the prefix Start forces: '%m [%p] '.
 var logLine = regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} [A-Za-z0-9+-]+ \[(\d+)\] (LOG|FATAL|ERROR|WARNING|DETAIL|HINT|CONTEXT|STATEMENT):  `)

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // Settings are the recovery settings pgrescue writes.
@@ -62,11 +62,11 @@ type Written struct {
 	Settings Settings // as written, defaults filled in
 	Files    []string // files created or changed
 	Moved    []Move   // files renamed out of the way
-	commands []restore.Command
+	commands []shellcmd.Command
 }
 
 // Commands gives the shell commands equivalent to what Write did.
-func (w *Written) Commands() []restore.Command { return w.commands }
+func (w *Written) Commands() []shellcmd.Command { return w.commands }
 
 // Write configures archive recovery in pgdata the way version v expects:
 // recovery.conf up to 11; from 12, recovery.signal plus a marked block in
@@ -94,7 +94,7 @@ func Write(pgdata string, v Version, s Settings) (*Written, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Written{DataDir: pgdata, Version: v, Settings: s, commands: []restore.Command{ownerNote(owner.Name)}}
+	w := &Written{DataDir: pgdata, Version: v, Settings: s, commands: []shellcmd.Command{ownerNote(owner.Name)}}
 	if v.UsesSignalFiles() {
 		err = w.writeSignalStyle(owner)
 	} else {
@@ -214,7 +214,7 @@ func (w *Written) writeRecoveryConf(owner Owner) error {
 		return err
 	}
 	w.Files = append(w.Files, path)
-	w.commands = append(w.commands, heredoc(">", restore.Quote(path), text))
+	w.commands = append(w.commands, heredoc(">", shellcmd.Quote(path), text))
 	return nil
 }
 
@@ -222,8 +222,8 @@ func (w *Written) moveAside(path, why string) error {
 	m, err := moveAside(path, why)
 	if m != nil {
 		w.Moved = append(w.Moved, *m)
-		w.commands = append(w.commands, restore.Command{Why: filepath.Base(path) + " was in the way (" + why + "): keep it, never delete",
-			Line: "mv " + restore.Quote(m.From) + " " + restore.Quote(m.To)})
+		w.commands = append(w.commands, shellcmd.Command{Why: filepath.Base(path) + " was in the way (" + why + "): keep it, never delete",
+			Line: "mv " + shellcmd.Quote(m.From) + " " + shellcmd.Quote(m.To)})
 	}
 	return err
 }
@@ -245,7 +245,7 @@ func (w *Written) writeSignalStyle(owner Owner) error {
 		return err
 	}
 	w.Files = append(w.Files, signal)
-	w.commands = append(w.commands, restore.Command{Why: "ask for archive recovery (not standby.signal: a standby never finishes)", Line: "touch " + restore.Quote(signal)})
+	w.commands = append(w.commands, shellcmd.Command{Why: "ask for archive recovery (not standby.signal: a standby never finishes)", Line: "touch " + shellcmd.Quote(signal)})
 	return nil
 }
 
@@ -265,7 +265,7 @@ func (w *Written) appendBlock(owner Owner) error {
 		return err
 	}
 	if len(removed) > 0 {
-		w.commands = append(w.commands, removeBlockCommand(restore.Quote(path), "remove the settings of an earlier pgrescue run"))
+		w.commands = append(w.commands, removeBlockCommand(shellcmd.Quote(path), "remove the settings of an earlier pgrescue run"))
 	}
 	endLine := len(kept) > 0 && kept[len(kept)-1] != '\n'
 	block := autoConfBlock(w.Version, w.Settings, endLine)
@@ -273,7 +273,7 @@ func (w *Written) appendBlock(owner Owner) error {
 		return err
 	}
 	w.Files = append(w.Files, path)
-	w.commands = append(w.commands, heredoc(">>", restore.Quote(path), block))
+	w.commands = append(w.commands, heredoc(">>", shellcmd.Quote(path), block))
 	return nil
 }
 
@@ -339,19 +339,19 @@ func lineEnd(data []byte, i int) int {
 // Describe gives the shell commands that would configure recovery for
 // version v with s, for a dry run: nothing is read or written. The data
 // directory is written as "$PGDATA".
-func Describe(v Version, s Settings) ([]restore.Command, error) {
+func Describe(v Version, s Settings) ([]shellcmd.Command, error) {
 	s, err := s.normalized(v)
 	if err != nil {
 		return nil, err
 	}
 	const dir = `"$PGDATA"`
-	cmds := []restore.Command{ownerNote("")}
+	cmds := []shellcmd.Command{ownerNote("")}
 	if !v.UsesSignalFiles() {
 		return append(cmds, heredoc(">", dir+"/"+recoveryConf, recoveryConfText(v, s))), nil
 	}
 	for _, f := range []string{recoveryConf, standbySignal} {
 		path := dir + "/" + f
-		cmds = append(cmds, restore.Command{
+		cmds = append(cmds, shellcmd.Command{
 			Why:  "keep any " + f + " out of the way (renamed, never deleted)",
 			Line: fmt.Sprintf("if [ -e %s ]; then mv %s %s.pgrescue-$(date -u +%%Y%%m%%dT%%H%%M%%SZ); fi", path, path, path),
 		})
@@ -360,28 +360,28 @@ func Describe(v Version, s Settings) ([]restore.Command, error) {
 	return append(cmds,
 		removeBlockCommand(auto, "remove the settings of an earlier pgrescue run, if any"),
 		heredoc(">>", auto, autoConfBlock(v, s, false)),
-		restore.Command{Why: "ask for archive recovery (not standby.signal: a standby never finishes)", Line: "touch " + dir + "/" + recoverySignal},
+		shellcmd.Command{Why: "ask for archive recovery (not standby.signal: a standby never finishes)", Line: "touch " + dir + "/" + recoverySignal},
 	), nil
 }
 
 // ownerNote is the first command of every description: the files must end
 // up owned by the data directory's owner and private to it.
-func ownerNote(name string) restore.Command {
+func ownerNote(name string) shellcmd.Command {
 	who, sudo := "the data directory's owner", "sudo -u postgres -s"
 	if name != "" {
-		who, sudo = name+", the data directory's owner", "sudo -u "+restore.Quote(name)+" -s"
+		who, sudo = name+", the data directory's owner", "sudo -u "+shellcmd.Quote(name)+" -s"
 	}
-	return restore.Command{Why: "run these as " + who + " (" + sudo + " when root), with files private to it", Line: "umask 077"}
+	return shellcmd.Command{Why: "run these as " + who + " (" + sudo + " when root), with files private to it", Line: "umask 077"}
 }
 
-func heredoc(redirect, path, text string) restore.Command {
+func heredoc(redirect, path, text string) shellcmd.Command {
 	why := "write " + filepath.Base(strings.Trim(path, `"'`))
 	if redirect == ">>" {
 		why = "append pgrescue's recovery settings to " + filepath.Base(strings.Trim(path, `"'`))
 	}
-	return restore.Command{Why: why, Line: "cat " + redirect + " " + path + " <<'EOF'\n" + text + "EOF"}
+	return shellcmd.Command{Why: why, Line: "cat " + redirect + " " + path + " <<'EOF'\n" + text + "EOF"}
 }
 
-func removeBlockCommand(path, why string) restore.Command {
-	return restore.Command{Why: why, Line: fmt.Sprintf("sed -i '/^%s/,/^%s/d' %s", blockBegin, blockEnd, path)}
+func removeBlockCommand(path, why string) shellcmd.Command {
+	return shellcmd.Command{Why: why, Line: fmt.Sprintf("sed -i '/^%s/,/^%s/d' %s", blockBegin, blockEnd, path)}
 }

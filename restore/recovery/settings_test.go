@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // walERestoreCommand is the restore_command GOV.UK-style restores use.
@@ -76,7 +76,7 @@ func TestWriteGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "describe-"+ver+".sh", restore.Script(cmds))
+			golden(t, "describe-"+ver+".sh", shellcmd.Script(cmds))
 			checkPrivateAndOwned(t, dir, w.Files)
 		})
 	}
@@ -220,7 +220,7 @@ func TestWriteMovesStaleFilesAsideOn12Plus(t *testing.T) {
 	if len(w.Moved) != 2 || w.Moved[0] != (Move{From: conf, To: aside}) {
 		t.Errorf("Moved = %+v", w.Moved)
 	}
-	script := restore.Script(w.Commands())
+	script := shellcmd.Script(w.Commands())
 	if !strings.Contains(script, "mv "+conf+" "+aside) || !strings.Contains(script, "touch "+filepath.Join(dir, recoverySignal)) {
 		t.Errorf("commands do not show the move and the signal:\n%s", script)
 	}
@@ -266,7 +266,7 @@ func TestWriteRecoveryConfKeepsSomeoneElses(t *testing.T) {
 	if len(w.Moved) != 0 || !strings.Contains(readFile(t, conf), "cp /new/%f %p") {
 		t.Errorf("rewriting pgrescue's recovery.conf: moved %+v", w.Moved)
 	}
-	script := restore.Script(w.Commands())
+	script := shellcmd.Script(w.Commands())
 	if !strings.Contains(script, "cat > "+conf+" <<'EOF'\n"+recoveryConfHeader) {
 		t.Errorf("commands:\n%s", script)
 	}
@@ -321,7 +321,7 @@ func TestCleanupRestoresAutoConfByteForByte(t *testing.T) {
 			if len(c.Removed) != 1 || !strings.Contains(c.Removed[0], "recovery_target_time = '2026-11-25 02:52:52.067732+00'") {
 				t.Errorf("Removed = %q", c.Removed)
 			}
-			if !strings.Contains(restore.Script(c.Commands()), "sed -i") {
+			if !strings.Contains(shellcmd.Script(c.Commands()), "sed -i") {
 				t.Errorf("cleanup commands: %v", c.Commands())
 			}
 			checkPrivateAndOwned(t, dir, []string{path})
@@ -373,7 +373,7 @@ func TestCleanupRefusesUnfinishedRecovery(t *testing.T) {
 	if exists(filepath.Join(dir, recoverySignal)) || readFile(t, path) != freshAutoConf {
 		t.Error("RemoveSignal did not end recovery and clean up")
 	}
-	if !strings.Contains(restore.Script(c.Commands()), "rm "+filepath.Join(dir, recoverySignal)) {
+	if !strings.Contains(shellcmd.Script(c.Commands()), "rm "+filepath.Join(dir, recoverySignal)) {
 		t.Errorf("commands: %v", c.Commands())
 	}
 }
@@ -430,8 +430,8 @@ func TestCleanupBefore12(t *testing.T) {
 }
 
 func TestDescribeCleanup(t *testing.T) {
-	golden(t, "describe-cleanup-15.sh", restore.Script(DescribeCleanup(Version{15, 0})))
-	golden(t, "describe-cleanup-9.3.sh", restore.Script(DescribeCleanup(Version{9, 3})))
+	golden(t, "describe-cleanup-15.sh", shellcmd.Script(DescribeCleanup(Version{15, 0})))
+	golden(t, "describe-cleanup-9.3.sh", shellcmd.Script(DescribeCleanup(Version{9, 3})))
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -3,7 +3,7 @@ package recovery
 import (
 	"strings"
 
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // shellLine renders argv as one line for a POSIX shell.
@@ -19,11 +19,11 @@ func shellLine(argv []string) string {
 // double-quoted string would expand is double-quoted, so -o "-c
 // log_line_prefix='%m [%p] '" reads as people write it.
 func shellWord(s string) string {
-	if q := restore.Quote(s); q == s {
+	if q := shellcmd.Quote(s); q == s {
 		return s
 	}
 	if strings.Contains(s, "'") && !strings.ContainsAny(s, "\"\\$`!") {
 		return `"` + s + `"`
 	}
-	return restore.Quote(s)
+	return shellcmd.Quote(s)
 }

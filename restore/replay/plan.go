@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
 	"pgrescue/restore/prefetch"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
+	"pgrescue/shellcmd"
 )
 
 // Options choose what to replay and how.
@@ -49,7 +49,7 @@ type Plan struct {
 	Version  recovery.Version
 	Start    Start
 	Backup   wale.Backup
-	Window   Window
+	Window   wale.Window
 	EndLSN   uint64
 	EndExact bool
 	Server   *recovery.Server
@@ -125,7 +125,7 @@ func (p *Plan) chooseBackup(ctx context.Context) error {
 		return err
 	}
 	size := p.Start.SegmentSize
-	p.Window = NewWindow(p.Backup, objects, size)
+	p.Window = wale.NewWindow(p.Backup, objects, size)
 	if p.opts.Target.IsEndOfArchive() {
 		if !p.Window.Continuity.HasNewest {
 			return p.Window.CheckTarget(time.Time{}) // names the missing start segment
@@ -147,9 +147,9 @@ func (p *Plan) suggestBackup(err error, backups []wale.Backup, target time.Time)
 	if !ok || !target.Before(p.Window.From) {
 		return err
 	}
-	if better, cerr := ChooseBackup(backups, target); cerr == nil {
-		pe.Next = "restore " + better.Name + " (completed " + formatTime(better.LastModified) + ") instead: pgrescue backup-fetch --move-aside " +
-			restore.Quote(p.DataDir) + " " + better.Name + ", then run this replay again"
+	if better, cerr := wale.ChooseBackup(backups, target); cerr == nil {
+		pe.Next = "restore " + better.Name + " (completed " + wale.FormatTime(better.LastModified) + ") instead: pgrescue backup-fetch --move-aside " +
+			shellcmd.Quote(p.DataDir) + " " + better.Name + ", then run this replay again"
 	}
 	return pe
 }
@@ -160,11 +160,11 @@ func (p *Plan) suggestBackup(err error, backups []wale.Backup, target time.Time)
 func (p *Plan) restoreCommand(program []string) string {
 	args := make([]string, 0, len(program)+6)
 	for _, a := range program {
-		args = append(args, restore.Quote(a))
+		args = append(args, shellcmd.Quote(a))
 	}
 	args = append(args, "wal-fetch")
 	if p.opts.Prefetch >= 0 {
-		args = append(args, "--prefetch-socket", restore.Quote(p.socketPath()))
+		args = append(args, "--prefetch-socket", shellcmd.Quote(p.socketPath()))
 	}
 	args = append(args, "--abort-on-error", `"%f"`, `"%p"`)
 	return strings.Join(args, " ")
@@ -190,17 +190,17 @@ func (p *Plan) ahead() int {
 }
 
 // Commands describes the whole replay as shell commands, for --dry-run.
-func (p *Plan) Commands() ([]restore.Command, error) {
+func (p *Plan) Commands() ([]shellcmd.Command, error) {
 	settings, err := recovery.Describe(p.Version, p.Settings)
 	if err != nil {
 		return nil, err
 	}
-	cmds := append([]restore.Command{}, settings...)
+	cmds := append([]shellcmd.Command{}, settings...)
 	if p.Server.Cluster == nil {
 		cmds = append(cmds, recovery.DescribeConfigFiles(p.Server.Owner.Name)...)
 	}
 	if p.opts.Prefetch >= 0 {
-		cmds = append(cmds, restore.Command{
+		cmds = append(cmds, shellcmd.Command{
 			Why: "pgrescue keeps " + strconv.Itoa(p.ahead()) + " segments ahead of replay in " + p.stagingDir() +
 				", fetched, decrypted and decompressed in parallel; restore_command asks for each on " + p.socketPath(),
 			Line: "# done inside pgrescue: no shell equivalent"})

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -39,7 +40,11 @@ func TestStartFromTheFixturesControlData(t *testing.T) {
 }
 
 func TestFindBackup(t *testing.T) {
-	backups, _ := fixtureListing(t)
+	archive, _ := walefixture.Open(t)
+	backups, err := archive.ListBackups(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	seg := func(s string) wale.Segment { v, _ := wale.ParseSegment(s); return v }
 	st := Start{Segment: seg("000000010000000000000016"), SegmentSize: mib16}
 	if b, err := FindBackup(backups, st, "/d"); err != nil || b.Name != "base_000000010000000000000016_00000016" {

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 
+	"pgrescue/format/lzop"
 	"pgrescue/gpg"
 	"pgrescue/problem"
-	"pgrescue/restore/lzop"
-	"pgrescue/restore/s3store"
+	"pgrescue/storage/s3store"
 )
 
 // Stage buffers: 1 MiB chunks, four ahead per stage. With three stages per

@@ -120,7 +120,7 @@ var fixtureTime = time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
 // plainWAL is a real WAL-E lzop stream of segment 11, decrypted: archives
 // without WALE_GPG_KEY_ID store exactly this.
 func plainWAL(t *testing.T) []byte {
-	return mustRead(t, filepath.Join("..", "lzop", "testdata", "wal-"+walName+".lzo"))
+	return mustRead(t, filepath.Join("..", "..", "format", "lzop", "testdata", "wal-"+walName+".lzo"))
 }
 
 func TestUnencryptedArchiveIsReadWithoutAKey(t *testing.T) {

@@ -16,10 +16,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"pgrescue/format/tarx"
 	"pgrescue/problem"
-	"pgrescue/restore"
-	"pgrescue/restore/s3store"
-	"pgrescue/restore/tarx"
+	"pgrescue/shellcmd"
+	"pgrescue/storage/s3store"
 )
 
 // FetchOptions says what to restore where.
@@ -80,7 +80,7 @@ func (a *Archive) Partitions(ctx context.Context, backup string) ([]Partition, [
 // syncs the file system at the end. On failure the partial restore is renamed
 // DataDir.pgrescue-incomplete-<time> so it cannot be mistaken for a good one.
 func (a *Archive) FetchBackup(ctx context.Context, opts FetchOptions, report func(Event)) (*FetchResult, error) {
-	report = restore.Serialized(report)
+	report = shellcmd.Serialized(report)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -280,7 +280,7 @@ func refuseLive(dataDir string) error {
 	if _, err := os.Lstat(pid); err == nil {
 		return problem.New(problem.DataDirInUse, pid,
 			"refusing to restore into a data directory whose server may be running (postmaster.pid exists)",
-			"stop PostgreSQL first (sudo service postgresql stop, or pg_ctl -D "+restore.Quote(dataDir)+" stop); if it is not running, the file is stale: check with `pg_ctl status`, then move it away")
+			"stop PostgreSQL first (sudo service postgresql stop, or pg_ctl -D "+shellcmd.Quote(dataDir)+" stop); if it is not running, the file is stale: check with `pg_ctl status`, then move it away")
 	}
 	return nil
 }
@@ -466,32 +466,32 @@ func syncDataDir(dataDir string, tablespaces map[string]string) error {
 	return nil
 }
 
-func refuseLiveCommand(dataDir string) restore.Command {
-	return restore.Command{Why: "refuse a running server: this must print nothing", Line: "ls " + restore.Quote(dataDir) + "/postmaster.pid 2>/dev/null"}
+func refuseLiveCommand(dataDir string) shellcmd.Command {
+	return shellcmd.Command{Why: "refuse a running server: this must print nothing", Line: "ls " + shellcmd.Quote(dataDir) + "/postmaster.pid 2>/dev/null"}
 }
 
 // MoveAsideCommand is the shell equivalent of moving a data directory aside
 // (renamed with the time, never deleted) and recreating it empty.
-func MoveAsideCommand(dataDir string) restore.Command {
-	dd := restore.Quote(dataDir)
-	return restore.Command{Why: "keep the old data directory (never delete it)",
+func MoveAsideCommand(dataDir string) shellcmd.Command {
+	dd := shellcmd.Quote(dataDir)
+	return shellcmd.Command{Why: "keep the old data directory (never delete it)",
 		Line: fmt.Sprintf("mv %s %s.pgrescue-$(date -u +%%Y%%m%%dT%%H%%M%%SZ) && install -d -m 0700 -o postgres -g postgres %s", dd, dd, dd)}
 }
 
 // FetchCommands describes a backup-fetch as the shell commands an engineer would
 // type for the same result.
-func (a *Archive) FetchCommands(b Backup, parts []Partition, opts FetchOptions) []restore.Command {
-	dd := restore.Quote(opts.DataDir)
-	cmds := []restore.Command{refuseLiveCommand(opts.DataDir)}
+func (a *Archive) FetchCommands(b Backup, parts []Partition, opts FetchOptions) []shellcmd.Command {
+	dd := shellcmd.Quote(opts.DataDir)
+	cmds := []shellcmd.Command{refuseLiveCommand(opts.DataDir)}
 	if opts.MoveAside {
 		cmds = append(cmds, MoveAsideCommand(opts.DataDir))
 	}
 	for _, p := range parts {
-		cmds = append(cmds, restore.Command{
+		cmds = append(cmds, shellcmd.Command{
 			Why:  fmt.Sprintf("partition %d: download, decrypt, decompress, extract", p.Index),
-			Line: fmt.Sprintf("aws s3 cp %s - | gpg -d -q --batch | lzop -d -c | tar -x -C %s --same-owner", restore.Quote(a.Store.URI(p.Key)), dd),
+			Line: fmt.Sprintf("aws s3 cp %s - | gpg -d -q --batch | lzop -d -c | tar -x -C %s --same-owner", shellcmd.Quote(a.Store.URI(p.Key)), dd),
 		})
 	}
-	cmds = append(cmds, restore.Command{Why: "flush to disk", Line: "sync -f " + dd})
+	cmds = append(cmds, shellcmd.Command{Why: "flush to disk", Line: "sync -f " + dd})
 	return cmds
 }

@@ -14,7 +14,7 @@ import (
 
 	"pgrescue/gpg"
 	"pgrescue/internal/s3test"
-	"pgrescue/restore/s3store"
+	"pgrescue/storage/s3store"
 )
 
 const fixturePrefix = "s3://wale-fixtures/pg15-primary"

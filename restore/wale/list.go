@@ -10,7 +10,7 @@ import (
 
 	"pgrescue/gpg"
 	"pgrescue/problem"
-	"pgrescue/restore/s3store"
+	"pgrescue/storage/s3store"
 )
 
 // Archive is one WAL-E archive: a store and the layout under its prefix.

@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"pgrescue/format/lzop"
 	"pgrescue/problem"
-	"pgrescue/restore"
-	"pgrescue/restore/lzop"
+	"pgrescue/shellcmd"
 )
 
 // encode compresses src with lzop and, when the archive has a recipient,
@@ -117,11 +117,11 @@ func (a *Archive) PushWAL(ctx context.Context, path string) (*WALPushResult, err
 }
 
 // WALPushCommands describes a wal-push as the pipeline WAL-E runs.
-func (a *Archive) WALPushCommands(path string) []restore.Command {
-	pipe := "lzop -c < " + restore.Quote(path)
+func (a *Archive) WALPushCommands(path string) []shellcmd.Command {
+	pipe := "lzop -c < " + shellcmd.Quote(path)
 	if a.Recipient != nil {
 		pipe += fmt.Sprintf(" | gpg -e -z 0 -r %016X", a.Recipient.KeyID())
 	}
-	return []restore.Command{{Why: "compress (and encrypt) the file, then store it whole",
-		Line: pipe + " | aws s3 cp --sse AES256 - " + restore.Quote(a.Store.URI(a.Layout.WALKey(filepath.Base(path))))}}
+	return []shellcmd.Command{{Why: "compress (and encrypt) the file, then store it whole",
+		Line: pipe + " | aws s3 cp --sse AES256 - " + shellcmd.Quote(a.Store.URI(a.Layout.WALKey(filepath.Base(path))))}}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"pgrescue/restore/s3store"
+	"pgrescue/storage/s3store"
 )
 
 // WALObject is one archived WAL file.

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"pgrescue/problem"
-	"pgrescue/restore"
+	"pgrescue/shellcmd"
 )
 
 // WALFetchResult describes one fetched WAL file.
@@ -73,10 +73,10 @@ func WriteAtomically(dest string, r io.Reader) (int64, error) {
 }
 
 // WALFetchCommands describes a wal-fetch as shell commands.
-func (a *Archive) WALFetchCommands(name, dest string) []restore.Command {
-	return []restore.Command{{
+func (a *Archive) WALFetchCommands(name, dest string) []shellcmd.Command {
+	return []shellcmd.Command{{
 		Why: "download, decrypt and decompress one WAL file, then move it into place",
 		Line: fmt.Sprintf("aws s3 cp %s - | gpg -d -q --batch | lzop -d -c > %s.tmp && mv %s.tmp %s",
-			restore.Quote(a.Store.URI(a.Layout.WALKey(name))), restore.Quote(dest), restore.Quote(dest), restore.Quote(dest)),
+			shellcmd.Quote(a.Store.URI(a.Layout.WALKey(name))), shellcmd.Quote(dest), shellcmd.Quote(dest), shellcmd.Quote(dest)),
 	}}
 }

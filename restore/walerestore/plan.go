@@ -5,10 +5,10 @@ import (
 	"strings"
 	"time"
 
-	"pgrescue/restore"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/replay"
 	"pgrescue/restore/wale"
+	"pgrescue/shellcmd"
 )
 
 // Options are what the engineer chose.
@@ -41,7 +41,7 @@ type Action struct {
 	ID          ActionID
 	Title       string
 	Destructive bool // changes what is already on disk: needs a typed confirmation
-	Commands    []restore.Command
+	Commands    []shellcmd.Command
 }
 
 // Plan is the restore worked out from a passing preflight: nothing has been
@@ -69,7 +69,7 @@ func NewPlan(ctx context.Context, opts Options, rep *Report) (*Plan, error) {
 	if !rep.DataDirEmpty {
 		p.Actions = append(p.Actions, Action{ID: ActionMoveAside, Destructive: true,
 			Title:    "Move the data directory " + opts.PGData + " aside (renamed, never deleted)",
-			Commands: []restore.Command{wale.MoveAsideCommand(opts.PGData)}})
+			Commands: []shellcmd.Command{wale.MoveAsideCommand(opts.PGData)}})
 	}
 	fetch := a.FetchCommands(b, parts, wale.FetchOptions{DataDir: opts.PGData, Backup: b.Name})
 	p.Actions = append(p.Actions, Action{ID: ActionFetch, Commands: fetch,
@@ -92,13 +92,13 @@ func expandedSize(b wale.Backup) int64 {
 
 // recoverCommands describe the replay: pgrescue's own command, then what it
 // writes and runs, as the runbook's engineer would by hand.
-func (p *Plan) recoverCommands() ([]restore.Command, error) {
+func (p *Plan) recoverCommands() ([]shellcmd.Command, error) {
 	o := p.Options
-	line := []string{"pgrescue", "replay", "--pgdata", restore.Quote(o.PGData), "--backup", p.Backup.Name}
+	line := []string{"pgrescue", "replay", "--pgdata", shellcmd.Quote(o.PGData), "--backup", p.Backup.Name}
 	if !o.Target.IsEndOfArchive() {
-		line = append(line, "--target-time", restore.Quote(o.Target.PostgresLiteral()))
+		line = append(line, "--target-time", shellcmd.Quote(o.Target.PostgresLiteral()))
 	}
-	cmds := []restore.Command{{Why: "pgrescue's replay step (add --dry-run to see every pg_ctl line it runs)", Line: strings.Join(line, " ")}}
+	cmds := []shellcmd.Command{{Why: "pgrescue's replay step (add --dry-run to see every pg_ctl line it runs)", Line: strings.Join(line, " ")}}
 	if p.Version == "" {
 		return cmds, nil
 	}
@@ -112,9 +112,9 @@ func (p *Plan) recoverCommands() ([]restore.Command, error) {
 		return nil, err
 	}
 	cmds = append(cmds, described...)
-	cmds = append(cmds, restore.Command{
+	cmds = append(cmds, shellcmd.Command{
 		Why:  "start PostgreSQL and watch it restore WAL segments, as the runbook says (tail -f on the postgres log)",
-		Line: "sudo -u postgres pg_ctl -D " + restore.Quote(o.PGData) + " -l " + restore.Quote(o.PGData+".pgrescue.log") + " start && tail -f " + restore.Quote(o.PGData+".pgrescue.log"),
+		Line: "sudo -u postgres pg_ctl -D " + shellcmd.Quote(o.PGData) + " -l " + shellcmd.Quote(o.PGData+".pgrescue.log") + " start && tail -f " + shellcmd.Quote(o.PGData+".pgrescue.log"),
 	})
 	return cmds, nil
 }
@@ -126,14 +126,14 @@ func (p *Plan) restoreCommand() string {
 	}
 	words := make([]string, 0, len(program)+3)
 	for _, w := range program {
-		words = append(words, restore.Quote(w))
+		words = append(words, shellcmd.Quote(w))
 	}
 	return strings.Join(append(words, "wal-fetch", `"%f"`, `"%p"`), " ")
 }
 
 // Commands is every action's commands in order, for a dry run or a script.
-func (p *Plan) Commands() []restore.Command {
-	var cmds []restore.Command
+func (p *Plan) Commands() []shellcmd.Command {
+	var cmds []shellcmd.Command
 	for _, a := range p.Actions {
 		cmds = append(cmds, a.Commands...)
 	}

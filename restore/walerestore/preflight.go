@@ -9,7 +9,6 @@ import (
 	"pgrescue/gpg"
 	"pgrescue/problem"
 	"pgrescue/restore/recovery"
-	"pgrescue/restore/replay"
 	"pgrescue/restore/wale"
 )
 
@@ -80,7 +79,7 @@ type Report struct {
 	Backups      []wale.Backup // with their sentinels loaded
 	WAL          []wale.WALObject
 	Chosen       *wale.Backup // the backup the target needs; nil when none could be chosen
-	Window       replay.Window
+	Window       wale.Window
 	KeyProtected bool   // the archive's key needs a passphrase
 	KeyName      string // the key that decrypts the archive, for the GPG step
 	DataDirEmpty bool
@@ -242,7 +241,7 @@ func (p *preflight) choose() error {
 	)
 	switch name := p.opts.Backup; name {
 	case "":
-		b, err = replay.ChooseBackup(p.rep.Backups, p.opts.Target.Time)
+		b, err = wale.ChooseBackup(p.rep.Backups, p.opts.Target.Time)
 	default:
 		b, err = selectBackup(p.rep.Backups, name, p.opts.Archive.Store.URI(p.opts.Archive.Layout.BasebackupsPrefix()))
 	}
@@ -250,7 +249,7 @@ func (p *preflight) choose() error {
 		return err
 	}
 	p.rep.Chosen = &b
-	p.rep.Window = replay.NewWindow(b, p.rep.WAL, p.opts.Archive.SegmentSize)
+	p.rep.Window = wale.NewWindow(b, p.rep.WAL, p.opts.Archive.SegmentSize)
 	return nil
 }
 

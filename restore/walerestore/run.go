@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"pgrescue/restore"
 	"pgrescue/restore/replay"
 	"pgrescue/restore/wale"
+	"pgrescue/shellcmd"
 )
 
 // Event is what Run reports: an action starting or ending, or an event of
@@ -53,7 +53,7 @@ type Result struct {
 // cancellation the fetch labels its partial directory and the replay stops
 // the server; the old data directory is never touched.
 func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
-	report = restore.Serialized(report)
+	report = shellcmd.Serialized(report)
 	now := p.Options.Now
 	if now == nil {
 		now = time.Now

@@ -1,4 +1,4 @@
-package replay
+package wale_test
 
 import (
 	"context"
@@ -8,8 +8,11 @@ import (
 
 	"pgrescue/internal/walefixture"
 	"pgrescue/problem"
+	"pgrescue/restore/pglog"
 	"pgrescue/restore/wale"
 )
+
+const mib16 = 16 << 20
 
 func fixtureListing(t *testing.T) ([]wale.Backup, []wale.WALObject) {
 	t.Helper()
@@ -34,14 +37,14 @@ func TestWindowAndTargetsOfTheFixture(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := ChooseBackup(backups, target)
+		b, err := wale.ChooseBackup(backups, target)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if b.Name != pt.RestoreFromBackup {
 			t.Errorf("target %s: proposed %s, manifest restores from %s", pt.RFC3339, b.Name, pt.RestoreFromBackup)
 		}
-		w := NewWindow(b, objects, mib16)
+		w := wale.NewWindow(b, objects, mib16)
 		if err := w.CheckTarget(target); err != nil {
 			t.Errorf("target %s refused: %v", pt.RFC3339, err)
 		}
@@ -49,23 +52,23 @@ func TestWindowAndTargetsOfTheFixture(t *testing.T) {
 			t.Errorf("gap reported in a complete archive: %s", w.GapWarning())
 		}
 		if end := w.EndForTarget(target, mib16); end <= b.Start.Number(mib16)*mib16 || end > w.EndLSN(mib16) {
-			t.Errorf("end estimate %s out of range", FormatLSN(end))
+			t.Errorf("end estimate %s out of range", pglog.LSN(end).String())
 		}
 	}
-	latest, err := ChooseBackup(backups, time.Time{})
+	latest, err := wale.ChooseBackup(backups, time.Time{})
 	if err != nil || latest.Name != m.Latest {
 		t.Fatalf("end of archive: proposed %s (%v), want %s", latest.Name, err, m.Latest)
 	}
-	w := NewWindow(latest, objects, mib16)
-	if w.Newest.String() != m.Final.LastArchivedSegment || FormatLSN(w.EndLSN(mib16)) != "0/19000000" {
-		t.Errorf("newest %s end %s", w.Newest, FormatLSN(w.EndLSN(mib16)))
+	w := wale.NewWindow(latest, objects, mib16)
+	if w.Newest.String() != m.Final.LastArchivedSegment || pglog.LSN(w.EndLSN(mib16)).String() != "0/19000000" {
+		t.Errorf("newest %s end %s", w.Newest, pglog.LSN(w.EndLSN(mib16)).String())
 	}
 }
 
 func TestTargetsOutsideTheWindowAreRefused(t *testing.T) {
 	backups, objects := fixtureListing(t)
-	b, _ := ChooseBackup(backups, time.Time{})
-	w := NewWindow(b, objects, mib16)
+	b, _ := wale.ChooseBackup(backups, time.Time{})
+	w := wale.NewWindow(b, objects, mib16)
 
 	after := w.To.Add(time.Minute)
 	err := w.CheckTarget(after)
@@ -76,7 +79,7 @@ func TestTargetsOutsideTheWindowAreRefused(t *testing.T) {
 	if !problem.Is(err, problem.Usage) || !strings.Contains(err.Error(), "before backup "+b.Name+" completed") {
 		t.Errorf("target before the backup: %v", err)
 	}
-	_, err = ChooseBackup(backups, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
+	_, err = wale.ChooseBackup(backups, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
 	if !problem.Is(err, problem.NoBackups) || !strings.Contains(err.Error(), "base_000000010000000000000012_00000012") {
 		t.Errorf("target before every backup: %v", err)
 	}
@@ -91,7 +94,7 @@ func TestGapIsNamedBeforeAndAfterReplay(t *testing.T) {
 		}
 	}
 	b := backups[0] // starts at segment 12
-	w := NewWindow(b, gapped, mib16)
+	w := wale.NewWindow(b, gapped, mib16)
 	warn := w.GapWarning()
 	if !strings.Contains(warn, "missing 1 WAL segment") || !strings.Contains(warn, "000000010000000000000014") {
 		t.Errorf("gap warning: %q", warn)
@@ -102,7 +105,7 @@ func TestGapIsNamedBeforeAndAfterReplay(t *testing.T) {
 	if !strings.Contains(after, "WAL was left unreplayed") || !strings.Contains(after, "000000010000000000000014") || !strings.Contains(after, "0/13FFFEC8") {
 		t.Errorf("after replay: %q", after)
 	}
-	full := NewWindow(b, objects, mib16)
+	full := wale.NewWindow(b, objects, mib16)
 	restored["000000010000000000000018"] = true
 	if s := full.UnreplayedWarning(0x18000060, func(n string) bool { return restored[n] }, mib16); s != "" {
 		t.Errorf("complete replay warned: %q", s)

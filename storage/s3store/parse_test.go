@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"pgrescue/problem"
-	"pgrescue/restore/s3store"
+	"pgrescue/storage/s3store"
 )
 
 func TestParsePrefix(t *testing.T) {

@@ -308,7 +308,7 @@ func TestCompressUsesEveryInstruction(t *testing.T) {
 
 // FuzzCompressRoundTrip: any input compresses within CompressBound to a
 // block both decoders restore exactly. The seed corpus runs with go test;
-// run `go test -fuzz FuzzCompressRoundTrip ./restore/lzop` to search.
+// run `go test -fuzz FuzzCompressRoundTrip ./format/lzop` to search.
 func FuzzCompressRoundTrip(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0})

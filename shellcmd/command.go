@@ -1,8 +1,7 @@
-// Package restore holds what the restore engines share: the shell-command
-// description every action can give of itself (for plans, dry runs,
-// transcripts and training). The engines live in subpackages: wale (WAL-E
-// archives), tarx (safe extraction), lzop, s3store.
-package restore
+// Package shellcmd describes actions as the shell commands an engineer would
+// type: every plan, dry run, transcript and training screen shows them. It
+// also holds Serialized, the report wrapper the engines' goroutines share.
+package shellcmd
 
 import (
 	"strings"

@@ -1,4 +1,4 @@
-package replay
+package wale
 
 import (
 	"fmt"
@@ -7,28 +7,28 @@ import (
 	"time"
 
 	"pgrescue/problem"
-	"pgrescue/restore/wale"
+	"pgrescue/restore/pglog"
 )
 
 // Window is what an archive can restore from one base backup: any moment
 // after the backup completed and up to the newest archived WAL, provided
 // no segment is missing in between.
 type Window struct {
-	Backup     wale.Backup
+	Backup     Backup
 	From       time.Time // the backup's completion (its sentinel's upload time)
 	To         time.Time // when the newest archived segment was uploaded
-	Newest     wale.Segment
-	Continuity wale.Continuity
-	Segments   []wale.WALObject // the archived segments from the backup's start, in order
+	Newest     Segment
+	Continuity Continuity
+	Segments   []WALObject // the archived segments from the backup's start, in order
 }
 
 // NewWindow computes the window of backup b over the archive's WAL listing.
-func NewWindow(b wale.Backup, objects []wale.WALObject, segmentSize int64) Window {
+func NewWindow(b Backup, objects []WALObject, segmentSize int64) Window {
 	w := Window{Backup: b, From: b.LastModified}
-	w.Continuity = wale.CheckContinuity(b.Start, objects, segmentSize)
+	w.Continuity = CheckContinuity(b.Start, objects, segmentSize)
 	start := b.Start.Number(segmentSize)
 	for _, o := range objects {
-		if o.Kind == wale.WALSegment && o.Segment.Timeline >= b.Start.Timeline && o.Segment.Number(segmentSize) >= start {
+		if o.Kind == WALSegment && o.Segment.Timeline >= b.Start.Timeline && o.Segment.Number(segmentSize) >= start {
 			w.Segments = append(w.Segments, o)
 		}
 	}
@@ -75,17 +75,17 @@ func (w Window) CheckTarget(target time.Time) error {
 			"choose another backup (pgrescue wal-list --backup NAME shows what each can reach)")
 	}
 	if !target.After(w.From) {
-		return &problem.Error{Kind: problem.Usage, Subject: "--target-time " + formatTime(target),
+		return &problem.Error{Kind: problem.Usage, Subject: "--target-time " + FormatTime(target),
 			Summary: "the target is before backup " + w.Backup.Name + " completed",
-			Detail:  "that backup completed at " + formatTime(w.From) + "; a restore can only reach moments after its backup",
+			Detail:  "that backup completed at " + FormatTime(w.From) + "; a restore can only reach moments after its backup",
 			Next:    "choose an older backup that completed before the target, or a later target"}
 	}
 	if target.After(w.To) {
-		return &problem.Error{Kind: problem.Usage, Subject: "--target-time " + formatTime(target),
+		return &problem.Error{Kind: problem.Usage, Subject: "--target-time " + FormatTime(target),
 			Summary: "the target is after the newest archived WAL",
 			Detail: fmt.Sprintf("the newest segment, %s, was archived at %s; nothing later can be restored from this archive",
-				w.Newest, formatTime(w.To)),
-			Next: "leave out --target-time to restore everything archived, or choose a target up to " + formatTime(w.To)}
+				w.Newest, FormatTime(w.To)),
+			Next: "leave out --target-time to restore everything archived, or choose a target up to " + FormatTime(w.To)}
 	}
 	return nil
 }
@@ -109,8 +109,8 @@ func (w Window) GapWarning() string {
 
 // ChooseBackup proposes the newest backup that completed before target, or
 // the newest of all when target is zero (the end of the archive).
-func ChooseBackup(backups []wale.Backup, target time.Time) (wale.Backup, error) {
-	var best *wale.Backup
+func ChooseBackup(backups []Backup, target time.Time) (Backup, error) {
+	var best *Backup
 	for i := range backups {
 		b := &backups[i]
 		if !target.IsZero() && !b.LastModified.Before(target) {
@@ -129,17 +129,17 @@ func ChooseBackup(backups []wale.Backup, target time.Time) (wale.Backup, error) 
 					first = b
 				}
 			}
-			earliest = first.Name + " completed " + formatTime(first.LastModified)
+			earliest = first.Name + " completed " + FormatTime(first.LastModified)
 		}
-		return wale.Backup{}, problem.New(problem.NoBackups, "--target-time "+formatTime(target),
+		return Backup{}, problem.New(problem.NoBackups, "--target-time "+FormatTime(target),
 			"no base backup completed before the target (earliest: "+earliest+")",
 			"choose a later target; moments before the first backup cannot be restored from this archive")
 	}
 	return *best, nil
 }
 
-// formatTime writes a time as PostgreSQL and the engineer read it, in UTC.
-func formatTime(t time.Time) string {
+// FormatTime writes a time as PostgreSQL and the engineer read it, in UTC.
+func FormatTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.000000") + " UTC"
 }
 
@@ -156,9 +156,9 @@ func (w Window) UnreplayedWarning(redoDone uint64, restored func(name string) bo
 	if stopped >= newest || restored(w.Newest.String()) {
 		return ""
 	}
-	next := wale.SegmentAt(w.Newest.Timeline, stopped+1, segmentSize)
+	next := SegmentAt(w.Newest.Timeline, stopped+1, segmentSize)
 	return fmt.Sprintf("WAL was left unreplayed: replay stopped at %s in segment %s, but the archive goes on to %s (%d more segment(s)). "+
 		"PostgreSQL could not get %s and promoted as if the archive ended there; transactions after %s are NOT in this restore. "+
 		"Find the missing segment(s) (the primary's pg_wal, another archive), then restore again",
-		FormatLSN(redoDone), wale.SegmentAt(w.Newest.Timeline, stopped, segmentSize), w.Newest, newest-stopped, next, FormatLSN(redoDone))
+		pglog.LSN(redoDone), SegmentAt(w.Newest.Timeline, stopped, segmentSize), w.Newest, newest-stopped, next, pglog.LSN(redoDone))
 }

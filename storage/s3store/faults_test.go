@@ -12,7 +12,7 @@ import (
 
 	"pgrescue/internal/s3test"
 	"pgrescue/problem"
-	"pgrescue/restore/s3store"
+	"pgrescue/storage/s3store"
 )
 
 const objectKey = "pg/basebackups_005/base_000000010000000000000012_00000012/tar_partitions/part_00000000.tar.lzo"

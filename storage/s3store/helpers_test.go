@@ -10,7 +10,7 @@ import (
 
 	"pgrescue/internal/s3test"
 	"pgrescue/problem"
-	"pgrescue/restore/s3store"
+	"pgrescue/storage/s3store"
 )
 
 const testBucket = "wale-test"

@@ -12,7 +12,7 @@ import (
 
 	"pgrescue/internal/s3test"
 	"pgrescue/problem"
-	"pgrescue/restore/s3store"
+	"pgrescue/storage/s3store"
 )
 
 // Listing follows ListObjectsV2 continuation tokens: 25 keys at 10 a page
