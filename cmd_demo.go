@@ -110,9 +110,10 @@ func (a *app) demoWizard(ctx context.Context, cmd *cobra.Command, sb *demo.Sandb
 	if err != nil {
 		return err
 	}
+	backend := &wizardBackend{app: &demoApp, journal: j}
 	deps := ui.Deps{
-		Backend: &wizardBackend{app: &demoApp, journal: j}, Catalog: cat, Config: cfg, Journal: j,
-		Defaults: ui.Request{Envdir: sb.Envdir}, Context: ctx, NoColor: os.Getenv("NO_COLOR") != "",
+		WALE: backend, GPG: backend, Catalog: cat, Config: cfg, Journal: j,
+		Defaults: ui.WALERequest{Envdir: sb.Envdir}, Context: ctx, NoColor: os.Getenv("NO_COLOR") != "",
 		Training: training(sb),
 	}
 	var outcome ui.Outcome

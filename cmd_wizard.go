@@ -51,9 +51,10 @@ func (a *app) wizard(cmd *cobra.Command, w *wizardFlags) error {
 	if err != nil {
 		return err
 	}
+	backend := &wizardBackend{app: a, journal: j}
 	deps := ui.Deps{
-		Backend: &wizardBackend{app: a, journal: j}, Catalog: cat, Config: cfg, Journal: j, DryRun: w.dryRun,
-		Defaults: ui.Request{PGData: w.pgdata, Envdir: a.envdir}, Context: cmd.Context(),
+		WALE: backend, GPG: backend, Catalog: cat, Config: cfg, Journal: j, DryRun: w.dryRun,
+		Defaults: ui.WALERequest{PGData: w.pgdata, Envdir: a.envdir}, Context: cmd.Context(),
 		NoColor: os.Getenv("NO_COLOR") != "",
 	}
 	var outcome ui.Outcome

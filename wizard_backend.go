@@ -34,19 +34,19 @@ type wizardBackend struct {
 
 // appFor is the app's configuration with the wizard's envdir, unless a flag
 // named one: restore_command's child must read the same settings.
-func (b *wizardBackend) appFor(req ui.Request) *app {
+func (b *wizardBackend) appFor(envdir string) *app {
 	a := *b.app
-	if a.envdir == "" && req.Envdir != "" {
-		a.envdir = req.Envdir
+	if a.envdir == "" && envdir != "" {
+		a.envdir = envdir
 	}
 	return &a
 }
 
 // open returns the archive for req, opening it the first time.
-func (b *wizardBackend) open(ctx context.Context, req ui.Request) (*wale.Archive, *config.Settings, error) {
+func (b *wizardBackend) open(ctx context.Context, envdir string) (*wale.Archive, *config.Settings, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a := b.appFor(req)
+	a := b.appFor(envdir)
 	if b.archive != nil && b.openedFor == a.envdir {
 		return b.archive, b.settings, nil
 	}
@@ -87,18 +87,18 @@ func (b *wizardBackend) passphraseSource(s *config.Settings) gpg.PassphraseFunc 
 }
 
 // options turns the wizard's request into the engine's options.
-func (b *wizardBackend) options(req ui.Request, archive *wale.Archive, s *config.Settings) (walerestore.Options, error) {
+func (b *wizardBackend) options(req ui.WALERequest, archive *wale.Archive, s *config.Settings) (walerestore.Options, error) {
 	opts := walerestore.Options{
 		Archive: archive, Keys: keySource(s), PGData: req.PGData, Backup: req.Backup,
 		Target: req.Target, MoveAside: req.MoveAside, Workers: 4,
 	}
-	err := b.appFor(req).completeReplayOptions(&opts.Replay, req.Cluster)
+	err := b.appFor(req.Envdir).completeReplayOptions(&opts.Replay, req.Cluster)
 	opts.Replay.Prefetch = 0 // always prefetch: only this process holds the unlocked key
 	return opts, err
 }
 
-func (b *wizardBackend) Preflight(ctx context.Context, req ui.Request, report func(walerestore.Check)) *walerestore.Report {
-	archive, s, err := b.open(ctx, req)
+func (b *wizardBackend) Preflight(ctx context.Context, req ui.WALERequest, report func(walerestore.Check)) *walerestore.Report {
+	archive, s, err := b.open(ctx, req.Envdir)
 	if err != nil {
 		return walerestore.Preflight(ctx, walerestore.Options{PGData: req.PGData}, walerestore.Config{Err: err}, report)
 	}
@@ -112,8 +112,8 @@ func configDetail(s *config.Settings) string {
 	return fmt.Sprintf("WALE_S3_PREFIX=%s (from %s)", prefix.Value, prefix.Source)
 }
 
-func (b *wizardBackend) Plan(ctx context.Context, req ui.Request) (*walerestore.Plan, error) {
-	archive, s, err := b.open(ctx, req)
+func (b *wizardBackend) Plan(ctx context.Context, req ui.WALERequest, _ *walerestore.Report) (*walerestore.Plan, error) {
+	archive, s, err := b.open(ctx, req.Envdir)
 	if err != nil {
 		return nil, err
 	}
@@ -129,8 +129,8 @@ func (b *wizardBackend) Run(ctx context.Context, plan *walerestore.Plan, report 
 	return plan.Run(ctx, report)
 }
 
-func (b *wizardBackend) KeyStatus(ctx context.Context, req ui.Request) (ui.KeyStatus, error) {
-	archive, s, err := b.open(ctx, req)
+func (b *wizardBackend) KeyStatus(ctx context.Context, req ui.GPGRequest) (ui.KeyStatus, error) {
+	archive, s, err := b.open(ctx, req.Envdir)
 	if err != nil {
 		return ui.KeyStatus{}, err
 	}
@@ -160,8 +160,8 @@ func (b *wizardBackend) unlocked() bool {
 // Unlock proves the passphrase by decrypting an archived object with a
 // fresh copy of the keys, then keeps it: keys that met a wrong passphrase
 // stay locked, so the archive's keys are replaced only on success.
-func (b *wizardBackend) Unlock(ctx context.Context, req ui.Request, passphrase []byte) error {
-	archive, s, err := b.open(ctx, req)
+func (b *wizardBackend) Unlock(ctx context.Context, req ui.GPGRequest, passphrase []byte) error {
+	archive, s, err := b.open(ctx, req.Envdir)
 	if err != nil {
 		return err
 	}
@@ -204,12 +204,12 @@ func decryptAll(keys *gpg.Keys, data []byte, uri string) error {
 // change is the keyring change the GPG step asks for, prepared as
 // `pgrescue gpg remove-passphrase` prepares it: the keyring WAL-E uses,
 // verified on an archived object.
-func (b *wizardBackend) change(ctx context.Context, req ui.Request, dryRun bool) (*keyring.Change, error) {
-	c, _, err := b.appFor(req).gpgChange(ctx, &gpgFlags{}, "", dryRun)
+func (b *wizardBackend) change(ctx context.Context, req ui.GPGRequest, dryRun bool) (*keyring.Change, error) {
+	c, _, err := b.appFor(req.Envdir).gpgChange(ctx, &gpgFlags{}, "", dryRun)
 	return c, err
 }
 
-func (b *wizardBackend) RemovePassphrase(ctx context.Context, req ui.Request, passphrase []byte) (*keyring.Result, error) {
+func (b *wizardBackend) RemovePassphrase(ctx context.Context, req ui.GPGRequest, passphrase []byte) (*keyring.Result, error) {
 	c, err := b.change(ctx, req, false)
 	if err != nil {
 		return nil, err
@@ -226,7 +226,7 @@ func (b *wizardBackend) RemovePassphrase(ctx context.Context, req ui.Request, pa
 	return res, nil
 }
 
-func (b *wizardBackend) RemovePassphraseCommands(ctx context.Context, req ui.Request) ([]shellcmd.Command, error) {
+func (b *wizardBackend) RemovePassphraseCommands(ctx context.Context, req ui.GPGRequest) ([]shellcmd.Command, error) {
 	c, err := b.change(ctx, req, true)
 	if err != nil {
 		return nil, err

@@ -41,7 +41,7 @@ func newFixtureBackend(t *testing.T) *fixtureBackend {
 	return &fixtureBackend{archive: archive, keyFile: walefixture.Path(t, "gpg-secret-protected.asc"), where: "key file testdata/wale-pg15/gpg-secret-protected.asc"}
 }
 
-func (b *fixtureBackend) options(req Request) walerestore.Options {
+func (b *fixtureBackend) options(req WALERequest) walerestore.Options {
 	return walerestore.Options{
 		Archive: b.archive, PGData: req.PGData, Backup: req.Backup, Target: req.Target, MoveAside: req.MoveAside,
 		Keys: walerestore.KeySource{Where: b.where, List: func(context.Context) ([]gpg.KeyInfo, error) {
@@ -56,11 +56,11 @@ func (b *fixtureBackend) options(req Request) walerestore.Options {
 
 var fixtureConfig = walerestore.Config{Detail: "WALE_S3_PREFIX=" + walefixture.Prefix + " (from envdir /etc/wal-e/env.d/WALE_S3_PREFIX)"}
 
-func (b *fixtureBackend) Preflight(ctx context.Context, req Request, report func(walerestore.Check)) *walerestore.Report {
+func (b *fixtureBackend) Preflight(ctx context.Context, req WALERequest, report func(walerestore.Check)) *walerestore.Report {
 	return walerestore.Preflight(ctx, b.options(req), fixtureConfig, report)
 }
 
-func (b *fixtureBackend) Plan(ctx context.Context, req Request) (*walerestore.Plan, error) {
+func (b *fixtureBackend) Plan(ctx context.Context, req WALERequest, _ *walerestore.Report) (*walerestore.Plan, error) {
 	opts := b.options(req)
 	opts.Replay.WALFetch = []string{"/usr/local/bin/pgrescue", "--envdir", "/etc/wal-e/env.d"}
 	return walerestore.NewPlan(ctx, opts, walerestore.Preflight(ctx, opts, fixtureConfig, nil))
@@ -70,13 +70,13 @@ func (b *fixtureBackend) Run(context.Context, *walerestore.Plan, func(walerestor
 	panic("model tests feed the run screen's events directly")
 }
 
-func (b *fixtureBackend) KeyStatus(ctx context.Context, req Request) (KeyStatus, error) {
+func (b *fixtureBackend) KeyStatus(ctx context.Context, req GPGRequest) (KeyStatus, error) {
 	return KeyStatus{Where: b.where, Recipient: "0xEC57899CFCBA07F4", Encrypted: true,
 		Key: `0x97431D9C5CEB8FBF "WAL-E fixture <wale-fixture@example.invalid>"`, Protected: true, Unlocked: b.unlocked, CanRemove: true}, nil
 }
 
 // Unlock checks the passphrase for real: it decrypts an archived object.
-func (b *fixtureBackend) Unlock(ctx context.Context, req Request, passphrase []byte) error {
+func (b *fixtureBackend) Unlock(ctx context.Context, req GPGRequest, passphrase []byte) error {
 	data, err := os.ReadFile(b.keyFile)
 	if err != nil {
 		return err
@@ -99,11 +99,11 @@ func (b *fixtureBackend) Unlock(ctx context.Context, req Request, passphrase []b
 	return nil
 }
 
-func (b *fixtureBackend) RemovePassphrase(context.Context, Request, []byte) (*keyring.Result, error) {
+func (b *fixtureBackend) RemovePassphrase(context.Context, GPGRequest, []byte) (*keyring.Result, error) {
 	return nil, problem.New(problem.Usage, "test", "model tests do not change keyrings", "")
 }
 
-func (b *fixtureBackend) RemovePassphraseCommands(context.Context, Request) ([]shellcmd.Command, error) {
+func (b *fixtureBackend) RemovePassphraseCommands(context.Context, GPGRequest) ([]shellcmd.Command, error) {
 	return []shellcmd.Command{{Why: "see the key's id", Line: "sudo cat /etc/wal-e/env.d/WALE_GPG_KEY_ID"}}, nil
 }
 

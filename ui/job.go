@@ -16,6 +16,7 @@ type job struct {
 	cancel   context.CancelFunc
 	done     *jobDone      // met while draining a batch; delivered by the next listen
 	finished chan struct{} // closed when the work has returned
+	owner    Page          // the page its messages go to
 }
 
 // jobEvents is a batch of a job's events; jobDone is its last message.

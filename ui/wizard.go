@@ -1,56 +1,40 @@
-// Package ui is the wizard: Bubble Tea models that render what the engines
-// report and send what the engineer chooses. It holds no restore logic:
-// every action goes through a Backend, and every screen shows the shell
-// commands the action stands for, so the wizard teaches the runbook too.
+// Package ui is the wizard: a stack of pages grouped in flows, drawn full
+// screen with Bubble Tea or asked line by line in plain mode. It holds no
+// restore logic: each flow does its work through one small backend
+// interface of its own, and every screen shows the shell commands its
+// action stands for, so the wizard teaches the runbook too.
+//
+// The root model (this file) routes messages to the page on top, draws the
+// frame (header, breadcrumb, keys) and pushes and pops pages; it knows no
+// page or flow by name. The flows live in flow_*.go.
 package ui
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
 	"pgrescue/hosting"
 	"pgrescue/journal"
-	"pgrescue/problem"
 )
-
-// stepID names a screen of the wizard, in the order of the flow.
-type stepID int
-
-const (
-	stepBriefing stepID = iota
-	stepApp
-	stepHosting
-	stepSource
-	stepManual
-	stepPreflight
-	stepGPG
-	stepBackup
-	stepPlan
-	stepRun
-	stepDone
-)
-
-var stepNames = map[stepID]string{
-	stepBriefing: "Briefing", stepApp: "Application", stepHosting: "Hosting", stepSource: "Source", stepManual: "Runbook",
-	stepPreflight: "Preflight", stepGPG: "GPG key", stepBackup: "Backup", stepPlan: "Plan", stepRun: "Restore", stepDone: "Done",
-}
-
-// The breadcrumb shows the WAL-E path; manual branches show their own.
-var walePath = []stepID{stepApp, stepHosting, stepSource, stepPreflight, stepBackup, stepPlan, stepRun, stepDone}
 
 // Deps is what the wizard works with.
 type Deps struct {
-	Backend Backend
+	WALE    WALEBackend // the WAL-E restore flow's work
+	GPG     GPGBackend  // the GPG key flow's work
 	Catalog *hosting.Catalog
 	Config  *hosting.Config // may be nil
 	Journal *journal.Journal
 	// Defaults come from flags: they prefill the data directory and envdir.
-	Defaults Request
+	Defaults WALERequest
 	DryRun   bool
 	NoColor  bool
 	Training *Training // a practice run: briefing first, a check at the end
@@ -59,31 +43,20 @@ type Deps struct {
 	Context context.Context
 }
 
-// Model is the wizard's root: a step machine that routes keys and job
-// messages to the current step and draws the frame around it.
+// Model is the wizard's root: a stack of pages. It routes keys and job
+// messages, draws the frame around the page on top, and pushes and pops.
 type Model struct {
 	deps     Deps
 	st       Styles
 	width    int
 	height   int
 	room     int // lines between header and footer in the frame being drawn
-	step     stepID
-	history  []stepID
+	stack    []Page
+	jobs     map[int]*job // running work, by id, with the page it reports to
 	showHelp bool
 	began    time.Time
-
-	req      Request // what has been gathered so far
-	briefing *briefingStep
-	app      *appStep
-	hosting  *hostingStep
-	source   *sourceStep
-	manual   *manualStep
-	pre      *preflightStep
-	gpg      *gpgStep
-	backup   *backupStep
-	plan     *planStep
-	run      *runStep
-	done     *doneStep
+	title    string    // the application being restored, once chosen
+	lines    io.Writer // plain mode: where pages' sentences go; nil on a full screen
 	outcome  Outcome
 }
 
@@ -93,7 +66,7 @@ type Outcome struct {
 	Err     error  // the restore's failure, for the exit code
 }
 
-// New builds the wizard at its first step.
+// New builds the wizard at its first page.
 func New(deps Deps) *Model {
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -104,54 +77,89 @@ func New(deps Deps) *Model {
 	if deps.Catalog == nil {
 		deps.Catalog = hosting.DefaultCatalog()
 	}
-	m := &Model{deps: deps, st: NewStyles(deps.NoColor), width: 80, height: 24, began: deps.Now(), req: deps.Defaults}
-	m.briefing = &briefingStep{}
-	m.app = newAppStep(m)
-	m.step = stepApp
-	if deps.Training != nil {
-		m.step = stepBriefing
-	}
-	m.hosting = &hostingStep{}
-	m.source = &sourceStep{}
-	m.manual = &manualStep{}
-	m.pre = &preflightStep{}
-	m.gpg = newGPGStep()
-	m.backup = newBackupStep()
-	m.plan = newPlanStep()
-	m.run = newRunStep()
-	m.done = &doneStep{}
+	m := &Model{deps: deps, st: NewStyles(deps.NoColor), width: 80, height: 24, began: deps.Now(), jobs: map[int]*job{}}
 	m.deps.Journal.Event("wizard", "started", slog.Bool("dry_run", deps.DryRun))
+	m.stack = []Page{firstPage(m)}
 	return m
 }
 
-// Wait cancels a restore still running when the program loop ended (a
-// SIGTERM, a lost terminal) and waits for it to stop cleanly: the server
-// stopped, a partial fetch labelled.
-func (m *Model) Wait(timeout time.Duration) {
-	j := m.run.job
-	if j == nil {
-		return
-	}
-	j.cancel()
-	if j.wait(timeout) && m.outcome.Err == nil {
-		m.outcome.Err = problem.New(problem.Interrupted, m.req.PGData, "the restore was stopped before it finished",
-			"run pgrescue again; the old data directory was moved aside, not deleted, and a partial restore is labelled .pgrescue-incomplete")
-	}
-}
+// Init focuses the first page.
+func (m *Model) Init() tea.Cmd { return m.top().Focus(m) }
 
 // Outcome returns how the wizard ended.
 func (m *Model) Outcome() Outcome { return m.outcome }
 
-// Init starts the first step.
-func (m *Model) Init() tea.Cmd {
-	if m.step == stepBriefing {
-		return nil
+// Wait stops work still running when the program loop ended (a SIGTERM, a
+// lost terminal) and waits for it to stop cleanly: each page that owns
+// such work says how it ended.
+func (m *Model) Wait(timeout time.Duration) {
+	for _, p := range m.stack {
+		if a, ok := p.(abandoner); ok {
+			a.Abandon(m, func(j *job) bool { j.cancel(); return j.wait(timeout) })
+		}
 	}
-	return m.app.input.Focus()
 }
 
-// Update routes a message: window size and global keys here, the rest to
-// the current step.
+func (m *Model) top() Page { return m.stack[len(m.stack)-1] }
+
+// push puts a page on top and focuses it.
+func (m *Model) push(p Page) tea.Cmd {
+	m.deps.Journal.Event("step", p.Crumb())
+	m.stack = append(m.stack, p)
+	return p.Focus(m)
+}
+
+// back returns to the page below, which keeps what was entered there, and
+// stops the work the page left was doing. The first page has nowhere to
+// go back to: esc there quits.
+func (m *Model) back() tea.Cmd {
+	if len(m.stack) == 1 {
+		return m.quit()
+	}
+	left := m.top()
+	m.stack = m.stack[:len(m.stack)-1]
+	for id, j := range m.jobs {
+		if j.owner == left {
+			j.cancel()
+			delete(m.jobs, id)
+		}
+	}
+	return m.top().Focus(m)
+}
+
+func (m *Model) quit() tea.Cmd { return tea.Quit }
+
+// end stops the wizard with err as its outcome (plain mode's refusals).
+func (m *Model) end(err error) tea.Cmd {
+	m.outcome.Err = err
+	return tea.Quit
+}
+
+// plain reports plain mode: the same pages, asked line by line.
+func (m *Model) plain() bool { return m.lines != nil }
+
+// say prints one full sentence in plain mode; on a full screen the page
+// shows the same state itself.
+func (m *Model) say(format string, args ...any) {
+	if m.lines != nil {
+		fmt.Fprintf(m.lines, format+"\n", args...)
+	}
+}
+
+// onStack reports whether p is still a page of the wizard.
+func (m *Model) onStack(p Page) bool { return slices.Contains(m.stack, p) }
+
+// startJob runs work for the page owner; its events and result go to that
+// page while it is on the stack.
+func (m *Model) startJob(owner Page, work func(ctx context.Context, emit func(any)) any) (*job, tea.Cmd) {
+	j, cmd := startJob(m.deps.Context, work)
+	j.owner = owner
+	m.jobs[j.id] = j
+	return j, cmd
+}
+
+// Update routes a message: window size and global keys here, job messages
+// to the page that started the job, the rest to the page on top.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
@@ -161,8 +169,28 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if cmd, handled := m.globalKey(msg); handled {
 			return m, cmd
 		}
+	case jobEvents:
+		return m, m.toOwner(msg.id, msg, false)
+	case jobDone:
+		return m, m.toOwner(msg.id, msg, true)
 	}
-	return m, m.updateStep(msg)
+	return m, m.top().Update(m, msg)
+}
+
+// toOwner delivers a job's message to the page that started it, if it is
+// still on the stack.
+func (m *Model) toOwner(id int, msg tea.Msg, last bool) tea.Cmd {
+	j, ok := m.jobs[id]
+	if !ok {
+		return nil
+	}
+	if last {
+		delete(m.jobs, id)
+	}
+	if !m.onStack(j.owner) {
+		return nil
+	}
+	return j.owner.Update(m, msg)
 }
 
 // globalKey handles the keys that work on every screen.
@@ -173,95 +201,31 @@ func (m *Model) globalKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	}
 	switch k.String() {
 	case "ctrl+c":
-		if m.step == stepRun {
-			return m.run.interrupt(m), true
+		if p, ok := m.top().(interrupter); ok {
+			return p.Interrupt(m), true
 		}
 		return m.quit(), true
 	case "?":
-		if !m.typing() {
+		if !m.top().Typing() {
 			m.showHelp = true
 			return nil, true
 		}
 	case "esc":
-		if m.step != stepRun && m.step != stepDone {
+		if !m.isSealed() {
 			return m.back(), true
 		}
 	}
 	return nil, false
 }
 
-// typing reports whether the current step has a text field focused, where
-// "?" and letters are text, not commands.
-func (m *Model) typing() bool {
-	switch m.step {
-	case stepApp:
-		return true
-	case stepBriefing:
-		return false
-	case stepBackup:
-		return m.backup.target.Focused()
-	case stepPlan:
-		return m.plan.confirm.Focused()
-	case stepGPG:
-		return m.gpg.input.Focused()
-	case stepPreflight:
-		return m.pre.editing()
-	}
-	return false
+func (m *Model) isSealed() bool {
+	s, ok := m.top().(sealed)
+	return ok && s.Sealed()
 }
 
-// page is what every step is: it takes messages and draws itself.
-type page interface {
-	update(m *Model, msg tea.Msg) tea.Cmd
-	view(m *Model) string
-}
-
-// current is the step on screen.
-func (m *Model) current() page {
-	return map[stepID]page{
-		stepBriefing: m.briefing, stepApp: m.app, stepHosting: m.hosting, stepSource: m.source, stepManual: m.manual,
-		stepPreflight: m.pre, stepGPG: m.gpg, stepBackup: m.backup, stepPlan: m.plan, stepRun: m.run, stepDone: m.done,
-	}[m.step]
-}
-
-func (m *Model) updateStep(msg tea.Msg) tea.Cmd { return m.current().update(m, msg) }
-
-// goTo moves forward to a step, remembering where esc returns to.
-func (m *Model) goTo(next stepID) {
-	m.deps.Journal.Event("step", stepNames[next])
-	m.history = append(m.history, m.step)
-	m.step = next
-}
-
-// back returns to the previous step, keeping what was entered there. The
-// first step has nowhere to go back to: esc there quits.
-func (m *Model) back() tea.Cmd {
-	if len(m.history) == 0 {
-		return m.quit()
-	}
-	m.step = m.history[len(m.history)-1]
-	m.history = m.history[:len(m.history)-1]
-	return m.focusCurrent()
-}
-
-// focusCurrent focuses the text field of the step shown, if it has one.
-func (m *Model) focusCurrent() tea.Cmd {
-	switch m.step {
-	case stepApp:
-		return m.app.input.Focus()
-	case stepBackup:
-		return m.backup.focus()
-	case stepPlan:
-		return m.plan.focus()
-	}
-	return nil
-}
-
-func (m *Model) quit() tea.Cmd { return tea.Quit }
-
-// View draws the frame: a header with the breadcrumb, the step, the keys.
+// View draws the frame: a header with the breadcrumb, the page, the keys.
 func (m *Model) View() tea.View {
-	// The frame is drawn first: the step lays itself out in the room left.
+	// The frame is drawn first: the page lays itself out in the room left.
 	header := m.headerView()
 	footer := m.footerView()
 	m.room = max(m.height-lipgloss.Height(header)-lipgloss.Height(footer), 1)
@@ -269,25 +233,23 @@ func (m *Model) View() tea.View {
 	if m.showHelp {
 		body = m.helpView()
 	} else {
-		body = m.stepView()
+		body = m.top().View(m)
 	}
 	body = fitLines(body, m.width, m.room)
 	v := tea.NewView(lipgloss.JoinVertical(lipgloss.Left, header, body, footer))
 	v.AltScreen = true
-	v.WindowTitle = "pgrescue: " + stepNames[m.step]
+	v.WindowTitle = "pgrescue: " + m.top().Crumb()
 	return v
 }
 
-// bodyHeight is the room a step has between the header and the footer, as
+// bodyHeight is the room a page has between the header and the footer, as
 // measured by the View being drawn.
 func (m *Model) bodyHeight() int { return m.room }
 
-func (m *Model) stepView() string { return m.current().view(m) }
-
 func (m *Model) headerView() string {
 	title := m.st.Title.Render("pgrescue") + m.st.Header.Render(" · PostgreSQL restore wizard")
-	if m.req.App != "" {
-		title += m.st.Header.Render(" · " + m.req.App)
+	if m.title != "" {
+		title += m.st.Header.Render(" · " + m.title)
 	}
 	if m.deps.DryRun {
 		title += m.st.Warn.Render(" · DRY RUN (nothing changes)")
@@ -295,90 +257,67 @@ func (m *Model) headerView() string {
 	return truncate(title, m.width) + "\n" + m.breadcrumb() + "\n"
 }
 
+// crumbs are the pages so far and the ones expected after the top one;
+// current is the top's index.
+func (m *Model) crumbs() (names []string, current int) {
+	for _, p := range m.stack {
+		names = append(names, p.Crumb())
+	}
+	if a, ok := m.top().(ahead); ok {
+		names = append(names, a.Ahead()...)
+	}
+	return names, len(m.stack) - 1
+}
+
 // breadcrumb shows where the engineer is in the flow; on a narrow terminal
-// the first steps give way to "…" so the current one always shows.
+// the first pages give way to "…" so the current one always shows.
 func (m *Model) breadcrumb() string {
-	path := m.path()
-	for {
-		var crumbs []string
-		if len(path) < len(m.path()) {
-			crumbs = append(crumbs, m.st.Crumb.Render("…"))
+	names, current := m.crumbs()
+	for first := 0; ; first++ {
+		var parts []string
+		if first > 0 {
+			parts = append(parts, m.st.Crumb.Render("…"))
 		}
-		for _, id := range path {
-			name := stepNames[id]
-			if id == m.step {
-				crumbs = append(crumbs, m.st.CrumbNow.Render("["+name+"]"))
+		for i := first; i < len(names); i++ {
+			if i == current {
+				parts = append(parts, m.st.CrumbNow.Render("["+names[i]+"]"))
 			} else {
-				crumbs = append(crumbs, m.st.Crumb.Render(name))
+				parts = append(parts, m.st.Crumb.Render(names[i]))
 			}
 		}
-		line := strings.Join(crumbs, m.st.Crumb.Render(" > "))
-		if lipgloss.Width(line) <= m.width || len(path) == 1 || path[0] == m.step {
+		line := strings.Join(parts, m.st.Crumb.Render(" > "))
+		if lipgloss.Width(line) <= m.width || first == len(names)-1 || first == current {
 			return truncate(line, m.width)
 		}
-		path = path[1:]
 	}
 }
 
-// path is the breadcrumb: the WAL-E flow, with the GPG or runbook step in
-// place when the engineer is on it.
-func (m *Model) path() []stepID {
-	if m.step == stepBriefing {
-		return append([]stepID{stepBriefing}, walePath...)
-	}
-	switch m.step {
-	case stepManual:
-		return []stepID{stepApp, stepHosting, stepSource, stepManual}
-	case stepGPG:
-		return []stepID{stepApp, stepHosting, stepSource, stepPreflight, stepGPG, stepBackup, stepPlan, stepRun, stepDone}
-	}
-	return walePath
-}
+// globalKeys are the keys of every screen.
+var (
+	keyBack = binding("esc", "back", "esc")
+	keyHelp = binding("?", "keys", "?")
+	keyExit = binding("ctrl+c", "quit", "ctrl+c")
+)
 
 func (m *Model) footerView() string {
 	var keys []string
-	for _, k := range m.stepKeys() {
-		keys = append(keys, m.st.Key.Render(k[0])+" "+k[1])
+	add := func(b key.Binding) { keys = append(keys, m.st.Key.Render(b.Help().Key)+" "+b.Help().Desc) }
+	for _, b := range m.top().Keys() {
+		add(b)
 	}
-	if m.step != stepRun && m.step != stepDone {
-		keys = append(keys, m.st.Key.Render("esc")+" back")
+	if !m.isSealed() {
+		add(keyBack)
 	}
-	keys = append(keys, m.st.Key.Render("?")+" keys", m.st.Key.Render("ctrl+c")+" quit")
+	add(keyHelp)
+	add(keyExit)
 	return "\n" + wrapWords(strings.Join(keys, " · "), m.width)
-}
-
-// stepKeys are the current step's own keys, for the footer and the help.
-func (m *Model) stepKeys() [][2]string {
-	switch m.step {
-	case stepApp:
-		return m.app.keys()
-	case stepHosting, stepSource:
-		return [][2]string{{"up/down", "choose"}, {"enter", "continue"}}
-	case stepManual:
-		return [][2]string{{"up/down", "scroll"}}
-	case stepPreflight:
-		return m.pre.keys()
-	case stepGPG:
-		return m.gpg.keys()
-	case stepBackup:
-		return m.backup.keys()
-	case stepPlan:
-		return m.plan.keys()
-	case stepRun:
-		return [][2]string{{"pgup/pgdn", "scroll the log"}}
-	case stepDone:
-		return [][2]string{{"up/down", "scroll"}, {"q", "quit"}}
-	case stepBriefing:
-		return [][2]string{{"enter", "start the exercise"}}
-	}
-	return nil
 }
 
 func (m *Model) helpView() string {
 	var b strings.Builder
-	b.WriteString(m.st.Bold.Render("Keys on this screen ("+stepNames[m.step]+")") + "\n\n")
-	for _, k := range m.stepKeys() {
-		b.WriteString("  " + m.st.Key.Render(padRight(k[0], 12)) + k[1] + "\n")
+	b.WriteString(m.st.Bold.Render("Keys on this screen ("+m.top().Crumb()+")") + "\n\n")
+	for _, k := range m.top().Keys() {
+		b.WriteString("  " + m.st.Key.Render(padRight(k.Help().Key, 12)) + k.Help().Desc + "\n")
 	}
 	b.WriteString("\n" + m.st.Bold.Render("Everywhere") + "\n\n")
 	for _, k := range [][2]string{

@@ -35,8 +35,8 @@ func newModel(t *testing.T, width, height int, change ...func(*Deps)) (*Model, *
 	t.Helper()
 	backend := newFixtureBackend(t)
 	clock := fixedNow
-	deps := Deps{Backend: backend, NoColor: true, Now: func() time.Time { return clock }, Context: context.Background(),
-		Defaults: Request{Envdir: "/etc/wal-e/env.d"}}
+	deps := Deps{WALE: backend, GPG: backend, NoColor: true, Now: func() time.Time { return clock }, Context: context.Background(),
+		Defaults: WALERequest{Envdir: "/etc/wal-e/env.d"}}
 	for _, c := range change {
 		c(&deps)
 	}
@@ -57,17 +57,25 @@ func eachSize(t *testing.T, name string, walk func(t *testing.T, m *Model)) {
 	}
 }
 
+// onTop is the page on top, which must be a P.
+func onTop[P Page](t *testing.T, m *Model) P {
+	t.Helper()
+	p, ok := m.top().(P)
+	if !ok {
+		t.Fatalf("on the %s page, want a %T", m.top().Crumb(), p)
+	}
+	return p
+}
+
 // toPreflight walks to the preflight of content-publisher (Carrenza).
 func toPreflight(t *testing.T, m *Model) {
 	typeText(t, m, "content-publisher")
 	press(t, m, "enter", "enter", "enter")
-	if m.step != stepPreflight {
-		t.Fatalf("at step %s, want the preflight", stepNames[m.step])
-	}
+	onTop[*preflightPage](t, m)
 }
 
 func toBackup(t *testing.T, m *Model) {
-	m.req.PGData = goldenPGData
+	m.deps.Defaults.PGData = goldenPGData
 	toPreflight(t, m)
 	press(t, m, "enter") // to the GPG step: the fixture key is protected
 	press(t, m, "enter") // unlock in memory
@@ -77,9 +85,7 @@ func toBackup(t *testing.T, m *Model) {
 	}
 	typeText(t, m, string(passphrase))
 	press(t, m, "enter", "enter")
-	if m.step != stepBackup {
-		t.Fatalf("at step %s, want the backup step", stepNames[m.step])
-	}
+	onTop[*backupPage](t, m)
 }
 
 func TestScreens(t *testing.T) {
@@ -107,34 +113,33 @@ func TestScreens(t *testing.T) {
 		press(t, m, "enter", "enter", "down", "enter")
 	})
 	eachSize(t, "preflight-ask-pgdata", func(t *testing.T, m *Model) {
-		m.hosting.details.PGData = ""
 		typeText(t, m, "content-publisher")
 		press(t, m, "enter", "enter")
-		m.hosting.details.PGData = ""
+		onTop[*sourcePage](t, m).sel.Details.PGData = ""
 		press(t, m, "enter")
 	})
 	eachSize(t, "preflight", func(t *testing.T, m *Model) {
-		m.req.PGData = goldenPGData
+		m.deps.Defaults.PGData = goldenPGData
 		toPreflight(t, m)
 	})
 	eachSize(t, "gpg-choice", func(t *testing.T, m *Model) {
-		m.req.PGData = goldenPGData
+		m.deps.Defaults.PGData = goldenPGData
 		toPreflight(t, m)
 		press(t, m, "enter")
 	})
 	eachSize(t, "gpg-remove-choice", func(t *testing.T, m *Model) {
-		m.req.PGData = goldenPGData
+		m.deps.Defaults.PGData = goldenPGData
 		toPreflight(t, m)
 		press(t, m, "enter", "down")
 	})
 	eachSize(t, "gpg-passphrase-typed", func(t *testing.T, m *Model) {
-		m.req.PGData = goldenPGData
+		m.deps.Defaults.PGData = goldenPGData
 		toPreflight(t, m)
 		press(t, m, "enter", "enter")
 		typeText(t, m, "secret")
 	})
 	eachSize(t, "gpg-wrong-passphrase", func(t *testing.T, m *Model) {
-		m.req.PGData = goldenPGData
+		m.deps.Defaults.PGData = goldenPGData
 		toPreflight(t, m)
 		press(t, m, "enter", "enter")
 		typeText(t, m, "not the passphrase")
@@ -175,24 +180,22 @@ func TestPlanNeedsTheTypedPath(t *testing.T) {
 	os.MkdirAll(dir, 0o700)
 	os.WriteFile(dir+"/PG_VERSION", []byte("15\n"), 0o600)
 	m, _ := newModel(t, 80, 24)
-	m.req.PGData = dir
+	m.deps.Defaults.PGData = dir
 	toPreflight(t, m)
 	press(t, m, "enter", "enter")
 	passphrase, _ := os.ReadFile(walefixture.Path(t, "gpg-passphrase.txt"))
 	typeText(t, m, string(passphrase))
 	press(t, m, "enter", "enter", "enter")
-	if m.step != stepPlan || !m.plan.destructive() {
-		t.Fatalf("at %s, destructive %v", stepNames[m.step], m.plan.destructive())
+	if !onTop[*planPage](t, m).destructive() {
+		t.Fatal("moving a cluster aside is not destructive")
 	}
 	press(t, m, "enter")
-	if m.step != stepPlan || !strings.Contains(screen(m), "Nothing has been changed") {
+	if onTop[*planPage](t, m); !strings.Contains(screen(m), "Nothing has been changed") {
 		t.Fatalf("enter alone went on:\n%s", screen(m))
 	}
 	typeText(t, m, "main")
 	press(t, m, "enter")
-	if m.step != stepPlan {
-		t.Fatal("a wrong path started the restore")
-	}
+	onTop[*planPage](t, m) // a wrong path starts nothing
 	golden(t, m, "plan-confirm-refused-80x24")
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Error("the data directory changed")
@@ -206,50 +209,48 @@ func TestEscGoesBackKeepingAnswers(t *testing.T) {
 	toBackup(t, m)
 	typeText(t, m, "2026-11-25 02:53:00+00")
 	press(t, m, "enter")
-	if m.step != stepPlan {
-		t.Fatalf("at %s", stepNames[m.step])
-	}
+	onTop[*planPage](t, m)
 	press(t, m, "esc")
-	if m.step != stepBackup || m.backup.target.Value() != "2026-11-25 02:53:00+00" {
-		t.Fatalf("at %s with target %q", stepNames[m.step], m.backup.target.Value())
+	if target := onTop[*backupPage](t, m).target.Value(); target != "2026-11-25 02:53:00+00" {
+		t.Fatalf("target %q", target)
 	}
 	press(t, m, "esc", "esc", "esc", "esc")
-	if m.step != stepHosting || m.req.App != "content-publisher" {
-		t.Fatalf("at %s, app %q", stepNames[m.step], m.req.App)
+	if onTop[*hostingPage](t, m); m.title != "content-publisher" {
+		t.Fatalf("application %q", m.title)
 	}
 	press(t, m, "esc")
-	if m.step != stepApp || m.app.input.Value() != "content-publisher" {
-		t.Fatalf("at %s, filter %q", stepNames[m.step], m.app.input.Value())
+	if filter := onTop[*appPage](t, m).input.Value(); filter != "content-publisher" {
+		t.Fatalf("filter %q", filter)
 	}
 }
 
 // runModel is a model on the run screen, fed the engine's own event types.
-func runModel(t *testing.T, width, height int) *Model {
+func runModel(t *testing.T, width, height int) (*Model, *runPage) {
 	m, _ := newModel(t, width, height)
 	toBackup(t, m)
 	typeText(t, m, walefixture.ReadManifest(t).PITRPoints[2].RFC3339)
 	press(t, m, "enter")
-	plan := m.plan.plan
-	m.goTo(stepRun)
-	m.run.reset(plan, fixedNow.Add(-95*time.Second))
-	m.run.job = &job{id: -1, cancel: func() {}, finished: make(chan struct{})}
-	return m
+	plan := onTop[*planPage](t, m)
+	r := newRunPage(plan.flow, plan.plan, fixedNow.Add(-95*time.Second))
+	m.push(r)
+	r.job = &job{id: -1, cancel: func() {}, finished: make(chan struct{})}
+	return m, r
 }
 
-func feed(m *Model, events ...walerestore.Event) {
-	batch := jobEvents{id: m.run.job.id}
+func feed(m *Model, r *runPage, events ...walerestore.Event) {
+	batch := jobEvents{id: r.job.id}
 	for _, e := range events {
 		batch.events = append(batch.events, e)
 	}
-	m.run.update(m, batch)
+	r.Update(m, batch)
 }
 
 func TestRunScreens(t *testing.T) {
 	for _, s := range sizes {
 		t.Run(s.name, func(t *testing.T) {
-			m := runModel(t, s.width, s.height)
-			fetch, _ := m.plan.plan.Action(walerestore.ActionFetch)
-			feed(m, walerestore.ActionStarted{Action: fetch},
+			m, r := runModel(t, s.width, s.height)
+			fetch, _ := r.plan.Action(walerestore.ActionFetch)
+			feed(m, r, walerestore.ActionStarted{Action: fetch},
 				walerestore.FetchEvent{Event: wale.FetchStarted{Backup: "b", Partitions: 5, CompressedBytes: 550 << 20, ExpandedBytes: 1 << 30, Workers: 2}},
 				walerestore.FetchEvent{Event: wale.FetchProgress{Downloaded: 220 << 20, CompressedTotal: 550 << 20, Extracted: 400 << 20, ExpandedTotal: 1 << 30,
 					PartitionsDone: 2, Partitions: 5, Rate: 200 << 20, ETA: 3 * time.Second}})
@@ -259,13 +260,13 @@ func TestRunScreens(t *testing.T) {
 			golden(t, m, "run-cancel-asked-"+s.name)
 			m.Update(keyMsg("esc"))
 
-			recover, _ := m.plan.plan.Action(walerestore.ActionRecover)
-			feed(m, walerestore.ActionDone{Action: fetch, Duration: 5 * time.Second}, walerestore.ActionStarted{Action: recover})
+			recover, _ := r.plan.Action(walerestore.ActionRecover)
+			feed(m, r, walerestore.ActionDone{Action: fetch, Duration: 5 * time.Second}, walerestore.ActionStarted{Action: recover})
 			for i := 0; i < 30; i++ {
 				text := "2026-11-25 03:09:" + twoDigits(i) + ".000 UTC [4242] LOG:  restored log file \"0000000100000000000000" + fmt.Sprintf("%02X", 0x12+i%6) + "\" from archive"
-				feed(m, walerestore.ReplayEvent{Event: replay.LogLine{Text: text, Event: &pglog.RestoredFile{}}})
+				feed(m, r, walerestore.ReplayEvent{Event: replay.LogLine{Text: text, Event: &pglog.RestoredFile{}}})
 			}
-			feed(m,
+			feed(m, r,
 				walerestore.ReplayEvent{Event: replay.LogLine{Text: "2026-11-25 03:09:40.000 UTC [4242] FATAL:  could not restore file", Event: &pglog.Fatal{}}},
 				walerestore.ReplayEvent{Event: replay.Milestone{Name: "consistent", Detail: "at 0/16000100"}},
 				walerestore.ReplayEvent{Event: replay.ProgressUpdate{Snapshot: replay.Snapshot{Percent: 62.5, Current: 0x17000000, SegmentsDone: 5, SegmentsLeft: 3,
@@ -280,7 +281,7 @@ func twoDigits(n int) string { return fmt.Sprintf("%02d", n) }
 func TestDoneScreens(t *testing.T) {
 	for _, s := range sizes {
 		t.Run(s.name, func(t *testing.T) {
-			m := runModel(t, s.width, s.height)
+			m, r := runModel(t, s.width, s.height)
 			res := &walerestore.Result{
 				Fetch: &wale.FetchResult{Files: 1269, Bytes: 31 << 20, Duration: 2 * time.Second, MovedAsideTo: goldenPGData + ".pgrescue-20261125T030800Z"},
 				Replay: &replay.Result{StoppedAt: "before commit of transaction 730, time 2026-11-25 02:53:12.003797+00",
@@ -290,16 +291,16 @@ func TestDoneScreens(t *testing.T) {
 				Duration: 6 * time.Second,
 				Timings:  map[walerestore.ActionID]time.Duration{walerestore.ActionFetch: 2 * time.Second, walerestore.ActionRecover: 3 * time.Second},
 			}
-			m.run.update(m, jobDone{id: m.run.job.id, result: runResult{res: res}})
+			r.Update(m, jobDone{id: r.job.id, result: runResult{res: res}})
 			golden(t, m, "done-"+s.name)
 			if !strings.Contains(m.Outcome().Summary, "pg_basebackup") {
 				t.Errorf("the summary lacks the runbook's next steps:\n%s", m.Outcome().Summary)
 			}
 		})
 	}
-	m := runModel(t, 80, 24)
+	m, r := runModel(t, 80, 24)
 	err := problem.New(problem.RecoveryFailed, "/tmp/x.log", "PostgreSQL stopped during recovery", "read the FATAL line above")
-	m.run.update(m, jobDone{id: m.run.job.id, result: runResult{err: err}})
+	r.Update(m, jobDone{id: r.job.id, result: runResult{err: err}})
 	golden(t, m, "done-failed-80x24")
 	if !errors.Is(m.Outcome().Err, err) {
 		t.Errorf("outcome %v", m.Outcome().Err)
@@ -311,7 +312,7 @@ func TestDoneScreens(t *testing.T) {
 // how.
 func TestDryRunWalksTheWholeFlowAndRunsNothing(t *testing.T) {
 	m, _ := newModel(t, 80, 24, func(d *Deps) { d.DryRun = true })
-	m.req.PGData = goldenPGData
+	m.deps.Defaults.PGData = goldenPGData
 	toPreflight(t, m)
 	press(t, m, "enter", "down", "enter")
 	typeText(t, m, "remove")
@@ -322,9 +323,7 @@ func TestDryRunWalksTheWholeFlowAndRunsNothing(t *testing.T) {
 		t.Fatalf("dry-run removal:\n%s", screen(m))
 	}
 	press(t, m, "enter", "enter", "enter")
-	if m.step != stepDone {
-		t.Fatalf("at %s, want done", stepNames[m.step])
-	}
+	onTop[*donePage](t, m)
 	golden(t, m, "done-dry-run-80x24")
 	if out := m.Outcome().Summary; !strings.Contains(out, "aws s3 cp") || !strings.Contains(out, "nothing was changed") {
 		t.Errorf("dry-run summary:\n%s", out)
@@ -339,8 +338,8 @@ func TestDryRunWalksTheWholeFlowAndRunsNothing(t *testing.T) {
 func TestGPGStepFromTheStartScreen(t *testing.T) {
 	m, _ := newModel(t, 80, 24)
 	press(t, m, "down", "enter")
-	if m.step != stepGPG || !strings.Contains(screen(m), "protected by a passphrase") {
-		t.Fatalf("at %s:\n%s", stepNames[m.step], screen(m))
+	if onTop[*gpgPage](t, m); !strings.Contains(screen(m), "protected by a passphrase") {
+		t.Fatalf("no protected key shown:\n%s", screen(m))
 	}
 	press(t, m, "enter")
 	passphrase, _ := os.ReadFile(walefixture.Path(t, "gpg-passphrase.txt"))
@@ -350,9 +349,7 @@ func TestGPGStepFromTheStartScreen(t *testing.T) {
 		t.Fatalf("not unlocked:\n%s", screen(m))
 	}
 	press(t, m, "enter")
-	if m.step != stepApp {
-		t.Fatalf("at %s, want back at the application list", stepNames[m.step])
-	}
+	onTop[*appPage](t, m) // back at the application list
 }
 
 func trainingDeps(ok bool) func(*Deps) {
@@ -380,22 +377,17 @@ func trainingDeps(ok bool) func(*Deps) {
 func TestTrainingBriefsThenChecks(t *testing.T) {
 	for _, ok := range []bool{true, false} {
 		m, _ := newModel(t, 80, 24, trainingDeps(ok))
-		if m.step != stepBriefing {
-			t.Fatalf("starts at %s", stepNames[m.step])
-		}
+		onTop[*briefingPage](t, m)
 		if ok {
 			golden(t, m, "briefing-80x24")
 		}
 		press(t, m, "enter")
-		if m.step != stepApp {
-			t.Fatalf("enter leads to %s", stepNames[m.step])
-		}
-		m.step = stepRun
-		m.run.reset(nil, fixedNow)
-		m.run.job = &job{id: -2, cancel: func() {}, finished: make(chan struct{})}
-		m.run.plan = &walerestore.Plan{Options: walerestore.Options{PGData: goldenPGData}}
+		onTop[*appPage](t, m)
+		r := newRunPage(nil, &walerestore.Plan{Options: walerestore.Options{PGData: goldenPGData}}, fixedNow)
+		m.push(r)
+		r.job = &job{id: -2, cancel: func() {}, finished: make(chan struct{})}
 		res := &walerestore.Result{Replay: &replay.Result{Server: &recovery.Server{SocketDir: "/tmp/pgrescue-abc", Port: 54320, Owner: recovery.Owner{Name: "postgres"}}}}
-		drive(t, m, m.run.update(m, jobDone{id: -2, result: runResult{res: res}}))
+		drive(t, m, r.Update(m, jobDone{id: -2, result: runResult{res: res}}))
 		want := "Exercise passed: 12000 rows"
 		if !ok {
 			want = "Not quite: 8000 rows: the DELETE was replayed."

@@ -4,19 +4,21 @@ import (
 	"context"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"pgrescue/restore/walerestore"
 )
 
-// preflightStep checks everything before anything is changed, each check
-// shown live as it runs; a protected key leads to the GPG step.
-type preflightStep struct {
+// preflightPage checks everything before anything is changed, each check
+// shown live as it runs; a protected key leads to the GPG flow.
+type preflightPage struct {
+	basePage
+	flow    *waleFlow
 	dir     textinput.Model // the data directory, asked when not known
 	asking  bool
 	checks  []walerestore.Check
-	report  *walerestore.Report
 	job     *job
 	running bool
 }
@@ -34,63 +36,68 @@ func newTextInput(placeholder string, width int) textinput.Model {
 	return in
 }
 
-// enter starts the step: ask for the data directory when it is not known,
-// else run the checks.
-func (p *preflightStep) enter(m *Model) tea.Cmd {
-	if m.req.PGData == "" {
-		p.dir = newTextInput("/var/lib/postgresql/9.3/main", 60)
-		p.asking = true
-		return p.dir.Focus()
+func (p *preflightPage) Crumb() string { return "Preflight" }
+func (p *preflightPage) Typing() bool  { return p.asking }
+
+func (p *preflightPage) Keys() []key.Binding {
+	if p.asking {
+		return []key.Binding{binding("enter", "check this data directory", "enter")}
+	}
+	return []key.Binding{binding("enter", "continue", "enter"), binding("r", "recheck", "r"),
+		binding("e", "data directory", "e"), binding("g", "GPG step", "g")}
+}
+
+// enter asks for the data directory when it is not known, else runs the
+// checks.
+func (p *preflightPage) enter(m *Model) tea.Cmd {
+	if p.flow.req.PGData == "" {
+		return p.askDir("")
 	}
 	return p.start(m)
 }
 
-func (p *preflightStep) editing() bool { return p.asking }
+func (p *preflightPage) askDir(value string) tea.Cmd {
+	p.dir = newTextInput("/var/lib/postgresql/9.3/main", 60)
+	p.dir.SetValue(value)
+	p.asking = true
+	return p.dir.Focus()
+}
 
-func (p *preflightStep) start(m *Model) tea.Cmd {
+func (p *preflightPage) start(m *Model) tea.Cmd {
 	if p.job != nil {
 		p.job.cancel()
 	}
-	p.asking, p.running, p.report = false, true, nil
+	p.asking, p.running, p.flow.report = false, true, nil
 	p.checks = nil
 	for _, c := range walerestore.CheckTitles {
 		p.checks = append(p.checks, walerestore.Check{ID: c.ID, Title: c.Title})
 	}
-	req := m.req
+	m.say("Preflight checks (nothing is changed):")
+	req := p.flow.req
 	req.MoveAside = true // the plan asks for the typed confirmation
-	backend := m.deps.Backend
-	j, cmd := startJob(m.deps.Context, func(ctx context.Context, emit func(any)) any {
+	backend := m.deps.WALE
+	j, cmd := m.startJob(p, func(ctx context.Context, emit func(any)) any {
 		return backend.Preflight(ctx, req, func(c walerestore.Check) { emit(c) })
 	})
 	p.job = j
 	return cmd
 }
 
-func (p *preflightStep) keys() [][2]string {
-	if p.asking {
-		return [][2]string{{"enter", "check this data directory"}}
-	}
-	return [][2]string{{"enter", "continue"}, {"r", "recheck"}, {"e", "data directory"}, {"g", "GPG step"}}
-}
-
-func (p *preflightStep) update(m *Model, msg tea.Msg) tea.Cmd {
+func (p *preflightPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case jobEvents:
 		if p.job == nil || msg.id != p.job.id {
 			return nil // a superseded run
 		}
 		for _, e := range msg.events {
-			p.record(e.(walerestore.Check))
+			p.record(m, e.(walerestore.Check))
 		}
 		return p.job.listen()
 	case jobDone:
 		if p.job == nil || msg.id != p.job.id {
 			return nil
 		}
-		p.running = false
-		p.report = msg.result.(*walerestore.Report)
-		p.checks = p.report.Checks
-		return nil
+		return p.checked(m, msg.result.(*walerestore.Report))
 	case tea.KeyPressMsg:
 		return p.key(m, msg)
 	}
@@ -102,20 +109,40 @@ func (p *preflightStep) update(m *Model, msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (p *preflightStep) record(c walerestore.Check) {
+func (p *preflightPage) record(m *Model, c walerestore.Check) {
 	for i := range p.checks {
 		if p.checks[i].ID == c.ID {
 			p.checks[i] = c
 		}
 	}
+	if c.Status == walerestore.Running {
+		return
+	}
+	m.say("%s %s: %s", checkMarks[c.Status], c.Title, c.Detail)
+	if c.Fix != "" && c.Status != walerestore.Passed {
+		m.say("       next: %s", c.Fix)
+	}
 }
 
-func (p *preflightStep) key(m *Model, k tea.KeyPressMsg) tea.Cmd {
+// checked takes the report. Line by line there is no screen to fix things
+// from: a failure ends the session with its own error, a pass goes on.
+func (p *preflightPage) checked(m *Model, rep *walerestore.Report) tea.Cmd {
+	p.running = false
+	p.flow.report = rep
+	p.checks = rep.Checks
+	if !m.plain() {
+		return nil
+	}
+	if failed := rep.FirstFailure(); failed != nil {
+		return m.end(failed.Err)
+	}
+	return p.proceed(m)
+}
+
+func (p *preflightPage) key(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	if p.asking {
-		if k.String() == "enter" && strings.TrimSpace(p.dir.Value()) != "" {
-			m.req.PGData = strings.TrimSpace(p.dir.Value())
-			p.dir.Blur()
-			return p.start(m)
+		if k.String() == "enter" {
+			return p.setDir(m, p.dir.Value())
 		}
 		var cmd tea.Cmd
 		p.dir, cmd = p.dir.Update(k)
@@ -125,14 +152,10 @@ func (p *preflightStep) key(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	case "r":
 		return p.start(m)
 	case "e":
-		p.dir = newTextInput("/var/lib/postgresql/9.3/main", 60)
-		p.dir.SetValue(m.req.PGData)
-		p.asking = true
-		return p.dir.Focus()
+		return p.askDir(p.flow.req.PGData)
 	case "g":
-		if p.report != nil {
-			m.goTo(stepGPG)
-			return m.gpg.enter(m)
+		if p.flow.report != nil {
+			return p.flow.keyStep(m)
 		}
 	case "enter":
 		return p.proceed(m)
@@ -140,18 +163,31 @@ func (p *preflightStep) key(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// proceed goes on when no check failed: to the GPG step while the key is
-// still locked, else to the backup and target.
-func (p *preflightStep) proceed(m *Model) tea.Cmd {
-	if p.running || p.report == nil || !p.report.OK() {
+func (p *preflightPage) setDir(m *Model, dir string) tea.Cmd {
+	if dir = strings.TrimSpace(dir); dir == "" {
 		return nil
 	}
-	if p.report.KeyProtected && !m.gpg.resolved {
-		m.goTo(stepGPG)
-		return m.gpg.enter(m)
+	p.flow.req.PGData = dir
+	p.dir.Blur()
+	return p.start(m)
+}
+
+// Ask is the data directory, when it is not known.
+func (p *preflightPage) Ask(m *Model) *Question {
+	if !p.asking {
+		return nil
 	}
-	m.goTo(stepBackup)
-	return m.backup.enter(m, p.report)
+	return &Question{Text: "Data directory to restore into"}
+}
+
+func (p *preflightPage) Answer(m *Model, a Answer) tea.Cmd { return p.setDir(m, a.Text) }
+
+// proceed goes on when no check failed.
+func (p *preflightPage) proceed(m *Model) tea.Cmd {
+	if p.running || p.flow.report == nil || !p.flow.report.OK() {
+		return nil
+	}
+	return p.flow.afterPreflight(m)
 }
 
 var checkMarks = map[walerestore.Status]string{
@@ -159,7 +195,7 @@ var checkMarks = map[walerestore.Status]string{
 	walerestore.Skipped: "[SKIP]", walerestore.Running: "[ .. ]", "": "[    ]",
 }
 
-func (p *preflightStep) view(m *Model) string {
+func (p *preflightPage) View(m *Model) string {
 	var b strings.Builder
 	b.WriteString(m.st.Bold.Render("Preflight: every check runs before anything is changed") + "\n")
 	if p.asking {
@@ -168,8 +204,8 @@ func (p *preflightStep) view(m *Model) string {
 		b.WriteString(p.dir.View() + "\n")
 		return b.String()
 	}
-	b.WriteString("\n  Data directory  " + m.req.PGData + "\n")
-	envdir := m.req.Envdir
+	b.WriteString("\n  Data directory  " + p.flow.req.PGData + "\n")
+	envdir := p.flow.req.Envdir
 	if envdir == "" {
 		envdir = "the default (/etc/wal-e/env.d, flags, environment)"
 	}
@@ -181,7 +217,7 @@ func (p *preflightStep) view(m *Model) string {
 	return b.String()
 }
 
-func (p *preflightStep) checkView(m *Model, c walerestore.Check) string {
+func (p *preflightPage) checkView(m *Model, c walerestore.Check) string {
 	style := map[walerestore.Status]func(...string) string{
 		walerestore.Passed: m.st.OK.Render, walerestore.Warning: m.st.Warn.Render, walerestore.Failed: m.st.Fail.Render,
 		walerestore.Skipped: m.st.Skip.Render, walerestore.Running: m.st.Running.Render,
@@ -208,15 +244,16 @@ func (p *preflightStep) checkView(m *Model, c walerestore.Check) string {
 	return line
 }
 
-func (p *preflightStep) verdict(m *Model) string {
+func (p *preflightPage) verdict(m *Model) string {
+	rep := p.flow.report
 	switch {
 	case p.running:
 		return m.st.Running.Render("Checking…")
-	case p.report == nil:
+	case rep == nil:
 		return ""
-	case !p.report.OK():
+	case !rep.OK():
 		return m.st.Fail.Render("A check failed.") + " Fix what it says, then press r to check again (nothing was changed)."
-	case p.report.KeyProtected && !m.gpg.resolved:
+	case rep.KeyProtected && !p.flow.keyResolved:
 		return m.st.Warn.Render("The archive's key is protected by a passphrase.") + " Press enter for the GPG step."
 	}
 	return m.st.OK.Render("Ready.") + " Press enter to choose the backup and the target."

@@ -4,15 +4,18 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"pgrescue/hosting"
 )
 
-// appStep is the filterable application list; its first row skips the
-// catalog for an engineer who already knows where the database lives.
-type appStep struct {
+// appPage is the filterable application list; its first rows skip the
+// catalog for an engineer who already knows where the database lives, or
+// go straight to the runbook's GPG problem.
+type appPage struct {
+	basePage
 	input   textinput.Model
 	matches []hosting.App
 	cursor  int // rows before fixedRows are the fixed choices, then the matches
@@ -26,17 +29,21 @@ const (
 	fixedRows
 )
 
-func newAppStep(m *Model) *appStep {
-	a := &appStep{input: newTextInput("type to filter: name, team or hosting", 44)}
+func newAppPage(m *Model) *appPage {
+	a := &appPage{input: newTextInput("type to filter: name, team or hosting", 44)}
+	a.next = append(append([]string{}, startCrumbs[1:]...), waleCrumbs...)
 	a.matches = m.deps.Catalog.Filter("")
 	return a
 }
 
-func (a *appStep) keys() [][2]string {
-	return [][2]string{{"type", "filter"}, {"up/down", "choose"}, {"enter", "continue"}}
+func (a *appPage) Crumb() string          { return "Application" }
+func (a *appPage) Typing() bool           { return true }
+func (a *appPage) Focus(m *Model) tea.Cmd { return a.input.Focus() }
+func (a *appPage) Keys() []key.Binding {
+	return []key.Binding{binding("type", "filter"), keyChoose, keyContinue}
 }
 
-func (a *appStep) update(m *Model, msg tea.Msg) tea.Cmd {
+func (a *appPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch k.String() {
 		case "up":
@@ -69,26 +76,55 @@ func (a *appStep) update(m *Model, msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-func (a *appStep) choose(m *Model) tea.Cmd {
+func (a *appPage) choose(m *Model) tea.Cmd {
 	a.input.Blur()
 	switch a.cursor {
 	case rowKnowHosting:
-		m.req.App = ""
-		m.hosting.enterUnknown(m)
+		return a.chosen(m, nil)
 	case rowGPG:
-		m.gpg.fromStart = true
-		m.goTo(stepGPG)
-		return m.gpg.enter(m)
-	default:
-		app := a.matches[a.cursor-fixedRows]
-		m.req.App = app.Name()
-		m.hosting.enter(m, app)
+		return startGPGFromStart(m)
 	}
-	m.goTo(stepHosting)
+	app := a.matches[a.cursor-fixedRows]
+	return a.chosen(m, &app)
+}
+
+// chosen goes on to the hosting of app, or to the hosting question when
+// the engineer skipped the catalog (app nil).
+func (a *appPage) chosen(m *Model, app *hosting.App) tea.Cmd {
+	m.title = ""
+	if app != nil {
+		m.title = app.Name()
+	}
+	return m.push(newHostingPage(m, app))
+}
+
+// Ask takes the application's name in plain mode: an exact name goes on,
+// anything else is answered with the names it matches.
+func (a *appPage) Ask(m *Model) *Question {
+	return &Question{Text: "Application (its name; empty if you know where the database is hosted)"}
+}
+
+func (a *appPage) Answer(m *Model, ans Answer) tea.Cmd {
+	if ans.Text == "" {
+		return a.chosen(m, nil)
+	}
+	if app, ok := m.deps.Catalog.Find(ans.Text); ok {
+		return a.chosen(m, &app)
+	}
+	matches := m.deps.Catalog.Filter(ans.Text)
+	if len(matches) == 0 {
+		m.say("No application in %s matches %q.", m.deps.Catalog.Source, ans.Text)
+		return nil
+	}
+	var names []string
+	for _, app := range matches[:min(len(matches), 10)] {
+		names = append(names, app.Name())
+	}
+	m.say("Several applications match: %s. Type one of them.", strings.Join(names, ", "))
 	return nil
 }
 
-func (a *appStep) view(m *Model) string {
+func (a *appPage) View(m *Model) string {
 	var b strings.Builder
 	b.WriteString(m.st.Bold.Render("Which application's database needs restoring?") + "\n")
 	b.WriteString(m.st.Faint.Render(truncate("Catalog: "+m.deps.Catalog.Source, m.width)) + "\n\n")
@@ -119,7 +155,7 @@ func (a *appStep) view(m *Model) string {
 	return b.String()
 }
 
-func (a *appStep) row(app hosting.App) string {
+func (a *appPage) row(app hosting.App) string {
 	where := app.HostingName()
 	if app.Retired {
 		where = "retired"

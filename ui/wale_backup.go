@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
@@ -14,10 +15,11 @@ import (
 	"pgrescue/restore/walerestore"
 )
 
-// backupStep shows the base backups and takes the target: the end of the
+// backupPage shows the base backups and takes the target: the end of the
 // archive, or a time checked against what the chosen backup can reach.
-type backupStep struct {
-	report   *walerestore.Report
+type backupPage struct {
+	basePage
+	flow     *waleFlow
 	backups  []wale.Backup // oldest first
 	latest   string
 	cursor   int
@@ -28,14 +30,18 @@ type backupStep struct {
 	problem  error // why the target cannot be reached from the chosen backup
 	planning bool
 	job      *job
+	targeted bool // plain mode: the target is answered, the backup is next
 }
 
-func newBackupStep() *backupStep {
-	return &backupStep{target: newTextInput("end of the archive (or a time, e.g. 2026-11-25 02:53:00)", 44)}
+func newBackupPage(f *waleFlow) *backupPage {
+	b := &backupPage{flow: f, target: newTextInput("end of the archive (or a time, e.g. 2026-11-25 02:53:00)", 44)}
+	b.next = waleCrumbs[2:]
+	return b
 }
 
-func (b *backupStep) enter(m *Model, rep *walerestore.Report) tea.Cmd {
-	b.report = rep
+// enter lists the backups of the preflight's report.
+func (b *backupPage) enter(m *Model) tea.Cmd {
+	rep := b.flow.report
 	b.backups = append([]wale.Backup(nil), rep.Backups...)
 	sortByCompletion(b.backups)
 	if l, ok := wale.Latest(b.backups); ok {
@@ -44,11 +50,20 @@ func (b *backupStep) enter(m *Model, rep *walerestore.Report) tea.Cmd {
 	if rep.Chosen != nil && !b.picked {
 		b.cursor = b.indexOf(rep.Chosen.Name)
 	}
-	b.revalidate(m)
-	return b.focus()
+	b.targeted = false
+	b.revalidate()
+	m.say("Base backups (completed, UTC):")
+	return b.Focus(m)
 }
 
-func (b *backupStep) focus() tea.Cmd { return b.target.Focus() }
+func (b *backupPage) Crumb() string          { return "Backup" }
+func (b *backupPage) Typing() bool           { return b.target.Focused() }
+func (b *backupPage) Focus(m *Model) tea.Cmd { return b.target.Focus() }
+
+func (b *backupPage) Keys() []key.Binding {
+	return []key.Binding{binding("up/down", "choose the backup", "up", "down"),
+		binding("type", "the target time (empty: end of the archive)"), binding("enter", "plan the restore", "enter")}
+}
 
 func sortByCompletion(bs []wale.Backup) {
 	for i := 1; i < len(bs); i++ {
@@ -58,7 +73,7 @@ func sortByCompletion(bs []wale.Backup) {
 	}
 }
 
-func (b *backupStep) indexOf(name string) int {
+func (b *backupPage) indexOf(name string) int {
 	for i, bk := range b.backups {
 		if bk.Name == name {
 			return i
@@ -67,11 +82,7 @@ func (b *backupStep) indexOf(name string) int {
 	return len(b.backups) - 1
 }
 
-func (b *backupStep) keys() [][2]string {
-	return [][2]string{{"up/down", "choose the backup"}, {"type", "the target time (empty: end of the archive)"}, {"enter", "plan the restore"}}
-}
-
-func (b *backupStep) update(m *Model, msg tea.Msg) tea.Cmd {
+func (b *backupPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case jobDone:
 		if b.job == nil || msg.id != b.job.id {
@@ -81,10 +92,10 @@ func (b *backupStep) update(m *Model, msg tea.Msg) tea.Cmd {
 	case tea.KeyPressMsg:
 		switch msg.String() {
 		case "up":
-			b.move(m, -1)
+			b.move(-1)
 			return nil
 		case "down":
-			b.move(m, 1)
+			b.move(1)
 			return nil
 		case "enter":
 			return b.submit(m)
@@ -94,23 +105,23 @@ func (b *backupStep) update(m *Model, msg tea.Msg) tea.Cmd {
 	before := b.target.Value()
 	b.target, cmd = b.target.Update(msg)
 	if b.target.Value() != before {
-		b.revalidate(m)
+		b.revalidate()
 	}
 	return cmd
 }
 
-func (b *backupStep) move(m *Model, by int) {
+func (b *backupPage) move(by int) {
 	if n := len(b.backups); n > 0 {
 		b.cursor = min(max(b.cursor+by, 0), n-1)
 		b.picked = true
-		b.revalidate(m)
+		b.revalidate()
 	}
 }
 
 // revalidate parses the target as typed and checks it against the chosen
 // backup's window; until the engineer picks a backup, the newest one that
 // completed before the target is chosen for them.
-func (b *backupStep) revalidate(m *Model) {
+func (b *backupPage) revalidate() {
 	b.problem = nil
 	text := strings.TrimSpace(b.target.Value())
 	b.parsed, b.parseErr = recovery.Target{}, nil
@@ -136,8 +147,21 @@ func (b *backupStep) revalidate(m *Model) {
 	}
 }
 
-func (b *backupStep) window() wale.Window {
-	return wale.NewWindow(b.backups[b.cursor], b.report.WAL, b.report.SegmentSize)
+func (b *backupPage) window() wale.Window {
+	return wale.NewWindow(b.backups[b.cursor], b.flow.report.WAL, b.flow.report.SegmentSize)
+}
+
+// blocker is why the choice cannot be planned yet, if anything.
+func (b *backupPage) blocker() error {
+	switch {
+	case b.parseErr != nil:
+		return b.parseErr
+	case b.problem != nil:
+		return b.problem
+	case len(b.backups) == 0:
+		return errTyped("The archive has no complete base backup.")
+	}
+	return nil
 }
 
 // planResult is the plan worked out for the choice, or why there is none.
@@ -146,29 +170,76 @@ type planResult struct {
 	err  error
 }
 
-func (b *backupStep) submit(m *Model) tea.Cmd {
-	if b.parseErr != nil || b.problem != nil || len(b.backups) == 0 || b.planning {
+func (b *backupPage) submit(m *Model) tea.Cmd {
+	if b.blocker() != nil || b.planning {
 		return nil
 	}
-	m.req.Backup = b.backups[b.cursor].Name
-	m.req.Target = b.parsed
-	m.req.MoveAside = true
+	f := b.flow
+	f.req.Backup = b.backups[b.cursor].Name
+	f.req.Target = b.parsed
+	f.req.MoveAside = true
 	b.planning = true
-	return b.startPlan(m)
+	req, checked, backend := f.req, f.report, m.deps.WALE
+	j, cmd := m.startJob(b, func(ctx context.Context, _ func(any)) any {
+		p, err := backend.Plan(ctx, req, checked)
+		return planResult{plan: p, err: err}
+	})
+	b.job = j
+	return cmd
 }
 
-func (b *backupStep) planned(m *Model, r planResult) tea.Cmd {
+func (b *backupPage) planned(m *Model, r planResult) tea.Cmd {
 	b.planning = false
 	if r.err != nil {
 		b.problem = r.err
+		if m.plain() {
+			return m.end(r.err)
+		}
 		return nil
 	}
 	b.target.Blur()
-	m.goTo(stepPlan)
-	return m.plan.enter(m, r.plan)
+	plan := newPlanPage(b.flow, r.plan)
+	return tea.Batch(m.push(plan), plan.enter(m))
 }
 
-func (b *backupStep) view(m *Model) string {
+// Ask takes the target first, then the backup proposed for it.
+func (b *backupPage) Ask(m *Model) *Question {
+	if b.planning {
+		return nil
+	}
+	if !b.targeted {
+		return &Question{Text: "Target time (local time unless a zone is given; empty: the end of the archive)"}
+	}
+	q := &Question{Text: "Backup", Default: b.cursor}
+	for _, bk := range b.backups {
+		q.Options = append(q.Options, bk.Name+" completed "+bk.LastModified.UTC().Format("2006-01-02 15:04:05"))
+	}
+	return q
+}
+
+func (b *backupPage) Answer(m *Model, a Answer) tea.Cmd {
+	if !b.targeted {
+		b.target.SetValue(a.Text)
+		b.picked = false
+		b.revalidate()
+		if err := b.blocker(); err != nil {
+			m.say("%s", err)
+			return nil
+		}
+		b.targeted = true
+		return nil
+	}
+	b.cursor, b.picked = a.Choice, true
+	b.revalidate()
+	if err := b.blocker(); err != nil {
+		m.say("%s", err)
+		b.targeted = false // the target again, for this backup or another
+		return nil
+	}
+	return b.submit(m)
+}
+
+func (b *backupPage) View(m *Model) string {
 	var s strings.Builder
 	s.WriteString(m.st.Bold.Render("Choose the base backup and the target") + "\n\n")
 	heading := fmt.Sprintf("   %-39s %-19s %9s", "BACKUP (STARTS AT ITS WAL SEGMENT)", "COMPLETED (UTC)", "SIZE")
@@ -185,7 +256,7 @@ func (b *backupStep) view(m *Model) string {
 	return s.String()
 }
 
-func (b *backupStep) row(m *Model, i int, bk wale.Backup) string {
+func (b *backupPage) row(m *Model, i int, bk wale.Backup) string {
 	size := ""
 	if bk.Sentinel != nil {
 		size = wale.HumanBytes(bk.Sentinel.ExpandedSizeBytes)
@@ -211,7 +282,7 @@ func (b *backupStep) row(m *Model, i int, bk wale.Backup) string {
 // segment each backup became consistent at.
 const wideTable = 110
 
-func (b *backupStep) targetView(m *Model) string {
+func (b *backupPage) targetView(m *Model) string {
 	w := m.width - 2
 	switch {
 	case b.parseErr != nil:
@@ -237,7 +308,7 @@ func (b *backupStep) targetView(m *Model) string {
 		lines = append(lines, m.st.Warn.Render(wrapWords("Warning: "+gap, w)))
 	}
 	if b.problem != nil {
-		lines = append(lines, m.st.Error.Render(wrapWords(problemText(b.problem), w)))
+		lines = append(lines, m.st.Error.Render(wrapWords(b.problem.Error(), w)))
 	} else if b.planning {
 		lines = append(lines, m.st.Running.Render("Working out the plan…"))
 	} else {
@@ -248,16 +319,3 @@ func (b *backupStep) targetView(m *Model) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
-func (b *backupStep) startPlan(m *Model) tea.Cmd {
-	req, backend := m.req, m.deps.Backend
-	j, cmd := startJob(m.deps.Context, func(ctx context.Context, _ func(any)) any {
-		p, err := backend.Plan(ctx, req)
-		return planResult{plan: p, err: err}
-	})
-	b.job = j
-	return cmd
-}
-
-// problemText is an error as the engineer reads it: what, where, next step.
-func problemText(err error) string { return err.Error() }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -19,19 +20,45 @@ type Training struct {
 	Check func(ctx context.Context, socketDir string, port int, user string) (ok bool, message string, err error)
 }
 
-// briefingStep is the exercise's first screen.
-type briefingStep struct{}
+// briefingPage is the exercise's first screen; the clock starts when the
+// trainee leaves it.
+type briefingPage struct{ basePage }
 
-func (b *briefingStep) update(m *Model, msg tea.Msg) tea.Cmd {
-	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "enter" {
-		m.began = m.deps.Now() // the exercise's clock starts now
-		m.goTo(stepApp)
-		return m.app.input.Focus()
+func (b *briefingPage) Crumb() string { return "Briefing" }
+func (b *briefingPage) Keys() []key.Binding {
+	return []key.Binding{binding("enter", "start the exercise", "enter")}
+}
+
+// Focus says the briefing in plain mode, where it is the first thing read.
+func (b *briefingPage) Focus(m *Model) tea.Cmd {
+	t := m.deps.Training
+	m.say("Training exercise: %s", t.Title)
+	m.say("%s", t.Briefing)
+	for _, f := range t.Facts {
+		m.say("- %s", f)
 	}
 	return nil
 }
 
-func (b *briefingStep) view(m *Model) string {
+func (b *briefingPage) Update(m *Model, msg tea.Msg) tea.Cmd {
+	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "enter" {
+		return b.start(m)
+	}
+	return nil
+}
+
+func (b *briefingPage) start(m *Model) tea.Cmd {
+	m.began = m.deps.Now() // the exercise's clock starts now
+	return m.push(newAppPage(m))
+}
+
+func (b *briefingPage) Ask(m *Model) *Question {
+	return &Question{Text: "Press enter to start the clock"}
+}
+
+func (b *briefingPage) Answer(m *Model, _ Answer) tea.Cmd { return b.start(m) }
+
+func (b *briefingPage) View(m *Model) string {
 	t := m.deps.Training
 	w := m.width - 2
 	var s strings.Builder
@@ -43,33 +70,6 @@ func (b *briefingStep) view(m *Model) string {
 	s.WriteString("\n" + wrapWords("Everything runs on this machine, in a sandbox: a real PostgreSQL, a real WAL-E archive in an S3 server "+
 		"inside pgrescue, a real GPG key. Follow the runbook as you would in an incident. Press enter to start the clock.", w) + "\n")
 	return s.String()
-}
-
-// checkResult is the exercise's verdict.
-type checkResult struct {
-	ok      bool
-	message string
-	err     error
-}
-
-// startCheck queries the restored server for the exercise's verdict.
-func (d *doneStep) startCheck(m *Model, socketDir string, port int, user string) tea.Cmd {
-	check := m.deps.Training.Check
-	d.checking = true
-	j, cmd := startJob(m.deps.Context, func(ctx context.Context, _ func(any)) any {
-		ok, msg, err := check(ctx, socketDir, port, user)
-		return checkResult{ok: ok, message: msg, err: err}
-	})
-	d.job = j
-	return cmd
-}
-
-func (d *doneStep) checked(m *Model, r checkResult) {
-	d.checking = false
-	d.verdict = verdictText(r.ok, r.message, r.err, m.deps.Now().Sub(m.began))
-	d.passed = r.ok && r.err == nil
-	m.deps.Journal.Event("exercise", d.verdict)
-	m.outcome.Summary += d.verdict + "\n"
 }
 
 // verdictText is the exercise's result as the trainee reads it.

@@ -1,10 +1,12 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"pgrescue/problem"
@@ -13,9 +15,10 @@ import (
 	"pgrescue/shellcmd"
 )
 
-// doneStep ends the session: what was restored, how long each part took,
+// donePage ends the session: what was restored, how long each part took,
 // the checks, and the runbook's next steps.
-type doneStep struct {
+type donePage struct {
+	basePage
 	lines    []string // the summary, also printed on stdout after exit
 	ok       bool
 	offset   int
@@ -35,10 +38,16 @@ var NextSteps = []string{
 	"GPG: if the key's passphrase was removed for WAL-E, put it back: pgrescue gpg restore-passphrase",
 }
 
-func (d *doneStep) enter(m *Model, r *runStep, res runResult) tea.Cmd {
+func newDonePage() *donePage { return &donePage{} }
+
+func (d *donePage) Crumb() string       { return "Done" }
+func (d *donePage) Sealed() bool        { return true }
+func (d *donePage) Keys() []key.Binding { return []key.Binding{binding("up/down", "scroll", "up", "down", "k", "j"), keyQuit} }
+
+func (d *donePage) enter(m *Model, plan *walerestore.Plan, res runResult) tea.Cmd {
 	d.ok = res.err == nil
 	m.outcome.Err = res.err
-	d.lines = summaryLines(r.plan, res, m.deps.Now().Sub(m.began))
+	d.lines = summaryLines(plan, res, m.deps.Now().Sub(m.began))
 	m.outcome.Summary = strings.Join(d.lines, "\n") + "\n"
 	m.deps.Journal.Event("restore", "finished", journalOutcome(res.err)...)
 	if m.deps.Training != nil && res.err == nil && res.res != nil && res.res.Replay != nil {
@@ -49,7 +58,7 @@ func (d *doneStep) enter(m *Model, r *runStep, res runResult) tea.Cmd {
 }
 
 // enterDryRun ends a dry run with the plan as a script: nothing ran.
-func (d *doneStep) enterDryRun(m *Model, plan *walerestore.Plan) tea.Cmd {
+func (d *donePage) enterDryRun(m *Model, plan *walerestore.Plan) tea.Cmd {
 	d.ok = true
 	d.lines = []string{"Dry run: nothing was changed. The plan, as the commands an engineer would type:", ""}
 	d.lines = append(d.lines, strings.Split(strings.TrimRight(shellcmd.Script(plan.Commands()), "\n"), "\n")...)
@@ -114,7 +123,7 @@ func resultLines(r *walerestore.Result) []string {
 	return lines
 }
 
-func (d *doneStep) update(m *Model, msg tea.Msg) tea.Cmd {
+func (d *donePage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	if done, ok := msg.(jobDone); ok && d.job != nil && done.id == d.job.id {
 		d.checked(m, done.result.(checkResult))
 		return nil
@@ -145,7 +154,7 @@ func hangingWrap(line string, w int) string {
 	return indentAfterFirst(wrapWords(line, w-hang), hang)
 }
 
-func (d *doneStep) view(m *Model) string {
+func (d *donePage) View(m *Model) string {
 	w := m.width - 2
 	title := m.st.OK.Render("Done.")
 	if !d.ok {
@@ -166,3 +175,32 @@ func (d *doneStep) view(m *Model) string {
 	room := m.bodyHeight() - 4
 	return title + "\n\n" + scrollLines(body.String(), &d.offset, room) + "\n\nPress q to leave; this summary is printed again on the terminal.\n"
 }
+
+// checkResult is the exercise's verdict.
+type checkResult struct {
+	ok      bool
+	message string
+	err     error
+}
+
+// startCheck queries the restored server for the exercise's verdict.
+func (d *donePage) startCheck(m *Model, socketDir string, port int, user string) tea.Cmd {
+	check := m.deps.Training.Check
+	d.checking = true
+	j, cmd := m.startJob(d, func(ctx context.Context, _ func(any)) any {
+		ok, msg, err := check(ctx, socketDir, port, user)
+		return checkResult{ok: ok, message: msg, err: err}
+	})
+	d.job = j
+	return cmd
+}
+
+func (d *donePage) checked(m *Model, r checkResult) {
+	d.checking = false
+	d.verdict = verdictText(r.ok, r.message, r.err, m.deps.Now().Sub(m.began))
+	d.passed = r.ok && r.err == nil
+	m.deps.Journal.Event("exercise", d.verdict)
+	m.outcome.Summary += d.verdict + "\n"
+	m.say("%s", d.verdict)
+}
+

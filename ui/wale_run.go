@@ -11,8 +11,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"pgrescue/journal"
+	"charm.land/bubbles/v2/key"
 
+	"pgrescue/journal"
 	"pgrescue/problem"
 	"pgrescue/restore/pglog"
 	"pgrescue/restore/replay"
@@ -24,9 +25,12 @@ import (
 // in its file.
 const maxLogLines = 500
 
-// runStep shows the restore as it happens: the fetch's bytes, rate and
+// runPage shows the restore as it happens: the fetch's bytes, rate and
 // partitions, then the replay's progress, milestones and the server log.
-type runStep struct {
+// It cannot be left with esc; ctrl+c asks, then cancels cleanly.
+type runPage struct {
+	basePage
+	flow       *waleFlow
 	plan       *walerestore.Plan
 	job        *job
 	current    walerestore.ActionID
@@ -44,6 +48,7 @@ type runStep struct {
 	stopping   bool
 	began      time.Time
 	spans      map[walerestore.ActionID]*journal.Span
+	lastLine   time.Time // plain mode: when progress was last printed
 }
 
 type logEntry struct {
@@ -57,28 +62,45 @@ type runResult struct {
 	err error
 }
 
-func newRunStep() *runStep { return &runStep{} }
-
-func (r *runStep) start(m *Model, plan *walerestore.Plan) tea.Cmd {
-	r.reset(plan, m.deps.Now())
-	backend := m.deps.Backend
+// startRun pushes the run page and starts the restore.
+func startRun(m *Model, f *waleFlow, plan *walerestore.Plan) tea.Cmd {
+	r := newRunPage(f, plan, m.deps.Now())
+	focus := m.push(r)
+	backend := m.deps.WALE
 	m.deps.Journal.Event("restore", "started")
-	j, cmd := startJob(m.deps.Context, func(ctx context.Context, emit func(any)) any {
+	j, cmd := m.startJob(r, func(ctx context.Context, emit func(any)) any {
 		res, err := backend.Run(ctx, plan, func(e walerestore.Event) { emit(e) })
 		return runResult{res: res, err: err}
 	})
 	r.job = j
-	return cmd
+	return tea.Batch(focus, cmd)
 }
 
-// reset makes the screen new for a run of plan.
-func (r *runStep) reset(plan *walerestore.Plan, began time.Time) {
-	*r = runStep{plan: plan, done: map[walerestore.ActionID]time.Duration{}, began: began, spans: map[walerestore.ActionID]*journal.Span{}}
+func newRunPage(f *waleFlow, plan *walerestore.Plan, began time.Time) *runPage {
+	r := &runPage{flow: f, plan: plan, done: map[walerestore.ActionID]time.Duration{}, began: began, spans: map[walerestore.ActionID]*journal.Span{}}
+	r.next = waleCrumbs[4:]
+	return r
+}
+
+func (r *runPage) Crumb() string       { return "Restore" }
+func (r *runPage) Sealed() bool        { return true }
+func (r *runPage) Keys() []key.Binding { return []key.Binding{binding("pgup/pgdn", "scroll the log", "pgup", "pgdown", "up", "down")} }
+
+// Abandon cancels a restore still running when the program loop ended and
+// waits for it: the server stopped, a partial fetch labelled.
+func (r *runPage) Abandon(m *Model, stop func(*job) bool) {
+	if r.job == nil {
+		return
+	}
+	if stop(r.job) && m.outcome.Err == nil {
+		m.outcome.Err = problem.New(problem.Interrupted, r.plan.Options.PGData, "the restore was stopped before it finished",
+			"run pgrescue again; the old data directory was moved aside, not deleted, and a partial restore is labelled .pgrescue-incomplete")
+	}
 }
 
 // interrupt asks once, then cancels the restore; the job ends by itself
 // (the fetch labels its partial directory, the replay stops the server).
-func (r *runStep) interrupt(m *Model) tea.Cmd {
+func (r *runPage) Interrupt(m *Model) tea.Cmd {
 	if r.job == nil {
 		return m.quit()
 	}
@@ -94,7 +116,7 @@ func (r *runStep) interrupt(m *Model) tea.Cmd {
 	return nil
 }
 
-func (r *runStep) update(m *Model, msg tea.Msg) tea.Cmd {
+func (r *runPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case jobEvents:
 		if r.job == nil || msg.id != r.job.id {
@@ -102,6 +124,9 @@ func (r *runStep) update(m *Model, msg tea.Msg) tea.Cmd {
 		}
 		for _, e := range msg.events {
 			r.apply(m, e.(walerestore.Event))
+			if line := plainEventLine(e.(walerestore.Event), &r.lastLine, m.deps.Now); line != "" {
+				m.say("%s", line)
+			}
 		}
 		return r.job.listen()
 	case jobDone:
@@ -110,15 +135,15 @@ func (r *runStep) update(m *Model, msg tea.Msg) tea.Cmd {
 		}
 		res := msg.result.(runResult)
 		r.job = nil
-		m.goTo(stepDone)
-		return m.done.enter(m, r, res)
+		done := newDonePage()
+		return tea.Batch(m.push(done), done.enter(m, r.plan, res))
 	case tea.KeyPressMsg:
 		return r.key(msg)
 	}
 	return nil
 }
 
-func (r *runStep) key(k tea.KeyPressMsg) tea.Cmd {
+func (r *runPage) key(k tea.KeyPressMsg) tea.Cmd {
 	switch k.String() {
 	case "pgup", "up":
 		r.logOffset = min(r.logOffset+5, max(len(r.log)-1, 0))
@@ -132,7 +157,7 @@ func (r *runStep) key(k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func (r *runStep) apply(m *Model, e walerestore.Event) {
+func (r *runPage) apply(m *Model, e walerestore.Event) {
 	switch e := e.(type) {
 	case walerestore.ActionStarted:
 		r.current = e.Action.ID
@@ -153,7 +178,7 @@ func (r *runStep) apply(m *Model, e walerestore.Event) {
 	}
 }
 
-func (r *runStep) applyFetch(e wale.Event) {
+func (r *runPage) applyFetch(e wale.Event) {
 	switch e := e.(type) {
 	case wale.FetchStarted:
 		r.fetchStart = e
@@ -166,7 +191,7 @@ func (r *runStep) applyFetch(e wale.Event) {
 	}
 }
 
-func (r *runStep) applyReplay(m *Model, e replay.Event) {
+func (r *runPage) applyReplay(m *Model, e replay.Event) {
 	switch e := e.(type) {
 	case replay.ProgressUpdate:
 		r.progress = e.Snapshot
@@ -181,7 +206,7 @@ func (r *runStep) applyReplay(m *Model, e replay.Event) {
 	}
 }
 
-func (r *runStep) addLog(e replay.LogLine) {
+func (r *runPage) addLog(e replay.LogLine) {
 	alarm := strings.Contains(e.Text, "ERROR:") || strings.Contains(e.Text, "PANIC:")
 	if _, ok := e.Event.(*pglog.Fatal); ok {
 		alarm = true
@@ -197,7 +222,7 @@ func (r *runStep) addLog(e replay.LogLine) {
 // only the time of day, so the messages fit an 80-column terminal.
 var logPrefix = regexp.MustCompile(`^\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d)(?:\.\d+)? \S+ \[\d+\] `)
 
-func (r *runStep) view(m *Model) string {
+func (r *runPage) View(m *Model) string {
 	w := m.width - 2
 	var b strings.Builder
 	b.WriteString(m.st.Bold.Render("Restoring "+r.plan.Options.PGData) + m.st.Faint.Render(fmt.Sprintf("  (elapsed %s)", m.deps.Now().Sub(r.began).Round(time.Second))) + "\n")
@@ -222,7 +247,7 @@ func (r *runStep) view(m *Model) string {
 	return b.String()
 }
 
-func (r *runStep) actionLine(m *Model, i int, a walerestore.Action) string {
+func (r *runPage) actionLine(m *Model, i int, a walerestore.Action) string {
 	mark, style := "[    ]", m.st.Faint
 	if d, ok := r.done[a.ID]; ok {
 		mark, style = "[done]", m.st.OK
@@ -234,7 +259,7 @@ func (r *runStep) actionLine(m *Model, i int, a walerestore.Action) string {
 	return style.Render(mark) + fmt.Sprintf(" %d. %s", i+1, a.Title)
 }
 
-func (r *runStep) fetchView(m *Model, w int) string {
+func (r *runPage) fetchView(m *Model, w int) string {
 	p := r.fetch
 	if r.fetchStart.Partitions == 0 {
 		return "Checking the data directory and listing the backup's partitions…\n"
@@ -266,7 +291,7 @@ func eta(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-func (r *runStep) replayView(m *Model, w int) string {
+func (r *runPage) replayView(m *Model, w int) string {
 	s := r.progress
 	lines := []string{fmt.Sprintf("Replay %s %5.1f%%", bar(s.Percent/100, min(w-14, 50)), s.Percent)}
 	if r.replayPlan != nil {
@@ -293,7 +318,7 @@ func (r *runStep) replayView(m *Model, w int) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-func (r *runStep) stopView(m *Model, w int) string {
+func (r *runPage) stopView(m *Model, w int) string {
 	if r.stopping {
 		return m.st.Warn.Render("Cancelling: stopping cleanly. The old data directory stays where it is.") + "\n"
 	}
@@ -302,7 +327,7 @@ func (r *runStep) stopView(m *Model, w int) string {
 
 // logView is the tail of the server log, errors highlighted; up/down
 // scroll back.
-func (r *runStep) logView(m *Model, w, room int) string {
+func (r *runPage) logView(m *Model, w, room int) string {
 	if r.current != walerestore.ActionRecover || room < 3 {
 		return ""
 	}
@@ -328,4 +353,57 @@ func (r *runStep) logView(m *Model, w, room int) string {
 // failed reports whether a restore error is an interruption by the engineer.
 func interrupted(err error) bool {
 	return problem.Is(err, problem.Interrupted) || err == context.Canceled
+}
+
+// plainEventLine is one full sentence per state change; progress at most
+// every 5 seconds.
+func plainEventLine(e walerestore.Event, last *time.Time, now func() time.Time) string {
+	switch e := e.(type) {
+	case walerestore.ActionStarted:
+		return "Started: " + e.Action.Title
+	case walerestore.ActionDone:
+		if e.Err != nil {
+			return "Failed: " + e.Action.Title
+		}
+		return fmt.Sprintf("Done in %s: %s", e.Duration.Round(time.Second), e.Action.Title)
+	case walerestore.FetchEvent:
+		return plainFetchLine(e.Event, last, now)
+	case walerestore.ReplayEvent:
+		return plainReplayLine(e.Event, last, now)
+	}
+	return ""
+}
+
+func plainFetchLine(e wale.Event, last *time.Time, now func() time.Time) string {
+	switch e := e.(type) {
+	case wale.MovedAside:
+		return "The old data directory was moved aside to " + e.To + "."
+	case wale.Warning:
+		return "Warning: " + e.Message
+	case wale.FetchProgress:
+		if now().Sub(*last) >= 5*time.Second {
+			*last = now()
+			return "Fetch: " + e.String()
+		}
+	}
+	return ""
+}
+
+func plainReplayLine(e replay.Event, last *time.Time, now func() time.Time) string {
+	switch e := e.(type) {
+	case replay.Milestone:
+		return "Replay milestone: " + e.Name + ": " + e.Detail
+	case replay.Warning:
+		return "Warning: " + e.Message
+	case replay.ProgressUpdate:
+		if now().Sub(*last) >= 5*time.Second || e.Finished {
+			*last = now()
+			return "Replay: " + e.String()
+		}
+	case replay.LogLine:
+		if strings.Contains(e.Text, "FATAL:") || strings.Contains(e.Text, "PANIC:") {
+			return "Server log: " + e.Text
+		}
+	}
+	return ""
 }

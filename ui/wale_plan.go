@@ -4,42 +4,61 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"pgrescue/problem"
 	"pgrescue/restore/walerestore"
+	"pgrescue/shellcmd"
 )
 
-// planStep lists every action with its shell commands. A destructive plan
+// planPage lists every action with its shell commands. A destructive plan
 // runs only once the data directory's path is typed: enter alone never
 // confirms it.
-type planStep struct {
+type planPage struct {
+	basePage
+	flow    *waleFlow
 	plan    *walerestore.Plan
 	confirm textinput.Model
 	offset  int // first line shown of the actions, scrolled with up/down
 	err     error
 }
 
-func newPlanStep() *planStep { return &planStep{confirm: newTextInput("", 60)} }
-
-func (p *planStep) enter(m *Model, plan *walerestore.Plan) tea.Cmd {
-	p.plan, p.offset, p.err = plan, 0, nil
-	p.confirm.SetValue("")
-	m.deps.Journal.Event("plan", "planned", journalCommands(plan)...)
-	return p.focus()
+func newPlanPage(f *waleFlow, plan *walerestore.Plan) *planPage {
+	p := &planPage{flow: f, plan: plan, confirm: newTextInput("", 60)}
+	p.next = waleCrumbs[3:]
+	return p
 }
 
-func (p *planStep) focus() tea.Cmd {
+// enter records the plan and, line by line, prints it.
+func (p *planPage) enter(m *Model) tea.Cmd {
+	m.deps.Journal.Event("plan", "planned", journalCommands(p.plan)...)
+	m.say("The plan (nothing has been changed yet):")
+	for i, a := range p.plan.Actions {
+		m.say("%d. %s", i+1, a.Title)
+		if script := shellcmd.Script(a.Commands); script != "" {
+			m.say("%s", strings.TrimRight(script, "\n"))
+		}
+	}
+	if m.plain() && m.deps.DryRun {
+		m.say("Dry run: nothing was run.")
+		return p.finishDryRun(m)
+	}
+	return nil
+}
+
+func (p *planPage) Crumb() string { return "Plan" }
+func (p *planPage) Typing() bool  { return p.confirm.Focused() }
+
+func (p *planPage) Focus(m *Model) tea.Cmd {
 	if p.destructive() {
 		return p.confirm.Focus()
 	}
 	return nil
 }
 
-func (p *planStep) destructive() bool {
-	if p.plan == nil {
-		return false
-	}
+func (p *planPage) destructive() bool {
 	for _, a := range p.plan.Actions {
 		if a.Destructive {
 			return true
@@ -48,15 +67,15 @@ func (p *planStep) destructive() bool {
 	return false
 }
 
-func (p *planStep) keys() [][2]string {
-	keys := [][2]string{{"up/down", "scroll the plan"}}
+func (p *planPage) Keys() []key.Binding {
+	keys := []key.Binding{binding("up/down", "scroll the plan", "up", "down", "pgup", "pgdown")}
 	if p.destructive() {
-		return append(keys, [2]string{"enter", "start, once the data directory's path is typed"})
+		return append(keys, binding("enter", "start, once the data directory's path is typed", "enter"))
 	}
-	return append(keys, [2]string{"enter", "start the restore"})
+	return append(keys, binding("enter", "start the restore", "enter"))
 }
 
-func (p *planStep) update(m *Model, msg tea.Msg) tea.Cmd {
+func (p *planPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch k.String() {
 		case "up":
@@ -85,7 +104,7 @@ func (p *planStep) update(m *Model, msg tea.Msg) tea.Cmd {
 
 // proceed starts the restore when the confirmation is right; in a dry run it
 // ends the walk-through instead, having run nothing.
-func (p *planStep) proceed(m *Model) tea.Cmd {
+func (p *planPage) proceed(m *Model) tea.Cmd {
 	if p.destructive() && strings.TrimSpace(p.confirm.Value()) != p.plan.Options.PGData {
 		p.err = errTyped("Type the data directory's full path, exactly as shown, to move it aside. Nothing has been changed.")
 		m.deps.Journal.Event("plan", "confirmation refused")
@@ -94,14 +113,42 @@ func (p *planStep) proceed(m *Model) tea.Cmd {
 	p.err = nil
 	p.confirm.Blur()
 	if m.deps.DryRun {
-		m.goTo(stepDone)
-		return m.done.enterDryRun(m, p.plan)
+		return p.finishDryRun(m)
 	}
-	m.goTo(stepRun)
-	return m.run.start(m, p.plan)
+	return startRun(m, p.flow, p.plan)
 }
 
-func (p *planStep) view(m *Model) string {
+func (p *planPage) finishDryRun(m *Model) tea.Cmd {
+	done := newDonePage()
+	return tea.Batch(m.push(done), done.enterDryRun(m, p.plan))
+}
+
+// Ask is the confirmation: the data directory's path for a plan that moves
+// a cluster aside, else "yes".
+func (p *planPage) Ask(m *Model) *Question {
+	if p.destructive() {
+		return &Question{Text: "Type the data directory's path (" + p.plan.Options.PGData + ") to move it aside and restore"}
+	}
+	return &Question{Text: "Type yes to start the restore"}
+}
+
+// Answer refuses anything else than the confirmation asked for: a script
+// must not start a restore by accident, so a wrong answer ends the session.
+func (p *planPage) Answer(m *Model, a Answer) tea.Cmd {
+	if p.destructive() {
+		if a.Text != p.plan.Options.PGData {
+			return m.end(problem.New(problem.Usage, p.plan.Options.PGData, "the path typed does not match: nothing was run", "run pgrescue again and type the path exactly"))
+		}
+		p.confirm.SetValue(a.Text)
+		return p.proceed(m)
+	}
+	if a.Text != "yes" {
+		return m.end(problem.New(problem.Usage, "confirmation", "the restore was not confirmed: nothing was run", "run pgrescue again and answer yes"))
+	}
+	return p.proceed(m)
+}
+
+func (p *planPage) View(m *Model) string {
 	w := m.width - 2
 	var head strings.Builder
 	head.WriteString(m.st.Bold.Render("The plan: nothing has been changed yet") + "\n")
@@ -120,7 +167,7 @@ func (p *planStep) view(m *Model) string {
 	return head.String() + scrollLines(actions.String(), &p.offset, room) + "\n\n" + foot
 }
 
-func (p *planStep) confirmView(m *Model, w int) string {
+func (p *planPage) confirmView(m *Model, w int) string {
 	var b strings.Builder
 	switch {
 	case m.deps.DryRun:
