@@ -52,7 +52,9 @@ func (p *exampleAskPage) Crumb() string          { return "Database" }
 func (p *exampleAskPage) Ahead() []string        { return []string{"Result"} }
 func (p *exampleAskPage) Typing() bool           { return true }
 func (p *exampleAskPage) Focus(m *Model) tea.Cmd { return p.input.Focus() }
-func (p *exampleAskPage) Keys() []key.Binding    { return []key.Binding{binding("enter", "restore it", "enter")} }
+func (p *exampleAskPage) Keys() []key.Binding {
+	return []key.Binding{binding("enter", "restore it", "enter")}
+}
 
 func (p *exampleAskPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "enter" {

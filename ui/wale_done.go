@@ -40,9 +40,11 @@ var NextSteps = []string{
 
 func newDonePage() *donePage { return &donePage{} }
 
-func (d *donePage) Crumb() string       { return "Done" }
-func (d *donePage) Sealed() bool        { return true }
-func (d *donePage) Keys() []key.Binding { return []key.Binding{binding("up/down", "scroll", "up", "down", "k", "j"), keyQuit} }
+func (d *donePage) Crumb() string { return "Done" }
+func (d *donePage) Sealed() bool  { return true }
+func (d *donePage) Keys() []key.Binding {
+	return []key.Binding{binding("up/down", "scroll", "up", "down", "k", "j"), keyQuit}
+}
 
 func (d *donePage) enter(m *Model, plan *walerestore.Plan, res runResult) tea.Cmd {
 	d.ok = res.err == nil
@@ -203,4 +205,3 @@ func (d *donePage) checked(m *Model, r checkResult) {
 	m.outcome.Summary += d.verdict + "\n"
 	m.say("%s", d.verdict)
 }
-

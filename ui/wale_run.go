@@ -82,9 +82,11 @@ func newRunPage(f *waleFlow, plan *walerestore.Plan, began time.Time) *runPage {
 	return r
 }
 
-func (r *runPage) Crumb() string       { return "Restore" }
-func (r *runPage) Sealed() bool        { return true }
-func (r *runPage) Keys() []key.Binding { return []key.Binding{binding("pgup/pgdn", "scroll the log", "pgup", "pgdown", "up", "down")} }
+func (r *runPage) Crumb() string { return "Restore" }
+func (r *runPage) Sealed() bool  { return true }
+func (r *runPage) Keys() []key.Binding {
+	return []key.Binding{binding("pgup/pgdn", "scroll the log", "pgup", "pgdown", "up", "down")}
+}
 
 // Abandon cancels a restore still running when the program loop ended and
 // waits for it: the server stopped, a partial fetch labelled.
