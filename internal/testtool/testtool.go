@@ -15,14 +15,27 @@ import (
 const RequireEnv = "PGRESCUE_REQUIRE_TOOLS"
 
 // Need returns the path of a binary, or skips (fails under CI) the test.
+// A test that needs a real program is an end-to-end test: the fast loop
+// (go test -short) skips it.
 func Need(t testing.TB, name string) string {
 	t.Helper()
+	EndToEnd(t)
 	path, err := exec.LookPath(name)
 	if err == nil {
 		return path
 	}
 	Missing(t, name, "install it with: sudo apt-get install "+debianPackage(name))
 	return ""
+}
+
+// EndToEnd skips a test that drives real programs (PostgreSQL, gpg, lzop,
+// tmux, sshd) or the built binary when go test runs with -short, the
+// fast loop; make test and CI run it.
+func EndToEnd(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped by go test -short (make test runs it)")
+	}
 }
 
 // Missing reports a tool that is absent.
