@@ -111,24 +111,7 @@ func (b *fixtureBackend) RemovePassphraseCommands(context.Context, GPGRequest) (
 // until nothing is left to do; a quit ends it.
 func drive(t *testing.T, m *Model, cmd tea.Cmd) {
 	t.Helper()
-	queue := []tea.Cmd{cmd}
-	for len(queue) > 0 {
-		c := queue[0]
-		queue = queue[1:]
-		if c == nil {
-			continue
-		}
-		switch msg := c().(type) {
-		case nil:
-		case tea.BatchMsg:
-			queue = append(queue, msg...)
-		case tea.QuitMsg:
-			return
-		default:
-			_, next := m.Update(msg)
-			queue = append(queue, next)
-		}
-	}
+	runCommands(m, cmd)
 }
 
 // press sends keys ("enter", "down", or text to type) and runs what they start.

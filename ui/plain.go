@@ -48,7 +48,7 @@ type lineRenderer struct {
 }
 
 func (l *lineRenderer) run() error {
-	if l.drain(l.m.Init()) {
+	if runCommands(l.m, l.m.Init()) {
 		return nil
 	}
 	for {
@@ -64,15 +64,16 @@ func (l *lineRenderer) run() error {
 		if err != nil {
 			return err
 		}
-		if l.drain(asker.Answer(l.m, a)) {
+		if runCommands(l.m, asker.Answer(l.m, a)) {
 			return nil
 		}
 	}
 }
 
-// drain runs a command as Bubble Tea would, feeding its messages back to
-// the model until nothing is left to do; it reports a quit.
-func (l *lineRenderer) drain(cmd tea.Cmd) (quit bool) {
+// runCommands runs a command as Bubble Tea would, one at a time, feeding
+// its messages back to the model until nothing is left to do; it reports
+// a quit. Jobs run to their end: their listens block until the next batch.
+func runCommands(m *Model, cmd tea.Cmd) (quit bool) {
 	queue := []tea.Cmd{cmd}
 	for len(queue) > 0 {
 		c := queue[0]
@@ -87,7 +88,7 @@ func (l *lineRenderer) drain(cmd tea.Cmd) (quit bool) {
 		case tea.QuitMsg:
 			return true
 		default:
-			_, next := l.m.Update(msg)
+			_, next := m.Update(msg)
 			queue = append(queue, next)
 		}
 	}
