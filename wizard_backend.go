@@ -112,7 +112,7 @@ func configDetail(s *config.Settings) string {
 	return fmt.Sprintf("WALE_S3_PREFIX=%s (from %s)", prefix.Value, prefix.Source)
 }
 
-func (b *wizardBackend) Plan(ctx context.Context, req ui.WALERequest, _ *walerestore.Report) (*walerestore.Plan, error) {
+func (b *wizardBackend) Plan(ctx context.Context, req ui.WALERequest, checked *walerestore.Report) (*walerestore.Plan, error) {
 	archive, s, err := b.open(ctx, req.Envdir)
 	if err != nil {
 		return nil, err
@@ -121,7 +121,7 @@ func (b *wizardBackend) Plan(ctx context.Context, req ui.WALERequest, _ *waleres
 	if err != nil {
 		return nil, err
 	}
-	rep := walerestore.Preflight(ctx, opts, walerestore.Config{Detail: configDetail(s)}, nil)
+	rep := walerestore.Recheck(ctx, opts, walerestore.Config{Detail: configDetail(s)}, checked)
 	return walerestore.NewPlan(ctx, opts, rep)
 }
 

@@ -218,7 +218,7 @@ func hasColour(styled string) bool {
 // (as a script or a screen reader user would) and restores for real.
 func TestPlainWizardThroughAPipe(t *testing.T) {
 	needPostgres(t)
-	envdir, _ := fixtureEnvdir(t)
+	envdir, srv := fixtureEnvdir(t)
 	m := walefixture.ReadManifest(t)
 	point := m.PITRPoints[1]
 	pgdata := restoreDir(t)
@@ -254,6 +254,11 @@ func TestPlainWizardThroughAPipe(t *testing.T) {
 	}
 	if strings.Contains(transcript+out.String(), string(passphrase)) || strings.Contains(transcript, "\x1b[") {
 		t.Error("the passphrase or an escape sequence was printed")
+	}
+	// Work done once: the preflight lists the archive, the plan lists the
+	// backups again (a newer one may have completed), nothing else does.
+	if b, w := srv.Listings("basebackups_005/"), srv.Listings("wal_005/"); b != 2 || w != 1 {
+		t.Errorf("the restore listed the backups %d times and the WAL %d times, want 2 and 1", b, w)
 	}
 }
 

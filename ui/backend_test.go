@@ -60,10 +60,10 @@ func (b *fixtureBackend) Preflight(ctx context.Context, req WALERequest, report 
 	return walerestore.Preflight(ctx, b.options(req), fixtureConfig, report)
 }
 
-func (b *fixtureBackend) Plan(ctx context.Context, req WALERequest, _ *walerestore.Report) (*walerestore.Plan, error) {
+func (b *fixtureBackend) Plan(ctx context.Context, req WALERequest, checked *walerestore.Report) (*walerestore.Plan, error) {
 	opts := b.options(req)
 	opts.Replay.WALFetch = []string{"/usr/local/bin/pgrescue", "--envdir", "/etc/wal-e/env.d"}
-	return walerestore.NewPlan(ctx, opts, walerestore.Preflight(ctx, opts, fixtureConfig, nil))
+	return walerestore.NewPlan(ctx, opts, walerestore.Recheck(ctx, opts, fixtureConfig, checked))
 }
 
 func (b *fixtureBackend) Run(context.Context, *walerestore.Plan, func(walerestore.Event)) (*walerestore.Result, error) {

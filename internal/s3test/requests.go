@@ -2,6 +2,7 @@ package s3test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,28 @@ type Request struct {
 // IsListing reports whether the request was a ListObjects(V2) call.
 func (r Request) IsListing() bool {
 	return r.Method == http.MethodGet && r.Key == "" && r.Bucket != "" && strings.Contains(r.Query, "list-type=")
+}
+
+// ListedPrefix is the prefix a listing asked for ("" for other requests).
+func (r Request) ListedPrefix() string {
+	if !r.IsListing() {
+		return ""
+	}
+	q, _ := url.ParseQuery(r.Query)
+	return q.Get("prefix")
+}
+
+// Listings counts the listings received since the last reset whose prefix
+// ends with suffix (e.g. "wal_005/", "basebackups_005/"): how often a
+// restore read the same listing.
+func (s *Server) Listings(suffix string) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if r.IsListing() && strings.HasSuffix(r.ListedPrefix(), suffix) {
+			n++
+		}
+	}
+	return n
 }
 
 // splitPath reads a path-style URL path "/bucket/key…".

@@ -27,6 +27,9 @@ type Options struct {
 	// by the WAL position the data directory starts from.
 	Backup string
 	Target recovery.Target // zero: the end of the archive
+	// Listing is the archive as the caller already listed it; nil lists
+	// it here.
+	Listing *wale.Listing
 	// Prefetch is how many segments are fetched ahead: 0 means
 	// prefetch.DefaultAhead; below 0 every restore_command fetches its
 	// file itself (in-band), needing the key on disk without a passphrase.
@@ -110,22 +113,21 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 // the target against the window it opens.
 func (p *Plan) chooseBackup(ctx context.Context) error {
 	archive := p.opts.Archive
-	var backups []wale.Backup
-	var err error
+	listed, err := p.listing(ctx)
+	if err != nil {
+		return err
+	}
+	backups := listed.Backups
 	if p.opts.Backup != "" {
-		p.Backup, backups, err = archive.Select(ctx, p.opts.Backup) // lists once, for the suggestion too
-	} else if backups, err = archive.ListBackups(ctx); err == nil {
+		p.Backup, err = archive.SelectIn(ctx, backups, p.opts.Backup)
+	} else {
 		p.Backup, err = FindBackup(backups, p.Start, p.DataDir)
 	}
 	if err != nil {
 		return err
 	}
-	objects, _, err := archive.ListWAL(ctx)
-	if err != nil {
-		return err
-	}
 	size := p.Start.SegmentSize
-	p.Window = wale.NewWindow(p.Backup, objects, size)
+	p.Window = wale.NewWindow(p.Backup, listed.WAL, size)
 	if p.opts.Target.IsEndOfArchive() {
 		if !p.Window.Continuity.HasNewest {
 			return p.Window.CheckTarget(time.Time{}) // names the missing start segment
@@ -139,6 +141,22 @@ func (p *Plan) chooseBackup(ctx context.Context) error {
 	}
 	p.EndLSN = p.Window.EndForTarget(target, size)
 	return nil
+}
+
+// listing is the caller's listing of the archive, else a new one.
+func (p *Plan) listing(ctx context.Context) (*wale.Listing, error) {
+	if p.opts.Listing != nil {
+		return p.opts.Listing, nil
+	}
+	backups, err := p.opts.Archive.ListBackups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	objects, _, err := p.opts.Archive.ListWAL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &wale.Listing{Backups: backups, WAL: objects}, nil
 }
 
 // suggestBackup adds to a refused target the backup that could reach it.

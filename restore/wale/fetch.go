@@ -29,7 +29,35 @@ type FetchOptions struct {
 	Workers      int    // partitions fetched at once (WAL-E's --pool-size)
 	BlindRestore bool   // tablespaces as plain directories, no symlink checks
 	MoveAside    bool   // rename a non-empty data directory to DataDir.pgrescue-<time>
-	Now          func() time.Time
+	// Resolved is the backup and its partitions as a plan already listed
+	// them; nil resolves Backup by listing the archive.
+	Resolved *ResolvedBackup
+	Now      func() time.Time
+}
+
+// ResolvedBackup is a backup found in the archive with what fetching it
+// needs: its sentinel loaded and its tar partitions listed.
+type ResolvedBackup struct {
+	Backup     Backup
+	Partitions []Partition
+	Warnings   []string // about the partitions listed
+}
+
+// Resolve finds the backup a query names (a name or LATEST) among backups
+// already listed, loads its sentinel and lists its partitions.
+func (a *Archive) Resolve(ctx context.Context, backups []Backup, query string) (*ResolvedBackup, error) {
+	b, err := a.SelectIn(ctx, backups, query)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.LoadDetail(ctx, &b); err != nil {
+		return nil, err
+	}
+	parts, warnings, err := a.Partitions(ctx, b.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &ResolvedBackup{Backup: b, Partitions: parts, Warnings: warnings}, nil
 }
 
 // FetchResult summarises a completed backup-fetch.
@@ -98,22 +126,27 @@ func (a *Archive) FetchBackup(ctx context.Context, opts FetchOptions, report fun
 	if _, err := refuseNonEmpty(dataDir, opts.MoveAside); err != nil {
 		return nil, err // before any download: say it now, not after minutes
 	}
-	backup, _, err := a.Select(ctx, opts.Backup)
-	if err != nil {
-		return nil, err
+	resolved := opts.Resolved
+	if resolved == nil {
+		backups, err := a.ListBackups(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if resolved, err = a.Resolve(ctx, backups, opts.Backup); err != nil {
+			return nil, err
+		}
 	}
-	if err := a.LoadDetail(ctx, &backup); err != nil {
-		return nil, err
-	}
-	report(BackupChosen{Backup: backup})
-	parts, warnings, err := a.Partitions(ctx, backup.Name)
-	if err != nil {
-		return nil, err
+	backup, parts, warnings := resolved.Backup, resolved.Partitions, resolved.Warnings
+	if backup.Sentinel == nil {
+		if err := a.LoadDetail(ctx, &backup); err != nil {
+			return nil, err
+		}
 	}
 	if len(parts) == 0 {
 		return nil, problem.New(problem.Corrupt, a.Store.URI(a.Layout.PartitionsPrefix(backup.Name)),
 			"the backup has a stop sentinel but no tar partitions", "choose another backup with `pgrescue backup-list`")
 	}
+	report(BackupChosen{Backup: backup})
 	for _, w := range warnings {
 		report(Warning{Message: w})
 	}

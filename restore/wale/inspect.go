@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // maxSampleObject bounds the object read to learn the archive's recipient:
@@ -14,11 +15,45 @@ const maxSampleObject = 64 << 20
 // SampleSegment returns the archive's smallest WAL segment object, as
 // stored: small to download, and encrypted like every other object, so its
 // first packet names the key the whole archive needs. why says why there is
-// none (data is nil then).
+// none (data is nil then); callers must not change data. It is read once
+// per archive opened: the key check, the GPG step and the passphrase check
+// all look at the same object.
 func (a *Archive) SampleSegment(ctx context.Context) (data []byte, uri, why string, err error) {
-	objects, _, err := a.ListWAL(ctx)
-	if err != nil {
-		return nil, "", "", err
+	return a.SampleSegmentIn(ctx, nil)
+}
+
+// SampleSegmentIn is SampleSegment choosing among objects already listed;
+// nil lists the archive's WAL.
+func (a *Archive) SampleSegmentIn(ctx context.Context, objects []WALObject) (data []byte, uri, why string, err error) {
+	if a.sample == nil {
+		return a.readSample(ctx, objects)
+	}
+	a.sample.mu.Lock()
+	defer a.sample.mu.Unlock()
+	if !a.sample.read {
+		data, uri, why, err = a.readSample(ctx, objects)
+		if err != nil {
+			return nil, "", "", err // a failure is not remembered: the next caller tries again
+		}
+		a.sample.data, a.sample.uri, a.sample.why, a.sample.read = data, uri, why, true
+	}
+	return a.sample.data, a.sample.uri, a.sample.why, nil
+}
+
+// sampleMemo holds the object SampleSegment read. WAL-E never rewrites an
+// archived object, so it stays true for the archive's lifetime.
+type sampleMemo struct {
+	mu       sync.Mutex
+	read     bool
+	data     []byte
+	uri, why string
+}
+
+func (a *Archive) readSample(ctx context.Context, objects []WALObject) (data []byte, uri, why string, err error) {
+	if objects == nil {
+		if objects, _, err = a.ListWAL(ctx); err != nil {
+			return nil, "", "", err
+		}
 	}
 	var best *WALObject
 	for i, o := range objects {

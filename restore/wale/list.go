@@ -20,11 +20,20 @@ type Archive struct {
 	Keys        *gpg.Keys      // secret keys for encrypted archives; nil when none were given
 	Recipient   *gpg.Recipient // the key objects pushed are encrypted to; nil stores them unencrypted
 	SegmentSize int64          // WAL segment size, DefaultSegmentSize when 0
+	sample      *sampleMemo    // the key-check object, read once per archive opened
+}
+
+// Listing is the archive as listed once: a restore resolves it at its
+// preflight and hands it down, so later steps do not list the archive
+// again.
+type Listing struct {
+	Backups []Backup // with their sentinels loaded
+	WAL     []WALObject
 }
 
 // NewArchive opens the archive at the store's prefix.
 func NewArchive(store *s3store.Store, keys *gpg.Keys) *Archive {
-	return &Archive{Store: store, Layout: Layout{Prefix: store.Location().Prefix}, Keys: keys, SegmentSize: DefaultSegmentSize}
+	return &Archive{Store: store, Layout: Layout{Prefix: store.Location().Prefix}, Keys: keys, SegmentSize: DefaultSegmentSize, sample: &sampleMemo{}}
 }
 
 func (a *Archive) segmentSize() int64 {
@@ -104,29 +113,36 @@ func Latest(backups []Backup) (Backup, bool) {
 	return latest, true
 }
 
-// Select resolves a backup query: a full backup name or LATEST.
+// Select resolves a backup query, a full backup name or LATEST, against a
+// new listing of the archive's backups.
 func (a *Archive) Select(ctx context.Context, query string) (Backup, []Backup, error) {
 	backups, err := a.ListBackups(ctx)
 	if err != nil {
 		return Backup{}, nil, err
 	}
+	b, err := a.SelectIn(ctx, backups, query)
+	return b, backups, err
+}
+
+// SelectIn resolves a backup query against backups already listed.
+func (a *Archive) SelectIn(ctx context.Context, backups []Backup, query string) (Backup, error) {
 	if len(backups) == 0 {
-		return Backup{}, nil, a.noBackupsError(ctx)
+		return Backup{}, a.noBackupsError(ctx)
 	}
 	if query == "LATEST" {
 		b, _ := Latest(backups)
-		return b, backups, nil
+		return b, nil
 	}
 	if _, ok := ParseBackupName(query); !ok {
-		return Backup{}, backups, problem.New(problem.Usage, query, "invalid backup query: give a full backup name such as base_000000010000000000000012_00000012, or LATEST",
+		return Backup{}, problem.New(problem.Usage, query, "invalid backup query: give a full backup name such as base_000000010000000000000012_00000012, or LATEST",
 			"run `pgrescue backup-list` to see the names")
 	}
 	for _, b := range backups {
 		if b.Name == query {
-			return b, backups, nil
+			return b, nil
 		}
 	}
-	return Backup{}, backups, problem.New(problem.NoBackups, a.Store.URI(a.Layout.SentinelKey(query)),
+	return Backup{}, problem.New(problem.NoBackups, a.Store.URI(a.Layout.SentinelKey(query)),
 		fmt.Sprintf("no complete base backup named %s (its stop sentinel is missing; %d other backups exist)", query, len(backups)),
 		"run `pgrescue backup-list` and pick one of the names listed, or LATEST")
 }

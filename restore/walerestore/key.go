@@ -29,7 +29,13 @@ func (k ArchiveKey) Protected() bool { return k.Held != nil && k.Held.Part.Prote
 // (every object is encrypted alike) and looks for it in src, which needs no
 // passphrase to list its keys. src.List nil means no key source was found.
 func FindArchiveKey(ctx context.Context, archive *wale.Archive, src KeySource) (ArchiveKey, error) {
-	data, uri, why, err := archive.SampleSegment(ctx)
+	return findArchiveKey(ctx, archive, src, nil)
+}
+
+// findArchiveKey is FindArchiveKey choosing the object among the WAL
+// already listed (nil lists it).
+func findArchiveKey(ctx context.Context, archive *wale.Archive, src KeySource, listed []wale.WALObject) (ArchiveKey, error) {
+	data, uri, why, err := archive.SampleSegmentIn(ctx, listed)
 	if err != nil || data == nil {
 		return ArchiveKey{NoObject: why}, err
 	}

@@ -47,11 +47,12 @@ type Action struct {
 // Plan is the restore worked out from a passing preflight: nothing has been
 // changed yet.
 type Plan struct {
-	Options Options
-	Report  *Report
-	Backup  wale.Backup
-	Version string // the backed-up server's major version; "" when the archive does not say
-	Actions []Action
+	Options  Options
+	Report   *Report
+	Backup   wale.Backup
+	resolved *wale.ResolvedBackup // the backup with its partitions, listed once
+	Version  string               // the backed-up server's major version; "" when the archive does not say
+	Actions  []Action
 }
 
 // NewPlan works out the actions for a preflight that did not fail.
@@ -61,11 +62,12 @@ func NewPlan(ctx context.Context, opts Options, rep *Report) (*Plan, error) {
 	}
 	a := opts.Archive
 	b := *rep.Chosen
-	parts, _, err := a.Partitions(ctx, b.Name)
+	parts, warnings, err := a.Partitions(ctx, b.Name)
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Options: opts, Report: rep, Backup: b, Version: a.ServerMajorVersion(ctx, b.Name)}
+	p := &Plan{Options: opts, Report: rep, Backup: b, Version: a.ServerMajorVersion(ctx, b.Name),
+		resolved: &wale.ResolvedBackup{Backup: b, Partitions: parts, Warnings: warnings}}
 	if !rep.DataDirEmpty {
 		p.Actions = append(p.Actions, Action{ID: ActionMoveAside, Destructive: true,
 			Title:    "Move the data directory " + opts.PGData + " aside (renamed, never deleted)",

@@ -86,6 +86,9 @@ type Report struct {
 	SegmentSize  int64 // the archive's WAL segment size, for windows of other backups
 }
 
+// Listing is the archive as the preflight listed it, for the steps after.
+func (r *Report) Listing() *wale.Listing { return &wale.Listing{Backups: r.Backups, WAL: r.WAL} }
+
 // OK reports whether no check failed.
 func (r *Report) OK() bool { return r.FirstFailure() == nil }
 
@@ -113,10 +116,43 @@ func (r *Report) Check(id CheckID) *Check {
 // it ends. A check that depends on a failed one is skipped with the reason.
 // Nothing is written anywhere.
 func Preflight(ctx context.Context, opts Options, cfg Config, report func(Check)) *Report {
+	return (&preflight{ctx: ctx, opts: opts, cfg: cfg, report: report, rep: &Report{}}).runAll()
+}
+
+// Recheck is the preflight again, for a plan made minutes after checked:
+// the engineer read the screens in between, and the data directory, its
+// server and the newest backup may have changed. It lists the base backups
+// again; while they are the ones checked saw, their sentinels and the WAL
+// listing are taken from checked instead of being read again. Every other
+// check works on local facts and runs again.
+func Recheck(ctx context.Context, opts Options, cfg Config, checked *Report) *Report {
+	p := &preflight{ctx: ctx, opts: opts, cfg: cfg, rep: &Report{}}
+	if checked != nil && opts.Archive != nil && cfg.Err == nil {
+		if backups, err := opts.Archive.ListBackups(ctx); err == nil && sameBackups(backups, checked.Backups) {
+			p.known = checked.Listing()
+		}
+	}
+	return p.runAll()
+}
+
+// sameBackups reports whether two listings hold the same completed backups.
+func sameBackups(listed, checked []wale.Backup) bool {
+	if len(listed) != len(checked) {
+		return false
+	}
+	for i := range listed {
+		if listed[i].SentinelKey != checked[i].SentinelKey || !listed[i].LastModified.Equal(checked[i].LastModified) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *preflight) runAll() *Report {
+	report := p.report
 	if report == nil {
 		report = func(Check) {}
 	}
-	p := &preflight{ctx: ctx, opts: opts, cfg: cfg, report: report, rep: &Report{}}
 	for _, c := range CheckTitles {
 		check := Check{ID: c.ID, Title: c.Title, Status: Running}
 		report(check)
@@ -133,6 +169,7 @@ type preflight struct {
 	cfg    Config
 	report func(Check)
 	rep    *Report
+	known  *wale.Listing // the archive as already listed: not listed again
 }
 
 func (p *preflight) run(c *Check) {
@@ -206,19 +243,12 @@ func (p *preflight) checkConfig(c *Check) {
 
 func (p *preflight) checkArchive(c *Check) {
 	a := p.opts.Archive
-	backups, err := a.ListBackups(p.ctx)
-	if err == nil {
-		err = a.LoadAllDetails(p.ctx, backups)
-	}
+	listed, err := p.list()
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	wal, _, err := a.ListWAL(p.ctx)
-	if err != nil {
-		fail(c, err)
-		return
-	}
+	backups, wal := listed.Backups, listed.WAL
 	p.rep.Backups, p.rep.WAL, p.rep.SegmentSize = backups, wal, a.SegmentSize
 	if p.rep.SegmentSize == 0 {
 		p.rep.SegmentSize = wale.DefaultSegmentSize
@@ -232,6 +262,27 @@ func (p *preflight) checkArchive(c *Check) {
 	pass(c, detail+"; backup "+p.rep.Chosen.Name+" chosen")
 }
 
+// list is the archive's backups, with their sentinels, and WAL: as already
+// listed, or listed now.
+func (p *preflight) list() (*wale.Listing, error) {
+	if p.known != nil {
+		return p.known, nil
+	}
+	a := p.opts.Archive
+	backups, err := a.ListBackups(p.ctx)
+	if err == nil {
+		err = a.LoadAllDetails(p.ctx, backups)
+	}
+	if err != nil {
+		return nil, err
+	}
+	wal, _, err := a.ListWAL(p.ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &wale.Listing{Backups: backups, WAL: wal}, nil
+}
+
 // choose picks the backup: the one named, or the newest that completed
 // before the target (the newest of all for the end of the archive).
 func (p *preflight) choose() error {
@@ -243,7 +294,7 @@ func (p *preflight) choose() error {
 	case "":
 		b, err = wale.ChooseBackup(p.rep.Backups, p.opts.Target.Time)
 	default:
-		b, err = selectBackup(p.rep.Backups, name, p.opts.Archive.Store.URI(p.opts.Archive.Layout.BasebackupsPrefix()))
+		b, err = p.opts.Archive.SelectIn(p.ctx, p.rep.Backups, name)
 	}
 	if err != nil {
 		return err
@@ -253,25 +304,8 @@ func (p *preflight) choose() error {
 	return nil
 }
 
-// selectBackup finds a backup by name or LATEST among those listed.
-func selectBackup(backups []wale.Backup, name, where string) (wale.Backup, error) {
-	if name == "LATEST" {
-		if b, ok := wale.Latest(backups); ok {
-			return b, nil
-		}
-		return wale.Backup{}, problem.New(problem.NotFound, where, "the archive has no complete base backup", "check WALE_S3_PREFIX, or take a base backup first")
-	}
-	for _, b := range backups {
-		if b.Name == name {
-			return b, nil
-		}
-	}
-	return wale.Backup{}, problem.New(problem.NotFound, where+name, "there is no complete base backup of that name",
-		"choose one from the list (`pgrescue backup-list`), or LATEST")
-}
-
 func (p *preflight) checkKey(c *Check) {
-	k, err := FindArchiveKey(p.ctx, p.opts.Archive, p.opts.Keys)
+	k, err := findArchiveKey(p.ctx, p.opts.Archive, p.opts.Keys, p.rep.WAL)
 	src := p.opts.Keys
 	switch {
 	case err != nil:

@@ -99,7 +99,7 @@ func TestPreflightFailures(t *testing.T) {
 			o.Target = recovery.Target{Time: time.Now().Add(24 * time.Hour)}
 		}, "config=passed archive=passed key=warning server=passed disk=passed continuity=failed", problem.Usage},
 		"unknown backup": {func(t *testing.T, o *Options, c *Config) { o.Backup = "base_0000000100000000000000FF_00000040" },
-			"config=passed archive=failed key=skipped server=passed disk=skipped continuity=skipped", problem.NotFound},
+			"config=passed archive=failed key=skipped server=passed disk=skipped continuity=skipped", problem.NoBackups}, // as backup-fetch says it: one failure, one exit code
 		"no key": {func(t *testing.T, o *Options, c *Config) { o.Keys = KeySource{} },
 			"config=passed archive=passed key=failed server=passed disk=passed continuity=passed", problem.KeyMissing},
 		"another key": {func(t *testing.T, o *Options, c *Config) {

@@ -78,7 +78,7 @@ func (p *Plan) fetch(ctx context.Context, t *timer) (*wale.FetchResult, error) {
 		first = ActionMoveAside
 	}
 	t.start(first)
-	opts := wale.FetchOptions{DataDir: o.PGData, Backup: p.Backup.Name, Workers: o.Workers, MoveAside: moving, Now: o.Now}
+	opts := wale.FetchOptions{DataDir: o.PGData, Backup: p.Backup.Name, Workers: o.Workers, MoveAside: moving, Now: o.Now, Resolved: p.resolved}
 	res, err := o.Archive.FetchBackup(ctx, opts, func(e wale.Event) {
 		if _, ok := e.(wale.MovedAside); ok && moving {
 			t.report(FetchEvent{Event: e})
@@ -100,6 +100,9 @@ func (p *Plan) recover(ctx context.Context, t *timer) (*replay.Result, error) {
 	t.start(ActionRecover)
 	opts := p.Options.Replay
 	opts.DataDir, opts.Archive, opts.Backup, opts.Target = p.Options.PGData, p.Options.Archive, p.Backup.Name, p.Options.Target
+	if opts.Listing == nil && p.Report != nil {
+		opts.Listing = p.Report.Listing()
+	}
 	if opts.Now == nil {
 		opts.Now = p.Options.Now
 	}

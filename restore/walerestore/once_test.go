@@ -1,0 +1,81 @@
+package walerestore
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"pgrescue/internal/s3test"
+	"pgrescue/internal/walefixture"
+	"pgrescue/restore/wale"
+)
+
+// listings counts the S3 listings made since the last reset, by what they
+// listed, and the objects read.
+func listings(srv *s3test.Server) map[string]int {
+	n := map[string]int{"backups": srv.Listings("basebackups_005/"), "wal": srv.Listings("wal_005/"),
+		"partitions": srv.Listings("/tar_partitions/")}
+	for _, r := range srv.Requests() {
+		if r.Method == "GET" && r.Key != "" {
+			n["get"]++
+		}
+	}
+	return n
+}
+
+// TestARestoreListsTheArchiveOnce: the preflight lists the backups and the
+// WAL; the plan, made later, lists only the backups again (a newer one may
+// have completed); the fetch lists nothing and reads the key-check object
+// no more.
+func TestARestoreListsTheArchiveOnce(t *testing.T) {
+	archive, srv := walefixture.Open(t)
+	opts := Options{Archive: archive, Keys: fixtureKeySource(t, walefixture.Path(t, "gpg-secret-protected.asc")),
+		PGData: filepath.Join(t.TempDir(), "main")}
+	ctx := context.Background()
+	srv.ResetRequests()
+	rep := Preflight(ctx, opts, fixtureConfig, nil)
+	if !rep.OK() {
+		t.Fatalf("preflight: %+v", rep.FirstFailure())
+	}
+	afterPreflight := listings(srv)
+	if afterPreflight["backups"] != 1 || afterPreflight["wal"] != 1 || afterPreflight["partitions"] != 0 {
+		t.Errorf("the preflight listed %v, want the backups and the WAL once each", afterPreflight)
+	}
+	srv.ResetRequests()
+	plan, err := NewPlan(ctx, opts, Recheck(ctx, opts, fixtureConfig, rep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := listings(srv); got["backups"] != 1 || got["wal"] != 0 || got["partitions"] != 1 {
+		t.Errorf("the plan listed %v, want the backups again, the backup's partitions, and no WAL", got)
+	}
+	srv.ResetRequests()
+	res, err := archive.FetchBackup(ctx, wale.FetchOptions{DataDir: opts.PGData, Backup: plan.Backup.Name, Resolved: plan.resolved}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := listings(srv)
+	if got["backups"]+got["wal"]+got["partitions"] != 0 || got["get"] != res.Partitions {
+		t.Errorf("the fetch made %v, want one GET per partition (%d) and no listing", got, res.Partitions)
+	}
+}
+
+// TestRecheckListsAgainWhenTheBackupsChanged: a backup that completed (or
+// vanished) since the preflight makes the plan's recheck a whole preflight.
+func TestRecheckListsAgainWhenTheBackupsChanged(t *testing.T) {
+	archive, srv := walefixture.Open(t)
+	opts := Options{Archive: archive, Keys: fixtureKeySource(t, walefixture.Path(t, "gpg-secret-protected.asc")),
+		PGData: filepath.Join(t.TempDir(), "main")}
+	ctx := context.Background()
+	rep := Preflight(ctx, opts, fixtureConfig, nil)
+	older := *rep
+	older.Backups = rep.Backups[:len(rep.Backups)-1] // as if the newest had not completed yet
+	srv.ResetRequests()
+	again := Recheck(ctx, opts, fixtureConfig, &older)
+	if got := listings(srv); got["backups"] != 2 || got["wal"] != 1 {
+		t.Errorf("the recheck listed %v, want the backups twice (the check, then the preflight) and the WAL", got)
+	}
+	if len(again.Backups) != len(rep.Backups) || again.Chosen == nil || again.Chosen.Name != rep.Chosen.Name {
+		t.Errorf("the recheck did not see the newest backup: %+v", again.Chosen)
+	}
+}
