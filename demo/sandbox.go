@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"pgrescue/problem"
@@ -326,29 +325,22 @@ func dataDirsUnder(root string) []string {
 	return dirs
 }
 
-// livePostmaster reads postmaster.pid and reports whether that process
-// still runs the data directory: a postmaster's working directory is its
-// data directory, which tells a live server from a reused PID.
+// livePostmaster reports whether a server runs on the data directory
+// (recovery.RunningServer) and is the sandbox's own to stop: a postmaster's
+// working directory is its data directory, which keeps the demo from
+// signalling a program that reused the PID.
 func livePostmaster(dataDir string) (int, bool) {
-	data, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	st, err := recovery.RunningServer(dataDir)
+	if err != nil || !st.Running {
+		return 0, false
+	}
+	cwd, err := os.Readlink("/proc/" + strconv.Itoa(st.PID) + "/cwd")
 	if err != nil {
-		return 0, false
-	}
-	first, _, _ := strings.Cut(string(data), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(first))
-	if err != nil || pid <= 0 {
-		return 0, false
-	}
-	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-		return 0, false
-	}
-	cwd, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/cwd")
-	if err != nil {
-		return pid, true // not ours to inspect: trust the signal
+		return st.PID, true // not ours to inspect: trust the signal
 	}
 	want, err := filepath.EvalSymlinks(dataDir)
 	if err != nil {
 		want = dataDir
 	}
-	return pid, cwd == want
+	return st.PID, cwd == want
 }

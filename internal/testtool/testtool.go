@@ -8,6 +8,8 @@ package testtool
 import (
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -61,4 +63,20 @@ func debianPackage(tool string) string {
 		return "postgresql"
 	}
 	return tool // lzop, tmux, duplicity, time, curl: the package has the tool's name
+}
+
+// DeadPID is a process ID no process has: one above the kernel's pid_max,
+// which kill(pid, 0) answers with ESRCH. It stands for the PID in a stale
+// postmaster.pid left by a server that died.
+func DeadPID(t testing.TB) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/sys/kernel/pid_max")
+	if err != nil {
+		return 1<<22 + 1 // the largest pid_max Linux allows, plus one
+	}
+	max, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatalf("pid_max: %q", data)
+	}
+	return max + 1
 }

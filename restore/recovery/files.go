@@ -141,24 +141,35 @@ func moveAside(path, why string) (*Move, error) {
 	return &Move{From: path, To: to}, syncDir(filepath.Dir(path))
 }
 
-// livePostmaster returns the PID recorded in pgdata/postmaster.pid and
-// whether that process is alive. A missing file means no server. A file that
-// cannot be read or parsed is reported as an error so callers refuse rather
-// than guess.
-func livePostmaster(pgdata string) (pid int, alive bool, err error) {
+// ServerStatus is what a data directory's postmaster.pid says.
+type ServerStatus struct {
+	PID     int  // the process ID it records; 0 when there is no postmaster.pid
+	Running bool // a process with that ID exists
+}
+
+// RunningServer is pgrescue's one rule for "is a server running on this data
+// directory", and it is PostgreSQL's own: postmaster.pid names a process ID
+// and a process with that ID exists (kill(pid, 0) succeeds, or fails with
+// EPERM: it exists but belongs to another user). A pid file whose process is
+// gone is stale and no obstacle: PostgreSQL replaces it when it starts. A
+// live ID is taken as the server even if another program reused it, as
+// PostgreSQL takes it; the refusal says how to tell. A pid file that cannot
+// be read or does not start with an ID is an error, so callers refuse
+// rather than guess.
+func RunningServer(pgdata string) (ServerStatus, error) {
 	data, err := os.ReadFile(filepath.Join(pgdata, "postmaster.pid"))
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, false, nil
+		return ServerStatus{}, nil
 	}
 	if err != nil {
-		return 0, false, err
+		return ServerStatus{}, err
 	}
 	first, _, _ := strings.Cut(string(data), "\n")
-	pid, err = strconv.Atoi(strings.TrimSpace(first))
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
 	if err != nil || pid <= 0 {
-		return 0, false, fmt.Errorf("postmaster.pid does not start with a process ID")
+		return ServerStatus{}, fmt.Errorf("postmaster.pid does not start with a process ID")
 	}
-	return pid, processAlive(pid), nil
+	return ServerStatus{PID: pid, Running: processAlive(pid)}, nil
 }
 
 // processAlive uses kill(pid, 0): EPERM still means the process exists.
@@ -167,21 +178,20 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, unix.EPERM)
 }
 
-// RefuseLive refuses to touch a data directory whose server is running:
-// changing its files under it, or starting a second server on it, destroys
-// data. A stale postmaster.pid (dead PID) is no obstacle: PostgreSQL
-// replaces it when it starts.
+// RefuseLive refuses to touch a data directory whose server is running
+// (RunningServer): changing its files under it, or starting a second server
+// on it, destroys data.
 func RefuseLive(pgdata, doing string) error {
 	pidFile := filepath.Join(pgdata, "postmaster.pid")
-	pid, alive, err := livePostmaster(pgdata)
+	st, err := RunningServer(pgdata)
 	if err != nil {
 		return problem.Wrap(err, problem.DataDirInUse, pidFile, "refusing to "+doing+": postmaster.pid exists but cannot be read, so a server may be running",
 			"check with `pg_ctl -D "+shellcmd.Quote(pgdata)+" status`; if no server runs on it, move postmaster.pid away")
 	}
-	if !alive {
+	if !st.Running {
 		return nil
 	}
 	return problem.New(problem.DataDirInUse, pidFile,
-		fmt.Sprintf("refusing to %s: PostgreSQL is running on this data directory (PID %d)", doing, pid),
-		fmt.Sprintf("stop it first (pg_ctl -D %s stop -m fast), then run again; if `ps -p %d` shows no postgres, postmaster.pid is stale: move it away", shellcmd.Quote(pgdata), pid))
+		fmt.Sprintf("refusing to %s: PostgreSQL is running on this data directory (PID %d)", doing, st.PID),
+		fmt.Sprintf("stop it first (pg_ctl -D %s stop -m fast), then run again; if `ps -p %d` shows no postgres, postmaster.pid is stale: move it away", shellcmd.Quote(pgdata), st.PID))
 }

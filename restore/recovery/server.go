@@ -449,11 +449,11 @@ func (s *Server) Stop(ctx context.Context, mode string) error {
 // PID returns the postmaster's PID when a live one is recorded in
 // postmaster.pid.
 func (s *Server) PID() (int, bool) {
-	pid, alive, err := livePostmaster(s.DataDir)
-	if err != nil || !alive {
+	st, err := RunningServer(s.DataDir)
+	if err != nil || !st.Running {
 		return 0, false
 	}
-	return pid, true
+	return st.PID, true
 }
 
 // Running reports whether a live postmaster owns the data directory.

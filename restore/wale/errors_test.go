@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -250,16 +251,24 @@ func TestRefusesALiveOrNonEmptyDataDirectory(t *testing.T) {
 	ctx := context.Background()
 	dataDir := filepath.Join(t.TempDir(), "main")
 	os.MkdirAll(dataDir, 0o700)
-	os.WriteFile(filepath.Join(dataDir, "postmaster.pid"), []byte("4242\n"), 0o600)
+	live := strconv.Itoa(os.Getpid()) + "\n" // a process that runs: this test
+	os.WriteFile(filepath.Join(dataDir, "postmaster.pid"), []byte(live), 0o600)
 	_, err := a.FetchBackup(ctx, FetchOptions{DataDir: dataDir, Backup: "LATEST", MoveAside: true}, nil)
-	wantKind(t, err, problem.DataDirInUse, "postmaster.pid")
+	wantKind(t, err, problem.DataDirInUse, "postmaster.pid", "PID "+strconv.Itoa(os.Getpid()))
 
-	os.Rename(filepath.Join(dataDir, "postmaster.pid"), filepath.Join(dataDir, "PG_VERSION"))
+	// A stale postmaster.pid (its server died) is no obstacle, as for
+	// PostgreSQL: what refuses the directory now is that it is not empty.
+	stale := strconv.Itoa(testtool.DeadPID(t)) + "\n"
+	os.WriteFile(filepath.Join(dataDir, "postmaster.pid"), []byte(stale), 0o600)
 	_, err = a.FetchBackup(ctx, FetchOptions{DataDir: dataDir, Backup: "LATEST"}, nil)
 	wantKind(t, err, problem.DataDirInUse, "--move-aside")
-	if got := mustRead(t, filepath.Join(dataDir, "PG_VERSION")); string(got) != "4242\n" {
+	if got := mustRead(t, filepath.Join(dataDir, "postmaster.pid")); string(got) != stale {
 		t.Fatal("the refused data directory was changed")
 	}
+
+	os.WriteFile(filepath.Join(dataDir, "postmaster.pid"), []byte("not a pid\n"), 0o600)
+	_, err = a.FetchBackup(ctx, FetchOptions{DataDir: dataDir, Backup: "LATEST", MoveAside: true}, nil)
+	wantKind(t, err, problem.DataDirInUse, "cannot be read")
 }
 
 func TestMoveAsideKeepsTheOldDataDirectory(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 
 	"pgrescue/format/tarx"
 	"pgrescue/problem"
+	"pgrescue/restore/recovery"
 	"pgrescue/shellcmd"
 	"pgrescue/storage/s3store"
 )
@@ -306,17 +307,10 @@ func interrupted(err error) error {
 	return err
 }
 
-// refuseLive refuses a data directory with a postmaster.pid: a server may be
-// running on it, and writing under a running server destroys it.
-func refuseLive(dataDir string) error {
-	pid := filepath.Join(dataDir, "postmaster.pid")
-	if _, err := os.Lstat(pid); err == nil {
-		return problem.New(problem.DataDirInUse, pid,
-			"refusing to restore into a data directory whose server may be running (postmaster.pid exists)",
-			"stop PostgreSQL first (sudo service postgresql stop, or pg_ctl -D "+shellcmd.Quote(dataDir)+" stop); if it is not running, the file is stale: check with `pg_ctl status`, then move it away")
-	}
-	return nil
-}
+// refuseLive refuses a data directory whose server is running: writing
+// under a running server destroys it. A stale postmaster.pid is no
+// obstacle (recovery.RunningServer is the rule).
+func refuseLive(dataDir string) error { return recovery.RefuseLive(dataDir, "restore into it") }
 
 // prepareDataDir makes sure dataDir exists and is empty, moving a non-empty
 // one aside when allowed. It returns where the old directory went.
@@ -500,7 +494,8 @@ func syncDataDir(dataDir string, tablespaces map[string]string) error {
 }
 
 func refuseLiveCommand(dataDir string) shellcmd.Command {
-	return shellcmd.Command{Why: "refuse a running server: this must print nothing", Line: "ls " + shellcmd.Quote(dataDir) + "/postmaster.pid 2>/dev/null"}
+	return shellcmd.Command{Why: "refuse a running server: this must say that no server is running (a postmaster.pid left by a dead one is no obstacle)",
+		Line: "pg_ctl -D " + shellcmd.Quote(dataDir) + " status"}
 }
 
 // MoveAsideCommand is the shell equivalent of moving a data directory aside

@@ -2,10 +2,14 @@ package walerestore
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"pgrescue/internal/s3test"
+	"pgrescue/internal/testtool"
 	"pgrescue/internal/walefixture"
 	"pgrescue/restore/wale"
 )
@@ -77,5 +81,33 @@ func TestRecheckListsAgainWhenTheBackupsChanged(t *testing.T) {
 	}
 	if len(again.Backups) != len(rep.Backups) || again.Chosen == nil || again.Chosen.Name != rep.Chosen.Name {
 		t.Errorf("the recheck did not see the newest backup: %+v", again.Chosen)
+	}
+}
+
+// TestPreflightAndFetchAgreeOnAStalePIDFile: a postmaster.pid left by a
+// server that died passes the preflight (as PostgreSQL would start over
+// it), and the fetch that follows does not refuse what the preflight
+// passed: the old cluster is moved aside with its stale file.
+func TestPreflightAndFetchAgreeOnAStalePIDFile(t *testing.T) {
+	archive, _ := walefixture.Open(t)
+	opts := Options{Archive: archive, Keys: fixtureKeySource(t, walefixture.Path(t, "gpg-secret-protected.asc")),
+		PGData: filepath.Join(t.TempDir(), "main"), MoveAside: true}
+	writeFile(t, opts.PGData, "PG_VERSION", "15\n")
+	writeFile(t, opts.PGData, "postmaster.pid", strconv.Itoa(testtool.DeadPID(t))+"\n"+opts.PGData+"\n")
+	ctx := context.Background()
+	rep := Preflight(ctx, opts, fixtureConfig, nil)
+	if c := rep.Check(CheckServer); c.Status != Warning || !strings.Contains(c.Detail, "moved aside") {
+		t.Fatalf("server check %+v, want the move-aside warning", c)
+	}
+	plan, err := NewPlan(ctx, opts, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := archive.FetchBackup(ctx, wale.FetchOptions{DataDir: opts.PGData, Backup: plan.Backup.Name, MoveAside: true, Resolved: plan.resolved}, nil)
+	if err != nil {
+		t.Fatalf("the fetch refused what the preflight passed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(res.MovedAsideTo, "postmaster.pid")); err != nil {
+		t.Errorf("the old cluster was not kept whole: %v", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 
 	"pgrescue/gpg"
 	"pgrescue/problem"
-	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
 )
 
@@ -348,11 +347,7 @@ func (p *preflight) checkServer(c *Check) {
 		fail(c, problem.New(problem.Usage, "--pgdata", "no data directory was given", "give the data directory to restore into, e.g. /var/lib/postgresql/9.3/main"))
 		return
 	}
-	if err := recovery.RefuseLive(dir, "restore into it"); err != nil {
-		fail(c, err)
-		return
-	}
-	empty, err := wale.CheckDataDir(dir, true)
+	empty, err := wale.CheckDataDir(dir, true) // refuses a running server first
 	if err != nil {
 		fail(c, err)
 		return
