@@ -104,9 +104,7 @@ func (a *app) completeReplayOptions(opts *replay.Options, cluster string) error 
 		}
 		opts.Server.Cluster = c
 	}
-	if opts.Prefetch <= 0 {
-		opts.Prefetch = -1 // in-band: each restore_command fetches its own file
-	}
+	opts.Prefetch = max(opts.Prefetch, 0) // 0 and below: no prefetch
 	var err error
 	opts.WALFetch, err = a.walFetchProgram()
 	return err
@@ -171,7 +169,7 @@ func (a *app) walFetchProgram() ([]string, error) {
 	return program, nil
 }
 
-func printReplayPlan(out io.Writer, p *replay.Plan) error {
+func printReplayPlan(out io.Writer, p *replay.Prepared) error {
 	cmds, err := p.Commands()
 	if err != nil {
 		return err
@@ -202,7 +200,7 @@ type replayPrinter struct {
 	last    string
 }
 
-func (p *replayPrinter) plan(pl *replay.Plan) {
+func (p *replayPrinter) plan(pl *replay.Prepared) {
 	fmt.Fprintf(p.w, "replay: %s, PostgreSQL %s, backup %s, to %s\n", pl.DataDir, pl.Version, pl.Backup.Name, describeTarget(pl.Settings.Target))
 	estimate := ""
 	if !pl.EndExact {

@@ -181,7 +181,7 @@ func (r *restoreRun) event() func(walerestore.Event) {
 		case walerestore.FetchEvent:
 			fetch.event(e.Event)
 		case walerestore.ReplayPrepared:
-			replayed.plan(e.Plan)
+			replayed.plan(e.Replay)
 		case walerestore.ReplayEvent:
 			replayed.event(e.Event)
 		}

@@ -12,6 +12,7 @@ import (
 	"pgrescue/gpg/keyring"
 	"pgrescue/journal"
 	"pgrescue/problem"
+	"pgrescue/restore/prefetch"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
 	"pgrescue/shellcmd"
@@ -93,7 +94,7 @@ func (b *wizardBackend) options(req ui.WALERequest, archive *wale.Archive, s *co
 		Target: req.Target, MoveAside: req.MoveAside, Workers: 4,
 	}
 	err := b.appFor(req.Envdir).completeReplayOptions(&opts.Replay, req.Cluster)
-	opts.Replay.Prefetch = 0 // always prefetch: only this process holds the unlocked key
+	opts.Replay.Prefetch = prefetch.DefaultAhead // always: only this process holds the unlocked key
 	return opts, err
 }
 

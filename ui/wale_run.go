@@ -38,7 +38,7 @@ type runPage struct {
 	fetch      wale.FetchProgress
 	fetchStart wale.FetchStarted
 	movedTo    string
-	replayPlan *replay.Plan
+	replay     *replay.Prepared
 	progress   replay.Snapshot
 	milestones []replay.Milestone
 	warnings   []string
@@ -173,8 +173,8 @@ func (r *runPage) apply(m *Model, e walerestore.Event) {
 	case walerestore.FetchEvent:
 		r.applyFetch(e.Event)
 	case walerestore.ReplayPrepared:
-		r.replayPlan = e.Plan
-		r.warnings = append(r.warnings, e.Plan.Warnings...)
+		r.replay = e.Replay
+		r.warnings = append(r.warnings, e.Replay.Warnings...)
 	case walerestore.ReplayEvent:
 		r.applyReplay(m, e.Event)
 	}
@@ -296,8 +296,8 @@ func eta(d time.Duration) string {
 func (r *runPage) replayView(m *Model, w int) string {
 	s := r.progress
 	lines := []string{fmt.Sprintf("Replay %s %5.1f%%", bar(s.Percent/100, min(w-14, 50)), s.Percent)}
-	if r.replayPlan != nil {
-		lines = append(lines, fmt.Sprintf("       at %s, target %s", replay.FormatLSN(s.Current), r.replayPlan.Settings.Target))
+	if r.replay != nil {
+		lines = append(lines, fmt.Sprintf("       at %s, target %s", replay.FormatLSN(s.Current), r.replay.Settings.Target))
 	}
 	restoring := s.LastRestored
 	if restoring == "" {
@@ -334,8 +334,8 @@ func (r *runPage) logView(m *Model, w, room int) string {
 		return ""
 	}
 	title := "Server log"
-	if r.replayPlan != nil && r.replayPlan.Server != nil {
-		title += " (" + r.replayPlan.Server.LogFile + ")"
+	if r.replay != nil && r.replay.Server != nil {
+		title += " (" + r.replay.Server.LogFile + ")"
 	}
 	rows := room - 2
 	end := len(r.log) - r.logOffset

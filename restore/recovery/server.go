@@ -196,14 +196,14 @@ func clusterFixed(name, given, configured string, unset bool, conf string, c Clu
 		fmt.Sprintf("leave the %s out, or change it in %s first (pg_conftool %s %s set …)", name, conf, c.Version, c.Name))
 }
 
-// Plan fills in every default without changing anything: binaries, owner,
-// log file, the name of the private socket directory and a free port.
-// Prepare (and Start) then create exactly what Plan named.
-func (s *Server) Plan() error { return s.plan() }
+// FillDefaults fills in every default without changing anything: binaries,
+// owner, log file, the name of the private socket directory and a free
+// port. Prepare (and Start) then create exactly what it named.
+func (s *Server) FillDefaults() error { return s.fillDefaults() }
 
-// plan adds the defaults a dry run can show without changing anything: the
+// fillDefaults adds the defaults a dry run can show without changing anything: the
 // name of the private socket directory and a free port.
-func (s *Server) plan() error {
+func (s *Server) fillDefaults() error {
 	if err := s.resolve(); err != nil {
 		return err
 	}
@@ -227,7 +227,7 @@ func (s *Server) plan() error {
 // Start calls it; call it first to learn the port, socket directory and log
 // file before starting.
 func (s *Server) Prepare() error {
-	if err := s.plan(); err != nil {
+	if err := s.fillDefaults(); err != nil {
 		return err
 	}
 	if s.ownSocketDir && !s.socketCreated {
@@ -237,7 +237,7 @@ func (s *Server) Prepare() error {
 	}
 	if s.portChosen && (usedInAny([]string{s.SocketDir, debianSocketDir, "/tmp"}, s.Port) || !tcpFree(s.Port)) {
 		s.Port, s.portChosen = 0, false // taken since it was planned: choose again
-		return s.plan()
+		return s.fillDefaults()
 	}
 	return nil
 }

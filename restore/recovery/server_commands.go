@@ -13,7 +13,7 @@ import (
 // the log and connecting. It changes nothing; what cannot be worked out yet
 // (no binaries installed, say) is shown by name, and Start reports it.
 func (s *Server) Commands() []shellcmd.Command {
-	_ = s.plan()
+	_ = s.fillDefaults()
 	var cmds []shellcmd.Command
 	owner := s.ownerName()
 	if s.ownSocketDir && !s.socketCreated {

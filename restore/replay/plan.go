@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"pgrescue/problem"
-	"pgrescue/restore/prefetch"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
 	"pgrescue/shellcmd"
@@ -30,9 +29,10 @@ type Options struct {
 	// Listing is the archive as the caller already listed it; nil lists
 	// it here.
 	Listing *wale.Listing
-	// Prefetch is how many segments are fetched ahead: 0 means
-	// prefetch.DefaultAhead; below 0 every restore_command fetches its
-	// file itself (in-band), needing the key on disk without a passphrase.
+	// Prefetch is how many segments this process fetches ahead of replay;
+	// 0 is no prefetch: every restore_command fetches its own file (in
+	// band), which needs the key usable without this process. The
+	// commands and the wizard ask for prefetch.DefaultAhead.
 	Prefetch int
 	// WALFetch is restore_command's program and global flags: pgrescue's
 	// absolute path and the flags naming the same configuration source.
@@ -45,8 +45,8 @@ type Options struct {
 	Now           func() time.Time
 }
 
-// Plan is a replay worked out and checked, nothing changed yet.
-type Plan struct {
+// Prepared is a replay worked out and checked, nothing changed yet.
+type Prepared struct {
 	opts     Options
 	DataDir  string
 	Version  recovery.Version
@@ -63,7 +63,7 @@ type Plan struct {
 // Prepare checks everything that can be checked before changing anything:
 // the data directory's version and start position, the backup it holds, the
 // target against what the archive can reach, and WAL continuity.
-func Prepare(ctx context.Context, opts Options) (*Plan, error) {
+func Prepare(ctx context.Context, opts Options) (*Prepared, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -74,7 +74,7 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, problem.Wrap(err, problem.Usage, opts.DataDir, "bad data directory path", "give the data directory as an absolute path")
 	}
-	p := &Plan{opts: opts, DataDir: pgdata}
+	p := &Prepared{opts: opts, DataDir: pgdata}
 	if p.Version, err = recovery.ReadVersion(pgdata); err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 	if err := recovery.RefuseLive(pgdata, "recover it"); err != nil {
 		return nil, err
 	}
-	if err := srv.Plan(); err != nil {
+	if err := srv.FillDefaults(); err != nil {
 		return nil, err
 	}
 	if p.Start, err = ReadStart(ctx, pgdata, srv.BinDir); err != nil {
@@ -111,7 +111,7 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 
 // chooseBackup finds the data directory's backup in the archive and checks
 // the target against the window it opens.
-func (p *Plan) chooseBackup(ctx context.Context) error {
+func (p *Prepared) chooseBackup(ctx context.Context) error {
 	archive := p.opts.Archive
 	listed, err := p.listing(ctx)
 	if err != nil {
@@ -144,7 +144,7 @@ func (p *Plan) chooseBackup(ctx context.Context) error {
 }
 
 // listing is the caller's listing of the archive, else a new one.
-func (p *Plan) listing(ctx context.Context) (*wale.Listing, error) {
+func (p *Prepared) listing(ctx context.Context) (*wale.Listing, error) {
 	if p.opts.Listing != nil {
 		return p.opts.Listing, nil
 	}
@@ -160,7 +160,7 @@ func (p *Plan) listing(ctx context.Context) (*wale.Listing, error) {
 }
 
 // suggestBackup adds to a refused target the backup that could reach it.
-func (p *Plan) suggestBackup(err error, backups []wale.Backup, target time.Time) error {
+func (p *Prepared) suggestBackup(err error, backups []wale.Backup, target time.Time) error {
 	pe, ok := err.(*problem.Error)
 	if !ok || !target.Before(p.Window.From) {
 		return err
@@ -175,13 +175,13 @@ func (p *Plan) suggestBackup(err error, backups []wale.Backup, target time.Time)
 // restoreCommand is pgrescue's own wal-fetch. With prefetch it asks the
 // replay's prefetcher first; --abort-on-error makes a failure stop
 // recovery instead of passing for the end of the archive.
-func (p *Plan) restoreCommand(program []string) string {
+func (p *Prepared) restoreCommand(program []string) string {
 	args := make([]string, 0, len(program)+6)
 	for _, a := range program {
 		args = append(args, shellcmd.Quote(a))
 	}
 	args = append(args, "wal-fetch")
-	if p.opts.Prefetch >= 0 {
+	if p.opts.Prefetch > 0 {
 		args = append(args, "--prefetch-socket", shellcmd.Quote(p.socketPath()))
 	}
 	args = append(args, "--abort-on-error", `"%f"`, `"%p"`)
@@ -190,25 +190,18 @@ func (p *Plan) restoreCommand(program []string) string {
 
 // socketPath is the prefetcher's socket, in the server's private socket
 // directory: short, and only the owner can enter it.
-func (p *Plan) socketPath() string {
+func (p *Prepared) socketPath() string {
 	return filepath.Join(p.Server.SocketDir, "pgrescue-prefetch.sock")
 }
 
 // stagingDir keeps prefetched segments beside pg_wal, so that handing one
 // to PostgreSQL is a rename.
-func (p *Plan) stagingDir() string {
+func (p *Prepared) stagingDir() string {
 	return filepath.Join(p.DataDir, p.Version.WALDir(), ".pgrescue-prefetch")
 }
 
-func (p *Plan) ahead() int {
-	if p.opts.Prefetch == 0 {
-		return prefetch.DefaultAhead
-	}
-	return p.opts.Prefetch
-}
-
 // Commands describes the whole replay as shell commands, for --dry-run.
-func (p *Plan) Commands() ([]shellcmd.Command, error) {
+func (p *Prepared) Commands() ([]shellcmd.Command, error) {
 	settings, err := recovery.Describe(p.Version, p.Settings)
 	if err != nil {
 		return nil, err
@@ -217,9 +210,9 @@ func (p *Plan) Commands() ([]shellcmd.Command, error) {
 	if p.Server.Cluster == nil {
 		cmds = append(cmds, recovery.DescribeConfigFiles(p.Server.Owner.Name)...)
 	}
-	if p.opts.Prefetch >= 0 {
+	if p.opts.Prefetch > 0 {
 		cmds = append(cmds, shellcmd.Command{
-			Why: "pgrescue keeps " + strconv.Itoa(p.ahead()) + " segments ahead of replay in " + p.stagingDir() +
+			Why: "pgrescue keeps " + strconv.Itoa(p.opts.Prefetch) + " segments ahead of replay in " + p.stagingDir() +
 				", fetched, decrypted and decompressed in parallel; restore_command asks for each on " + p.socketPath(),
 			Line: "# done inside pgrescue: no shell equivalent"})
 	}

@@ -18,7 +18,7 @@ import (
 // Result is how a replay ended. On success the server is left running,
 // promoted, at the requested point.
 type Result struct {
-	Plan        *Plan
+	Plan        *Prepared
 	Server      *recovery.Server
 	Timeline    uint32
 	RedoDone    string // LSN of the last record replayed
@@ -38,7 +38,7 @@ const shutdownGrace = 2 * time.Second
 
 // run is one replay in progress.
 type run struct {
-	plan     *Plan
+	plan     *Prepared
 	report   func(Event)
 	parser   *pglog.Parser
 	progress *Progress
@@ -51,7 +51,7 @@ type run struct {
 // Run writes the recovery settings, starts the prefetcher and the server,
 // and follows the log until the server accepts connections (success),
 // recovery fails, or ctx is cancelled (the server is then stopped).
-func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
+func (p *Prepared) Run(ctx context.Context, report func(Event)) (*Result, error) {
 	if report == nil {
 		report = func(Event) {}
 	}
@@ -77,7 +77,7 @@ func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
 		return nil, err
 	}
 	var pf *prefetch.Server
-	if p.opts.Prefetch >= 0 {
+	if p.opts.Prefetch > 0 {
 		if pf, err = r.startPrefetch(ctx); err != nil {
 			return nil, err
 		}
@@ -154,7 +154,7 @@ func (r *run) startPrefetch(ctx context.Context) (*prefetch.Server, error) {
 		},
 		StagingDir:  p.stagingDir(),
 		SocketPath:  p.socketPath(),
-		Ahead:       p.ahead(),
+		Ahead:       p.opts.Prefetch,
 		SegmentSize: p.Start.SegmentSize,
 		Owner:       owner,
 		Report:      func(e prefetch.Event) { r.report(PrefetchActivity{Event: e}) },
@@ -163,7 +163,7 @@ func (r *run) startPrefetch(ctx context.Context) (*prefetch.Server, error) {
 		return nil, err
 	}
 	go pf.Serve()
-	r.report(Step{Title: fmt.Sprintf("prefetching %d segments ahead of replay", p.ahead()), Detail: p.stagingDir()})
+	r.report(Step{Title: fmt.Sprintf("prefetching %d segments ahead of replay", p.opts.Prefetch), Detail: p.stagingDir()})
 	return pf, nil
 }
 
@@ -373,7 +373,7 @@ func (r *run) finish() error {
 // pgrescue named in restore_command. A binary under /root or a build cache
 // is not reachable by postgres: it is then copied into the private socket
 // directory, which only that user can enter.
-func (p *Plan) programForOwner() ([]string, error) {
+func (p *Prepared) programForOwner() ([]string, error) {
 	program := append([]string{}, p.opts.WALFetch...)
 	if len(program) == 0 || os.Geteuid() != 0 || p.Server.Owner.UID == 0 {
 		return program, nil

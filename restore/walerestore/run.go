@@ -27,7 +27,7 @@ type ActionDone struct {
 type FetchEvent struct{ Event wale.Event }
 
 // ReplayPrepared: the replay is worked out from the fetched data directory.
-type ReplayPrepared struct{ Plan *replay.Plan }
+type ReplayPrepared struct{ Replay *replay.Prepared }
 
 // ReplayEvent carries an event of the WAL replay.
 type ReplayEvent struct{ Event replay.Event }
@@ -111,7 +111,7 @@ func (p *Plan) recover(ctx context.Context, t *timer) (*replay.Result, error) {
 		t.done(ActionRecover, err)
 		return nil, err
 	}
-	t.report(ReplayPrepared{Plan: rp})
+	t.report(ReplayPrepared{Replay: rp})
 	res, err := rp.Run(ctx, func(e replay.Event) { t.report(ReplayEvent{Event: e}) })
 	t.done(ActionRecover, err)
 	return res, err
