@@ -12,12 +12,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"pgrescue/config"
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
 	"pgrescue/problem"
 	"pgrescue/restore/wale"
 	"pgrescue/shellcmd"
+	"pgrescue/walesettings"
 )
 
 // runbookQuote is the runbook's own explanation, quoted where it applies.
@@ -55,7 +55,7 @@ func (a *app) gpgCommand() *cobra.Command {
 
 // gpgContext is what every gpg subcommand starts from.
 type gpgContext struct {
-	settings *config.Settings
+	settings *walesettings.Settings
 	keyring  *keyring.Keyring
 	object   []byte // nil when no archived object is at hand
 	name     string // the object's S3 URI or file
@@ -69,10 +69,10 @@ func (a *app) openGPG(ctx context.Context, g *gpgFlags) (*gpgContext, error) {
 	}
 	path := g.homedir
 	if path == "" {
-		path = s.Get(config.GPGKeyFile)
+		path = s.Get(walesettings.GPGKeyFile)
 	}
 	if path == "" {
-		path = keyring.DefaultHome(s.Get(config.GNUPGHome))
+		path = keyring.DefaultHome(s.Get(walesettings.GNUPGHome))
 	}
 	k, err := keyring.Open(path)
 	if err != nil {
@@ -85,7 +85,7 @@ func (a *app) openGPG(ctx context.Context, g *gpgFlags) (*gpgContext, error) {
 
 // sampleObject reads the --object file, or the archive's smallest WAL
 // segment: small to download, and encrypted like every other object.
-func sampleObject(ctx context.Context, s *config.Settings, file string) (data []byte, name, why string, err error) {
+func sampleObject(ctx context.Context, s *walesettings.Settings, file string) (data []byte, name, why string, err error) {
 	if file != "" {
 		data, err = os.ReadFile(file)
 		if err != nil {
@@ -93,7 +93,7 @@ func sampleObject(ctx context.Context, s *config.Settings, file string) (data []
 		}
 		return data, file, "", nil
 	}
-	if s.Get(config.S3Prefix) == "" {
+	if s.Get(walesettings.S3Prefix) == "" {
 		return nil, "", "no archive is configured (WALE_S3_PREFIX) and no --object FILE was given", nil
 	}
 	store, err := openStore(ctx, s) // no keys: only the recipient is read
@@ -201,7 +201,7 @@ func (gc *gpgContext) status(ctx context.Context) (*statusReport, error) {
 			return nil, err
 		}
 	}
-	if v, ok := gc.settings.Lookup(config.GPGKeyID); ok && v.Value != "" {
+	if v, ok := gc.settings.Lookup(walesettings.GPGKeyID); ok && v.Value != "" {
 		r.KeyID = &keyIDJSON{Value: v.Value, Source: v.Source, Matches: []string{}}
 		for _, m := range keyring.MatchKeyID(infos, v.Value) {
 			r.KeyID.Matches = append(r.KeyID.Matches, m.Key.Fingerprint)
@@ -447,12 +447,12 @@ func (a *app) gpgChange(ctx context.Context, g *gpgFlags, key string, dryRun boo
 // gpgPassphrase is where the passphrase comes from: --passphrase-file, then
 // the global sources. A new passphrase typed on a terminal is asked twice,
 // since a typo would lock the key with a passphrase nobody knows.
-func (a *app) gpgPassphrase(s *config.Settings, g *gpgFlags, confirm bool) gpg.PassphraseFunc {
+func (a *app) gpgPassphrase(s *walesettings.Settings, g *gpgFlags, confirm bool) gpg.PassphraseFunc {
 	if g.passphraseFile != "" {
 		return gpg.PassphraseFromFile(g.passphraseFile)
 	}
 	source := passphraseSource(s)
-	if !confirm || s.Get(config.GPGPassFile) != "" || s.Get(config.GPGPassphrase) != "" || source == nil {
+	if !confirm || s.Get(walesettings.GPGPassFile) != "" || s.Get(walesettings.GPGPassphrase) != "" || source == nil {
 		return source
 	}
 	return func(key gpg.KeyInfo) ([]byte, error) {

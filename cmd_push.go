@@ -9,13 +9,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"pgrescue/config"
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
 	"pgrescue/problem"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
 	"pgrescue/shellcmd"
+	"pgrescue/walesettings"
 )
 
 // pushArchive opens the archive for writing: objects are encrypted to
@@ -31,7 +31,7 @@ func (a *app) pushArchive(ctx context.Context) (*wale.Archive, error) {
 		return nil, err
 	}
 	archive := wale.NewArchive(store, nil)
-	keyID := s.Get(config.GPGKeyID)
+	keyID := s.Get(walesettings.GPGKeyID)
 	if keyID == "" {
 		return archive, nil
 	}
@@ -39,11 +39,11 @@ func (a *app) pushArchive(ctx context.Context) (*wale.Archive, error) {
 	return archive, err
 }
 
-func recipient(ctx context.Context, s *config.Settings, keyID string) (*gpg.Recipient, error) {
-	if path := s.Get(config.GPGKeyFile); path != "" {
+func recipient(ctx context.Context, s *walesettings.Settings, keyID string) (*gpg.Recipient, error) {
+	if path := s.Get(walesettings.GPGKeyFile); path != "" {
 		return gpg.LoadRecipient(path, keyID)
 	}
-	k, err := keyring.Open(keyring.DefaultHome(s.Get(config.GNUPGHome)))
+	k, err := keyring.Open(keyring.DefaultHome(s.Get(walesettings.GNUPGHome)))
 	if err != nil {
 		return nil, problem.Wrap(err, problem.KeyMissing, "WALE_GPG_KEY_ID "+keyID, "WALE_GPG_KEY_ID is set but no key to encrypt to was found",
 			"give --gpg-key FILE (the public key is enough), or run as the user whose keyring holds it")

@@ -8,13 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"pgrescue/config"
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
 	"pgrescue/problem"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
 	"pgrescue/shellcmd"
+	"pgrescue/walesettings"
 )
 
 func (a *app) restoreCommand() *cobra.Command {
@@ -83,7 +83,7 @@ type restoreRun struct {
 }
 
 func (r *restoreRun) run(ctx context.Context, a *app, opts walerestore.Options, yes, dryRun bool) error {
-	cfg := a.restoreConfig(ctx, &opts)
+	cfg := a.restoreSettings(ctx, &opts)
 	rep := walerestore.Preflight(ctx, opts, cfg, r.check)
 	if failed := rep.FirstFailure(); failed != nil {
 		return failed.Err
@@ -107,23 +107,22 @@ func (r *restoreRun) run(ctx context.Context, a *app, opts walerestore.Options, 
 	return err
 }
 
-// restoreConfig opens the archive and finds the keys, recording what the
-// preflight's configuration check reports.
-func (a *app) restoreConfig(ctx context.Context, opts *walerestore.Options) walerestore.Config {
+// restoreSettings opens the archive and finds the keys, recording what the
+// preflight's settings check reports.
+func (a *app) restoreSettings(ctx context.Context, opts *walerestore.Options) walerestore.Resolved {
 	archive, s, err := a.openArchive(ctx)
 	if err != nil {
-		return walerestore.Config{Err: err}
+		return walerestore.ResolvedFrom(nil, err)
 	}
 	opts.Archive = archive
 	opts.Keys = keySource(s)
-	prefix, _ := s.Lookup(config.S3Prefix)
-	return walerestore.Config{Detail: fmt.Sprintf("WALE_S3_PREFIX=%s (from %s)", prefix.Value, prefix.Source)}
+	return walerestore.ResolvedFrom(s, nil)
 }
 
 // keySource lists the keys the archive can be decrypted with, without any
 // passphrase: the key file given, or the keyring WAL-E would use.
-func keySource(s *config.Settings) walerestore.KeySource {
-	if path := s.Get(config.GPGKeyFile); path != "" {
+func keySource(s *walesettings.Settings) walerestore.KeySource {
+	if path := s.Get(walesettings.GPGKeyFile); path != "" {
 		return walerestore.KeySource{Where: "key file " + path, List: func(context.Context) ([]gpg.KeyInfo, error) {
 			keys, err := gpg.LoadKeyFile(path)
 			if err != nil {
@@ -132,7 +131,7 @@ func keySource(s *config.Settings) walerestore.KeySource {
 			return keys.Describe(), nil
 		}}
 	}
-	k, err := keyring.Open(keyring.DefaultHome(s.Get(config.GNUPGHome)))
+	k, err := keyring.Open(keyring.DefaultHome(s.Get(walesettings.GNUPGHome)))
 	if err != nil {
 		return walerestore.KeySource{}
 	}

@@ -92,7 +92,7 @@ func (a *app) rootCommand() *cobra.Command {
 		return problem.Wrap(err, problem.Usage, "", "bad flag", "run `pgrescue help` for the commands and their flags")
 	})
 	root.AddCommand(
-		a.configCommand(),
+		a.settingsCommand(),
 		a.backupListCommand(),
 		a.backupFetchCommand(),
 		a.walFetchCommand(),

@@ -127,7 +127,7 @@ func TestBackupListIsWALECompatible(t *testing.T) {
 
 func TestConfigShowsSourcesAndMasksSecrets(t *testing.T) {
 	envdir, srv := fixtureEnvdir(t)
-	r := pgrescue(t, []string{"AWS_REGION=eu-west-2"}, "--envdir", envdir, "--gpg-key-id", "97431D9C5CEB8FBF", "config")
+	r := pgrescue(t, []string{"AWS_REGION=eu-west-2"}, "--envdir", envdir, "--gpg-key-id", "97431D9C5CEB8FBF", "settings")
 	if r.code != 0 {
 		t.Fatalf("%+v", r)
 	}

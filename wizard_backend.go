@@ -7,7 +7,6 @@ import (
 	"io"
 	"sync"
 
-	"pgrescue/config"
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
 	"pgrescue/journal"
@@ -17,6 +16,7 @@ import (
 	"pgrescue/restore/walerestore"
 	"pgrescue/shellcmd"
 	"pgrescue/ui"
+	"pgrescue/walesettings"
 )
 
 // wizardBackend carries out what the wizard asks with the same engines as
@@ -29,7 +29,7 @@ type wizardBackend struct {
 	mu         sync.Mutex
 	openedFor  string // the envdir the archive was opened with
 	archive    *wale.Archive
-	settings   *config.Settings
+	settings   *walesettings.Settings
 	passphrase []byte // from the GPG step; never written anywhere
 }
 
@@ -44,7 +44,7 @@ func (b *wizardBackend) appFor(envdir string) *app {
 }
 
 // open returns the archive for req, opening it the first time.
-func (b *wizardBackend) open(ctx context.Context, envdir string) (*wale.Archive, *config.Settings, error) {
+func (b *wizardBackend) open(ctx context.Context, envdir string) (*wale.Archive, *walesettings.Settings, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	a := b.appFor(envdir)
@@ -55,8 +55,8 @@ func (b *wizardBackend) open(ctx context.Context, envdir string) (*wale.Archive,
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, name := range config.Known {
-		if config.IsSecret(name) {
+	for _, name := range walesettings.Known {
+		if walesettings.IsSecret(name) {
 			b.journal.AddSecret(s.Get(name))
 		}
 	}
@@ -75,11 +75,11 @@ func (b *wizardBackend) open(ctx context.Context, envdir string) (*wale.Archive,
 // loadKeys is loadKeys without a terminal prompt: the wizard owns the
 // terminal, so a passphrase comes from the GPG step, a file or the
 // environment, and a missing one is an error that leads to the GPG step.
-func (b *wizardBackend) loadKeys(ctx context.Context, s *config.Settings) (*gpg.Keys, error) {
+func (b *wizardBackend) loadKeys(ctx context.Context, s *walesettings.Settings) (*gpg.Keys, error) {
 	return loadKeysWith(ctx, s, b.passphraseSource(s))
 }
 
-func (b *wizardBackend) passphraseSource(s *config.Settings) gpg.PassphraseFunc {
+func (b *wizardBackend) passphraseSource(s *walesettings.Settings) gpg.PassphraseFunc {
 	if b.passphrase != nil {
 		held := b.passphrase
 		return func(gpg.KeyInfo) ([]byte, error) { return bytes.Clone(held), nil }
@@ -88,7 +88,7 @@ func (b *wizardBackend) passphraseSource(s *config.Settings) gpg.PassphraseFunc 
 }
 
 // options turns the wizard's request into the engine's options.
-func (b *wizardBackend) options(req ui.WALERequest, archive *wale.Archive, s *config.Settings) (walerestore.Options, error) {
+func (b *wizardBackend) options(req ui.WALERequest, archive *wale.Archive, s *walesettings.Settings) (walerestore.Options, error) {
 	opts := walerestore.Options{
 		Archive: archive, Keys: keySource(s), PGData: req.PGData, Backup: req.Backup,
 		Target: req.Target, MoveAside: req.MoveAside, Workers: 4,
@@ -101,16 +101,10 @@ func (b *wizardBackend) options(req ui.WALERequest, archive *wale.Archive, s *co
 func (b *wizardBackend) Preflight(ctx context.Context, req ui.WALERequest, report func(walerestore.Check)) *walerestore.Report {
 	archive, s, err := b.open(ctx, req.Envdir)
 	if err != nil {
-		return walerestore.Preflight(ctx, walerestore.Options{PGData: req.PGData}, walerestore.Config{Err: err}, report)
+		return walerestore.Preflight(ctx, walerestore.Options{PGData: req.PGData}, walerestore.Resolved{Err: err}, report)
 	}
 	opts, err := b.options(req, archive, s)
-	cfg := walerestore.Config{Detail: configDetail(s), Err: err}
-	return walerestore.Preflight(ctx, opts, cfg, report)
-}
-
-func configDetail(s *config.Settings) string {
-	prefix, _ := s.Lookup(config.S3Prefix)
-	return fmt.Sprintf("WALE_S3_PREFIX=%s (from %s)", prefix.Value, prefix.Source)
+	return walerestore.Preflight(ctx, opts, walerestore.ResolvedFrom(s, err), report)
 }
 
 func (b *wizardBackend) Plan(ctx context.Context, req ui.WALERequest, checked *walerestore.Report) (*walerestore.Plan, error) {
@@ -122,7 +116,7 @@ func (b *wizardBackend) Plan(ctx context.Context, req ui.WALERequest, checked *w
 	if err != nil {
 		return nil, err
 	}
-	rep := walerestore.Recheck(ctx, opts, walerestore.Config{Detail: configDetail(s)}, checked)
+	rep := walerestore.Recheck(ctx, opts, walerestore.ResolvedFrom(s, nil), checked)
 	return walerestore.NewPlan(ctx, opts, rep)
 }
 
@@ -138,7 +132,7 @@ func (b *wizardBackend) KeyStatus(ctx context.Context, req ui.GPGRequest) (ui.Ke
 	src := keySource(s)
 	st := ui.KeyStatus{Where: src.Where, Unlocked: b.unlocked()}
 	if st.Where == "" {
-		st.Where = "no key file and no keyring at " + keyring.DefaultHome(s.Get(config.GNUPGHome))
+		st.Where = "no key file and no keyring at " + keyring.DefaultHome(s.Get(walesettings.GNUPGHome))
 	}
 	k, err := walerestore.FindArchiveKey(ctx, archive, src)
 	if err != nil || !k.Encrypted() {
@@ -148,7 +142,7 @@ func (b *wizardBackend) KeyStatus(ctx context.Context, req ui.GPGRequest) (ui.Ke
 	if k.Held != nil {
 		st.Key, st.Protected = k.Held.Key.String(), k.Protected()
 	}
-	st.CanRemove = s.Get(config.GPGKeyFile) == "" && st.Key != ""
+	st.CanRemove = s.Get(walesettings.GPGKeyFile) == "" && st.Key != ""
 	return st, nil
 }
 

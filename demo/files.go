@@ -8,10 +8,10 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"pgrescue/config"
 	"pgrescue/hosting"
 	"pgrescue/problem"
 	"pgrescue/restore/recovery"
+	"pgrescue/walesettings"
 )
 
 // The application whose database the sandbox damages: a Carrenza-hosted
@@ -25,13 +25,13 @@ const (
 // /etc/wal-e/env.d, pointing at the sandbox's bucket, server and keyring.
 func envdirValues(endpoint, keyID, gnupgHome string) map[string]string {
 	return map[string]string{
-		config.S3Prefix:        "s3://" + bucket + "/" + archivePrefix,
-		config.S3Endpoint:      endpoint,
-		config.Region:          region,
-		config.AccessKeyID:     accessKeyID,
-		config.SecretAccessKey: secretAccessKey,
-		config.GPGKeyID:        keyID,
-		config.GNUPGHome:       gnupgHome,
+		walesettings.S3Prefix:        "s3://" + bucket + "/" + archivePrefix,
+		walesettings.S3Endpoint:      endpoint,
+		walesettings.Region:          region,
+		walesettings.AccessKeyID:     accessKeyID,
+		walesettings.SecretAccessKey: secretAccessKey,
+		walesettings.GPGKeyID:        keyID,
+		walesettings.GNUPGHome:       gnupgHome,
 	}
 }
 

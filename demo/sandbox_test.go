@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"pgrescue/config"
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
 	"pgrescue/hosting"
@@ -25,6 +24,7 @@ import (
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
 	"pgrescue/storage/s3store"
+	"pgrescue/walesettings"
 )
 
 // TestBuildAccidentScenario builds the default sandbox and checks it the
@@ -139,7 +139,7 @@ func checkStory(t *testing.T, sb *Sandbox) {
 // checkSettings reads the envdir, catalog and config as pgrescue does.
 func checkSettings(t *testing.T, sb *Sandbox) {
 	t.Helper()
-	env, err := config.ReadEnvdir(sb.Envdir)
+	env, err := walesettings.ReadEnvdir(sb.Envdir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func checkNoPassphraseOnDisk(t *testing.T, sb *Sandbox) {
 
 func sandboxStore(t *testing.T, sb *Sandbox) *s3store.Store {
 	t.Helper()
-	env, err := config.ReadEnvdir(sb.Envdir)
+	env, err := walesettings.ReadEnvdir(sb.Envdir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 package hosting
 
-import "pgrescue/config"
+import "pgrescue/walesettings"
 
 // The applications catalog never recorded databases. What pgrescue knows
 // without a config file comes from govuk-puppet at the runbook's date
@@ -14,7 +14,7 @@ const BuiltinSource = "govuk-puppet, 6 December 2019"
 
 // Where govuk-puppet put things on the self-managed PostgreSQL machines.
 const (
-	DefaultWALEEnvdir  = config.DefaultEnvdir
+	DefaultWALEEnvdir  = walesettings.DefaultEnvdir
 	DefaultPgDumpDir   = "/var/lib/autopostgresqlbackup"
 	DefaultBackupHost  = "backup-1.management"
 	DefaultBackupRoot  = "/data/backups"

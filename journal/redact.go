@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
-	"pgrescue/config"
 	"pgrescue/shellcmd"
+	"pgrescue/walesettings"
 )
 
 // Placeholder replaces every secret the Redactor finds.
@@ -30,8 +30,8 @@ var extraSecretNames = []string{"PGPASSWORD", "PASSWORD", "PASSPHRASE", "GPG_PAS
 // passphrase) and the extra ones.
 func secretNames() []string {
 	var names []string
-	for _, n := range config.Known {
-		if config.IsSecret(n) {
+	for _, n := range walesettings.Known {
+		if walesettings.IsSecret(n) {
 			names = append(names, n)
 		}
 	}
@@ -47,7 +47,7 @@ func envName(name string) string {
 // isSecretName reports whether a value named so must not be written.
 func isSecretName(name string) bool {
 	n := envName(name)
-	return config.IsSecret(n) || slices.Contains(extraSecretNames, n)
+	return walesettings.IsSecret(n) || slices.Contains(extraSecretNames, n)
 }
 
 // shellWord matches one shell word: quoted parts, backslash escapes and

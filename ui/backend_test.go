@@ -54,7 +54,7 @@ func (b *fixtureBackend) options(req WALERequest) walerestore.Options {
 	}
 }
 
-var fixtureConfig = walerestore.Config{Detail: "WALE_S3_PREFIX=" + walefixture.Prefix + " (from envdir /etc/wal-e/env.d/WALE_S3_PREFIX)"}
+var fixtureConfig = walerestore.Resolved{Detail: "WALE_S3_PREFIX=" + walefixture.Prefix + " (from envdir /etc/wal-e/env.d/WALE_S3_PREFIX)"}
 
 func (b *fixtureBackend) Preflight(ctx context.Context, req WALERequest, report func(walerestore.Check)) *walerestore.Report {
 	return walerestore.Preflight(ctx, b.options(req), fixtureConfig, report)

@@ -100,7 +100,7 @@ func resultLines(r *walerestore.Result) []string {
 	}
 	if r.Duration > 0 {
 		line := "[x] restore took " + r.Duration.Round(time.Second).String()
-		for _, id := range []walerestore.ActionID{walerestore.ActionMoveAside, walerestore.ActionFetch, walerestore.ActionRecover} {
+		for _, id := range []walerestore.ActionID{walerestore.ActionMoveAside, walerestore.ActionFetch, walerestore.ActionReplay} {
 			if d, ok := r.Timings[id]; ok {
 				line += fmt.Sprintf("; %s %s", id, d.Round(time.Second))
 			}

@@ -233,7 +233,7 @@ func (r *runPage) View(m *Model) string {
 	}
 	b.WriteString("\n")
 	switch r.current {
-	case walerestore.ActionRecover:
+	case walerestore.ActionReplay:
 		b.WriteString(r.replayView(m, w))
 	default:
 		b.WriteString(r.fetchView(m, w))
@@ -330,7 +330,7 @@ func (r *runPage) stopView(m *Model, w int) string {
 // logView is the tail of the server log, errors highlighted; up/down
 // scroll back.
 func (r *runPage) logView(m *Model, w, room int) string {
-	if r.current != walerestore.ActionRecover || room < 3 {
+	if r.current != walerestore.ActionReplay || room < 3 {
 		return ""
 	}
 	title := "Server log"

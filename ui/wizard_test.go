@@ -260,7 +260,7 @@ func TestRunScreens(t *testing.T) {
 			golden(t, m, "run-cancel-asked-"+s.name)
 			m.Update(keyMsg("esc"))
 
-			recover, _ := r.plan.Action(walerestore.ActionRecover)
+			recover, _ := r.plan.Action(walerestore.ActionReplay)
 			feed(m, r, walerestore.ActionDone{Action: fetch, Duration: 5 * time.Second}, walerestore.ActionStarted{Action: recover})
 			for i := 0; i < 30; i++ {
 				text := "2026-11-25 03:09:" + twoDigits(i) + ".000 UTC [4242] LOG:  restored log file \"0000000100000000000000" + fmt.Sprintf("%02X", 0x12+i%6) + "\" from archive"
@@ -289,7 +289,7 @@ func TestDoneScreens(t *testing.T) {
 					Server: &recovery.Server{DataDir: goldenPGData, SocketDir: "/tmp/pgrescue-abc", Port: 54320, Owner: recovery.Owner{Name: "postgres"},
 						BinDir: "/usr/lib/postgresql/15/bin"}},
 				Duration: 6 * time.Second,
-				Timings:  map[walerestore.ActionID]time.Duration{walerestore.ActionFetch: 2 * time.Second, walerestore.ActionRecover: 3 * time.Second},
+				Timings:  map[walerestore.ActionID]time.Duration{walerestore.ActionFetch: 2 * time.Second, walerestore.ActionReplay: 3 * time.Second},
 			}
 			r.Update(m, jobDone{id: r.job.id, result: runResult{res: res}})
 			golden(t, m, "done-"+s.name)

@@ -1,4 +1,10 @@
-// Package recovery turns a restored data directory into a running, recovering
+// Package recovery is PostgreSQL's archive recovery as pgrescue drives it:
+// the mode, its settings and the server, not the watching of it (that is
+// package replay). In pgrescue's words, "recovery" is PostgreSQL's
+// machinery and its configuration; "replay" is pgrescue's step that runs it
+// to a target and follows the WAL being applied.
+//
+// It turns a restored data directory into a running, recovering
 // PostgreSQL server and cleans up after it: it reads the major version,
 // parses the recovery target, writes the recovery settings in the form that
 // version expects (recovery.conf up to 11, recovery.signal plus

@@ -1,5 +1,7 @@
-// Package replay recovers a restored base backup to a point in time or to
-// the end of the archive: it writes the recovery settings for the data
+// Package replay is pgrescue's replay step: it replays the archive's WAL
+// into a restored base backup up to a point in time or to the end of the
+// archive, with PostgreSQL's recovery machinery (package recovery), and
+// watches it live. It writes the recovery settings for the data
 // directory's PostgreSQL version, serves WAL to restore_command through a
 // prefetcher, starts the server, follows its log and reports honest
 // progress until the server accepts connections at the requested point.

@@ -33,7 +33,7 @@ type ActionID string
 const (
 	ActionMoveAside ActionID = "move-aside"
 	ActionFetch     ActionID = "fetch"
-	ActionRecover   ActionID = "recover"
+	ActionReplay    ActionID = "replay"
 )
 
 // Action is one step of the plan with the shell commands that do the same.
@@ -76,11 +76,11 @@ func NewPlan(ctx context.Context, opts Options, rep *Report) (*Plan, error) {
 	fetch := a.FetchCommands(b, parts, wale.FetchOptions{DataDir: opts.PGData, Backup: b.Name})
 	p.Actions = append(p.Actions, Action{ID: ActionFetch, Commands: fetch,
 		Title: "Fetch base backup " + b.Name + " (" + wale.HumanBytes(expandedSize(b)) + ") into " + opts.PGData})
-	recover, err := p.recoverCommands()
+	replayCmds, err := p.replayCommands()
 	if err != nil {
 		return nil, err
 	}
-	p.Actions = append(p.Actions, Action{ID: ActionRecover, Commands: recover,
+	p.Actions = append(p.Actions, Action{ID: ActionReplay, Commands: replayCmds,
 		Title: "Start PostgreSQL in recovery and replay WAL to " + opts.Target.String()})
 	return p, nil
 }
@@ -92,9 +92,9 @@ func expandedSize(b wale.Backup) int64 {
 	return b.Sentinel.ExpandedSizeBytes
 }
 
-// recoverCommands describe the replay: pgrescue's own command, then what it
+// replayCommands describe the replay: pgrescue's own command, then what it
 // writes and runs, as the runbook's engineer would by hand.
-func (p *Plan) recoverCommands() ([]shellcmd.Command, error) {
+func (p *Plan) replayCommands() ([]shellcmd.Command, error) {
 	o := p.Options
 	line := []string{"pgrescue", "replay", "--pgdata", shellcmd.Quote(o.PGData), "--backup", p.Backup.Name}
 	if !o.Target.IsEndOfArchive() {

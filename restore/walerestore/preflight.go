@@ -9,6 +9,7 @@ import (
 	"pgrescue/gpg"
 	"pgrescue/problem"
 	"pgrescue/restore/wale"
+	"pgrescue/walesettings"
 )
 
 // Status is the outcome of one preflight check.
@@ -26,7 +27,7 @@ const (
 type CheckID string
 
 const (
-	CheckConfig     CheckID = "config"
+	CheckSettings   CheckID = "settings"
 	CheckArchive    CheckID = "archive"
 	CheckKey        CheckID = "key"
 	CheckServer     CheckID = "server"
@@ -39,7 +40,7 @@ var CheckTitles = []struct {
 	ID    CheckID
 	Title string
 }{
-	{CheckConfig, "Configuration found"},
+	{CheckSettings, "WAL-E settings found"},
 	{CheckArchive, "S3 reachable and the archive listed"},
 	{CheckKey, "The archive's GPG key"},
 	{CheckServer, "PostgreSQL stopped on the data directory"},
@@ -57,10 +58,21 @@ type Check struct {
 	Err    error  // the failure itself
 }
 
-// Config is what the caller found while resolving the configuration.
-type Config struct {
+// Resolved is how the caller resolved the WAL-E settings: which archive
+// they name and where from, or why they could not be resolved.
+type Resolved struct {
 	Detail string // e.g. "WALE_S3_PREFIX=s3://bucket/prefix (from /etc/wal-e/env.d)"
 	Err    error  // the configuration could not be resolved or the archive opened
+}
+
+// ResolvedFrom says which archive the settings name and where that came
+// from, or carries err when they could not be used.
+func ResolvedFrom(s *walesettings.Settings, err error) Resolved {
+	if err != nil || s == nil {
+		return Resolved{Err: err}
+	}
+	prefix, _ := s.Lookup(walesettings.S3Prefix)
+	return Resolved{Detail: fmt.Sprintf("%s=%s (from %s)", walesettings.S3Prefix, prefix.Value, prefix.Source)}
 }
 
 // KeySource lists the secret keys available to decrypt the archive without
@@ -114,7 +126,7 @@ func (r *Report) Check(id CheckID) *Check {
 // Preflight runs every check in order, reporting each as it starts and as
 // it ends. A check that depends on a failed one is skipped with the reason.
 // Nothing is written anywhere.
-func Preflight(ctx context.Context, opts Options, cfg Config, report func(Check)) *Report {
+func Preflight(ctx context.Context, opts Options, cfg Resolved, report func(Check)) *Report {
 	return (&preflight{ctx: ctx, opts: opts, cfg: cfg, report: report, rep: &Report{}}).runAll()
 }
 
@@ -124,7 +136,7 @@ func Preflight(ctx context.Context, opts Options, cfg Config, report func(Check)
 // again; while they are the ones checked saw, their sentinels and the WAL
 // listing are taken from checked instead of being read again. Every other
 // check works on local facts and runs again.
-func Recheck(ctx context.Context, opts Options, cfg Config, checked *Report) *Report {
+func Recheck(ctx context.Context, opts Options, cfg Resolved, checked *Report) *Report {
 	p := &preflight{ctx: ctx, opts: opts, cfg: cfg, rep: &Report{}}
 	if checked != nil && opts.Archive != nil && cfg.Err == nil {
 		if backups, err := opts.Archive.ListBackups(ctx); err == nil && sameBackups(backups, checked.Backups) {
@@ -165,7 +177,7 @@ func (p *preflight) runAll() *Report {
 type preflight struct {
 	ctx    context.Context
 	opts   Options
-	cfg    Config
+	cfg    Resolved
 	report func(Check)
 	rep    *Report
 	known  *wale.Listing // the archive as already listed: not listed again
@@ -173,10 +185,10 @@ type preflight struct {
 
 func (p *preflight) run(c *Check) {
 	switch c.ID {
-	case CheckConfig:
-		p.checkConfig(c)
+	case CheckSettings:
+		p.checkSettings(c)
 	case CheckArchive:
-		p.needs(c, CheckConfig, p.checkArchive)
+		p.needs(c, CheckSettings, p.checkArchive)
 	case CheckKey:
 		p.needs(c, CheckArchive, p.checkKey)
 	case CheckServer:
@@ -227,7 +239,7 @@ func fail(c *Check, err error) {
 	c.Detail = err.Error()
 }
 
-func (p *preflight) checkConfig(c *Check) {
+func (p *preflight) checkSettings(c *Check) {
 	if p.cfg.Err != nil || p.opts.Archive == nil {
 		err := p.cfg.Err
 		if err == nil {

@@ -35,7 +35,7 @@ func fixtureOptions(t *testing.T) Options {
 	}
 }
 
-var fixtureConfig = Config{Detail: "WALE_S3_PREFIX=" + walefixture.Prefix + " (from the test)"}
+var fixtureConfig = Resolved{Detail: "WALE_S3_PREFIX=" + walefixture.Prefix + " (from the test)"}
 
 func statuses(rep *Report) string {
 	var parts []string
@@ -49,7 +49,7 @@ func TestPreflightOfTheFixtureWarnsOnlyAboutTheProtectedKey(t *testing.T) {
 	opts := fixtureOptions(t)
 	var seen []Check
 	rep := Preflight(context.Background(), opts, fixtureConfig, func(c Check) { seen = append(seen, c) })
-	want := "config=passed archive=passed key=warning server=passed disk=passed continuity=passed"
+	want := "settings=passed archive=passed key=warning server=passed disk=passed continuity=passed"
 	if got := statuses(rep); got != want {
 		t.Fatalf("checks %s, want %s\n%+v", got, want, rep.Checks)
 	}
@@ -86,42 +86,42 @@ func TestPreflightChoosesTheBackupBeforeTheTarget(t *testing.T) {
 
 func TestPreflightFailures(t *testing.T) {
 	for name, tc := range map[string]struct {
-		change func(t *testing.T, o *Options, c *Config)
+		change func(t *testing.T, o *Options, c *Resolved)
 		want   string
 		kind   problem.Kind
 	}{
-		"no archive configured": {func(t *testing.T, o *Options, c *Config) { o.Archive = nil; *c = Config{} },
-			"config=failed archive=skipped key=skipped server=passed disk=skipped continuity=skipped", problem.Config},
-		"target before every backup": {func(t *testing.T, o *Options, c *Config) {
+		"no archive configured": {func(t *testing.T, o *Options, c *Resolved) { o.Archive = nil; *c = Resolved{} },
+			"settings=failed archive=skipped key=skipped server=passed disk=skipped continuity=skipped", problem.Config},
+		"target before every backup": {func(t *testing.T, o *Options, c *Resolved) {
 			o.Target = recovery.Target{Time: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
-		}, "config=passed archive=failed key=skipped server=passed disk=skipped continuity=skipped", problem.NoBackups},
-		"target after the archive": {func(t *testing.T, o *Options, c *Config) {
+		}, "settings=passed archive=failed key=skipped server=passed disk=skipped continuity=skipped", problem.NoBackups},
+		"target after the archive": {func(t *testing.T, o *Options, c *Resolved) {
 			o.Target = recovery.Target{Time: time.Now().Add(24 * time.Hour)}
-		}, "config=passed archive=passed key=warning server=passed disk=passed continuity=failed", problem.Usage},
-		"unknown backup": {func(t *testing.T, o *Options, c *Config) { o.Backup = "base_0000000100000000000000FF_00000040" },
-			"config=passed archive=failed key=skipped server=passed disk=skipped continuity=skipped", problem.NoBackups}, // as backup-fetch says it: one failure, one exit code
-		"no key": {func(t *testing.T, o *Options, c *Config) { o.Keys = KeySource{} },
-			"config=passed archive=passed key=failed server=passed disk=passed continuity=passed", problem.KeyMissing},
-		"another key": {func(t *testing.T, o *Options, c *Config) {
+		}, "settings=passed archive=passed key=warning server=passed disk=passed continuity=failed", problem.Usage},
+		"unknown backup": {func(t *testing.T, o *Options, c *Resolved) { o.Backup = "base_0000000100000000000000FF_00000040" },
+			"settings=passed archive=failed key=skipped server=passed disk=skipped continuity=skipped", problem.NoBackups}, // as backup-fetch says it: one failure, one exit code
+		"no key": {func(t *testing.T, o *Options, c *Resolved) { o.Keys = KeySource{} },
+			"settings=passed archive=passed key=failed server=passed disk=passed continuity=passed", problem.KeyMissing},
+		"another key": {func(t *testing.T, o *Options, c *Resolved) {
 			o.Keys = KeySource{Where: "keyring /nowhere", List: func(context.Context) ([]gpg.KeyInfo, error) {
 				return []gpg.KeyInfo{{KeyID: 1, Parts: []gpg.KeyPart{{KeyID: 1}}}}, nil
 			}}
-		}, "config=passed archive=passed key=failed server=passed disk=passed continuity=passed", problem.WrongKey},
-		"keyring unreadable": {func(t *testing.T, o *Options, c *Config) {
+		}, "settings=passed archive=passed key=failed server=passed disk=passed continuity=passed", problem.WrongKey},
+		"keyring unreadable": {func(t *testing.T, o *Options, c *Resolved) {
 			o.Keys = KeySource{Where: "keyring /nowhere", List: func(context.Context) ([]gpg.KeyInfo, error) {
 				return nil, problem.New(problem.LocalIO, "/nowhere", "gpg failed", "check the home")
 			}}
-		}, "config=passed archive=passed key=failed server=passed disk=passed continuity=passed", problem.LocalIO},
-		"non-empty data directory": {func(t *testing.T, o *Options, c *Config) { writeFile(t, o.PGData, "PG_VERSION", "15\n") },
-			"config=passed archive=passed key=warning server=failed disk=passed continuity=passed", problem.DataDirInUse},
-		"cluster of another version": {func(t *testing.T, o *Options, c *Config) {
+		}, "settings=passed archive=passed key=failed server=passed disk=passed continuity=passed", problem.LocalIO},
+		"non-empty data directory": {func(t *testing.T, o *Options, c *Resolved) { writeFile(t, o.PGData, "PG_VERSION", "15\n") },
+			"settings=passed archive=passed key=warning server=failed disk=passed continuity=passed", problem.DataDirInUse},
+		"cluster of another version": {func(t *testing.T, o *Options, c *Resolved) {
 			o.Replay.Server.Cluster = &recovery.Cluster{Version: "9.3", Name: "main"}
-		}, "config=passed archive=passed key=warning server=failed disk=passed continuity=passed", problem.Usage},
-		"running server": {func(t *testing.T, o *Options, c *Config) {
+		}, "settings=passed archive=passed key=warning server=failed disk=passed continuity=passed", problem.Usage},
+		"running server": {func(t *testing.T, o *Options, c *Resolved) {
 			writeFile(t, o.PGData, "PG_VERSION", "15\n")
 			writeFile(t, o.PGData, "postmaster.pid", strconv.Itoa(os.Getpid())+"\n"+o.PGData+"\n")
 			o.MoveAside = true
-		}, "config=passed archive=passed key=warning server=failed disk=passed continuity=passed", problem.DataDirInUse},
+		}, "settings=passed archive=passed key=warning server=failed disk=passed continuity=passed", problem.DataDirInUse},
 	} {
 		t.Run(name, func(t *testing.T) {
 			opts := fixtureOptions(t)
@@ -186,7 +186,7 @@ func TestPlanOfAMoveAsideAndATarget(t *testing.T) {
 			t.Errorf("action %s has no commands or title", a.ID)
 		}
 	}
-	if got := strings.Join(ids, ","); got != "move-aside,fetch,recover" {
+	if got := strings.Join(ids, ","); got != "move-aside,fetch,replay" {
 		t.Fatalf("actions %s", got)
 	}
 	if !plan.Actions[0].Destructive || plan.Actions[1].Destructive {

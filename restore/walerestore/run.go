@@ -66,7 +66,7 @@ func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	res.Replay, err = p.recover(ctx, t)
+	res.Replay, err = p.replay(ctx, t)
 	return res, err
 }
 
@@ -96,8 +96,8 @@ func (p *Plan) fetch(ctx context.Context, t *timer) (*wale.FetchResult, error) {
 	return res, err
 }
 
-func (p *Plan) recover(ctx context.Context, t *timer) (*replay.Result, error) {
-	t.start(ActionRecover)
+func (p *Plan) replay(ctx context.Context, t *timer) (*replay.Result, error) {
+	t.start(ActionReplay)
 	opts := p.Options.Replay
 	opts.DataDir, opts.Archive, opts.Backup, opts.Target = p.Options.PGData, p.Options.Archive, p.Backup.Name, p.Options.Target
 	if opts.Listing == nil && p.Report != nil {
@@ -108,12 +108,12 @@ func (p *Plan) recover(ctx context.Context, t *timer) (*replay.Result, error) {
 	}
 	rp, err := replay.Prepare(ctx, opts)
 	if err != nil {
-		t.done(ActionRecover, err)
+		t.done(ActionReplay, err)
 		return nil, err
 	}
 	t.report(ReplayPrepared{Replay: rp})
 	res, err := rp.Run(ctx, func(e replay.Event) { t.report(ReplayEvent{Event: e}) })
-	t.done(ActionRecover, err)
+	t.done(ActionReplay, err)
 	return res, err
 }
 

@@ -8,12 +8,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func (a *app) configCommand() *cobra.Command {
+func (a *app) settingsCommand() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "config",
-		Short: "Show the effective configuration, where each value comes from, secrets masked",
-		Args:  usageArgs(cobra.NoArgs),
+		Use:     "settings",
+		Aliases: []string{"config"}, // its name before pgrescue's config file took the word
+		Short:   "Show the WAL-E settings in effect, where each value comes from, secrets masked",
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := a.settings()
 			if err != nil {

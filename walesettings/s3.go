@@ -1,4 +1,4 @@
-package config
+package walesettings
 
 import (
 	"pgrescue/problem"

@@ -1,9 +1,9 @@
-// Package config resolves the settings WAL-E users already have: an envdir
+// Package walesettings resolves the settings WAL-E users already have: an envdir
 // (daemontools semantics, /etc/wal-e/env.d on GOV.UK machines), the process
 // environment and command-line flags, in that order of increasing precedence.
 // Every value remembers where it came from, so `pgrescue config` can say why
 // a restore is talking to the bucket it is talking to.
-package config
+package walesettings
 
 import (
 	"fmt"
