@@ -82,10 +82,13 @@ func TestVersionAndHelpListEveryCommand(t *testing.T) {
 		t.Fatalf("--version: %+v", r)
 	}
 	r := pgrescue(t, nil, "help")
-	for _, cmd := range []string{"backup-list ", "backup-fetch ", "wal-fetch ", "wal-list ", "replay ", "config ", "pgrescue exit-codes "} {
+	for _, cmd := range []string{"backup-list ", "backup-fetch ", "wal-fetch ", "wal-list ", "replay ", "settings ", "pgrescue exit-codes "} {
 		if !strings.Contains(r.stdout, "  "+cmd) {
 			t.Errorf("help does not list %s:\n%s", cmd, r.stdout)
 		}
+	}
+	if r := pgrescue(t, nil, "config", "--help"); r.code != 0 || !strings.Contains(r.stdout, "pgrescue settings") {
+		t.Errorf("config is no longer an alias of settings: %+v", r)
 	}
 	r = pgrescue(t, nil, "help", "exit-codes")
 	for _, line := range []string{"1  not-found", "9  key-missing", "15  unsafe-member", "21  replay-incomplete", "22  recovery-failed", "130  interrupted"} {

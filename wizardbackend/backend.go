@@ -1,4 +1,9 @@
-package main
+// Package wizardbackend carries out what the wizard's flows ask, with the
+// same engines and the same session set-up as the commands: it implements
+// ui.WALEBackend and ui.GPGBackend. It opens the archive once per envdir
+// and holds a passphrase unlocked in the GPG step in memory only, for this
+// process's restore.
+package wizardbackend
 
 import (
 	"bytes"
@@ -14,16 +19,15 @@ import (
 	"pgrescue/restore/prefetch"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
+	"pgrescue/session"
 	"pgrescue/shellcmd"
 	"pgrescue/ui"
 	"pgrescue/walesettings"
 )
 
-// wizardBackend carries out what the wizard asks with the same engines as
-// the subcommands. It opens the archive once per envdir and holds an
-// unlocked passphrase in memory only, for this process's restore.
-type wizardBackend struct {
-	app     *app
+// Backend is the wizard's backend for the WAL-E and GPG flows.
+type Backend struct {
+	session *session.Session
 	journal *journal.Journal // told every secret, so no record can carry one
 
 	mu         sync.Mutex
@@ -33,25 +37,19 @@ type wizardBackend struct {
 	passphrase []byte // from the GPG step; never written anywhere
 }
 
-// appFor is the app's configuration with the wizard's envdir, unless a flag
-// named one: restore_command's child must read the same settings.
-func (b *wizardBackend) appFor(envdir string) *app {
-	a := *b.app
-	if a.envdir == "" && envdir != "" {
-		a.envdir = envdir
-	}
-	return &a
-}
+// New is the backend over the session's settings; secrets it meets are
+// added to j's redactions.
+func New(s *session.Session, j *journal.Journal) *Backend { return &Backend{session: s, journal: j} }
 
 // open returns the archive for req, opening it the first time.
-func (b *wizardBackend) open(ctx context.Context, envdir string) (*wale.Archive, *walesettings.Settings, error) {
+func (b *Backend) open(ctx context.Context, envdir string) (*wale.Archive, *walesettings.Settings, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a := b.appFor(envdir)
-	if b.archive != nil && b.openedFor == a.envdir {
+	sess := b.session.WithEnvdir(envdir)
+	if b.archive != nil && b.openedFor == sess.Flags.Envdir {
 		return b.archive, b.settings, nil
 	}
-	s, err := a.settings()
+	s, err := sess.Settings()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -60,7 +58,7 @@ func (b *wizardBackend) open(ctx context.Context, envdir string) (*wale.Archive,
 			b.journal.AddSecret(s.Get(name))
 		}
 	}
-	store, err := openStore(ctx, s)
+	store, err := session.OpenStore(ctx, s)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -68,37 +66,37 @@ func (b *wizardBackend) open(ctx context.Context, envdir string) (*wale.Archive,
 	if err != nil {
 		return nil, nil, err
 	}
-	b.archive, b.settings, b.openedFor = wale.NewArchive(store, keys), s, a.envdir
+	b.archive, b.settings, b.openedFor = wale.NewArchive(store, keys), s, sess.Flags.Envdir
 	return b.archive, s, nil
 }
 
-// loadKeys is loadKeys without a terminal prompt: the wizard owns the
+// loadKeys is session.LoadKeys without a terminal prompt: the wizard owns the
 // terminal, so a passphrase comes from the GPG step, a file or the
 // environment, and a missing one is an error that leads to the GPG step.
-func (b *wizardBackend) loadKeys(ctx context.Context, s *walesettings.Settings) (*gpg.Keys, error) {
-	return loadKeysWith(ctx, s, b.passphraseSource(s))
+func (b *Backend) loadKeys(ctx context.Context, s *walesettings.Settings) (*gpg.Keys, error) {
+	return session.LoadKeysWith(ctx, s, b.passphraseSource(s))
 }
 
-func (b *wizardBackend) passphraseSource(s *walesettings.Settings) gpg.PassphraseFunc {
+func (b *Backend) passphraseSource(s *walesettings.Settings) gpg.PassphraseFunc {
 	if b.passphrase != nil {
 		held := b.passphrase
 		return func(gpg.KeyInfo) ([]byte, error) { return bytes.Clone(held), nil }
 	}
-	return configuredPassphrase(s)
+	return session.ConfiguredPassphrase(s)
 }
 
 // options turns the wizard's request into the engine's options.
-func (b *wizardBackend) options(req ui.WALERequest, archive *wale.Archive, s *walesettings.Settings) (walerestore.Options, error) {
+func (b *Backend) options(req ui.WALERequest, archive *wale.Archive, s *walesettings.Settings) (walerestore.Options, error) {
 	opts := walerestore.Options{
-		Archive: archive, Keys: keySource(s), PGData: req.PGData, Backup: req.Backup,
+		Archive: archive, Keys: session.KeySource(s), PGData: req.PGData, Backup: req.Backup,
 		Target: req.Target, MoveAside: req.MoveAside, Workers: 4,
 	}
-	err := b.appFor(req.Envdir).completeReplayOptions(&opts.Replay, req.Cluster)
+	err := b.session.WithEnvdir(req.Envdir).ReplayOptions(&opts.Replay, req.Cluster)
 	opts.Replay.Prefetch = prefetch.DefaultAhead // always: only this process holds the unlocked key
 	return opts, err
 }
 
-func (b *wizardBackend) Preflight(ctx context.Context, req ui.WALERequest, report func(walerestore.Check)) *walerestore.Report {
+func (b *Backend) Preflight(ctx context.Context, req ui.WALERequest, report func(walerestore.Check)) *walerestore.Report {
 	archive, s, err := b.open(ctx, req.Envdir)
 	if err != nil {
 		return walerestore.Preflight(ctx, walerestore.Options{PGData: req.PGData}, walerestore.Resolved{Err: err}, report)
@@ -107,7 +105,7 @@ func (b *wizardBackend) Preflight(ctx context.Context, req ui.WALERequest, repor
 	return walerestore.Preflight(ctx, opts, walerestore.ResolvedFrom(s, err), report)
 }
 
-func (b *wizardBackend) Plan(ctx context.Context, req ui.WALERequest, checked *walerestore.Report) (*walerestore.Plan, error) {
+func (b *Backend) Plan(ctx context.Context, req ui.WALERequest, checked *walerestore.Report) (*walerestore.Plan, error) {
 	archive, s, err := b.open(ctx, req.Envdir)
 	if err != nil {
 		return nil, err
@@ -120,16 +118,16 @@ func (b *wizardBackend) Plan(ctx context.Context, req ui.WALERequest, checked *w
 	return walerestore.NewPlan(ctx, opts, rep)
 }
 
-func (b *wizardBackend) Run(ctx context.Context, plan *walerestore.Plan, report func(walerestore.Event)) (*walerestore.Result, error) {
+func (b *Backend) Run(ctx context.Context, plan *walerestore.Plan, report func(walerestore.Event)) (*walerestore.Result, error) {
 	return plan.Run(ctx, report)
 }
 
-func (b *wizardBackend) KeyStatus(ctx context.Context, req ui.GPGRequest) (ui.KeyStatus, error) {
+func (b *Backend) KeyStatus(ctx context.Context, req ui.GPGRequest) (ui.KeyStatus, error) {
 	archive, s, err := b.open(ctx, req.Envdir)
 	if err != nil {
 		return ui.KeyStatus{}, err
 	}
-	src := keySource(s)
+	src := session.KeySource(s)
 	st := ui.KeyStatus{Where: src.Where, Unlocked: b.unlocked()}
 	if st.Where == "" {
 		st.Where = "no key file and no keyring at " + keyring.DefaultHome(s.Get(walesettings.GNUPGHome))
@@ -146,7 +144,7 @@ func (b *wizardBackend) KeyStatus(ctx context.Context, req ui.GPGRequest) (ui.Ke
 	return st, nil
 }
 
-func (b *wizardBackend) unlocked() bool {
+func (b *Backend) unlocked() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.passphrase != nil
@@ -155,7 +153,7 @@ func (b *wizardBackend) unlocked() bool {
 // Unlock proves the passphrase by decrypting an archived object with a
 // fresh copy of the keys, then keeps it: keys that met a wrong passphrase
 // stay locked, so the archive's keys are replaced only on success.
-func (b *wizardBackend) Unlock(ctx context.Context, req ui.GPGRequest, passphrase []byte) error {
+func (b *Backend) Unlock(ctx context.Context, req ui.GPGRequest, passphrase []byte) error {
 	archive, s, err := b.open(ctx, req.Envdir)
 	if err != nil {
 		return err
@@ -169,7 +167,7 @@ func (b *wizardBackend) Unlock(ctx context.Context, req ui.GPGRequest, passphras
 	}
 	b.journal.AddSecret(string(passphrase))
 	held := bytes.Clone(passphrase)
-	trial := &wizardBackend{app: b.app, passphrase: held}
+	trial := &Backend{session: b.session, passphrase: held}
 	keys, err := trial.loadKeys(ctx, s)
 	if err != nil {
 		clear(held)
@@ -199,12 +197,12 @@ func decryptAll(keys *gpg.Keys, data []byte, uri string) error {
 // change is the keyring change the GPG step asks for, prepared as
 // `pgrescue gpg remove-passphrase` prepares it: the keyring WAL-E uses,
 // verified on an archived object.
-func (b *wizardBackend) change(ctx context.Context, req ui.GPGRequest, dryRun bool) (*keyring.Change, error) {
-	c, _, err := b.appFor(req.Envdir).gpgChange(ctx, &gpgFlags{}, "", dryRun)
+func (b *Backend) change(ctx context.Context, req ui.GPGRequest, dryRun bool) (*keyring.Change, error) {
+	c, _, err := b.session.WithEnvdir(req.Envdir).PassphraseChange(ctx, "", "", "", dryRun)
 	return c, err
 }
 
-func (b *wizardBackend) RemovePassphrase(ctx context.Context, req ui.GPGRequest, passphrase []byte) (*keyring.Result, error) {
+func (b *Backend) RemovePassphrase(ctx context.Context, req ui.GPGRequest, passphrase []byte) (*keyring.Result, error) {
 	c, err := b.change(ctx, req, false)
 	if err != nil {
 		return nil, err
@@ -221,7 +219,7 @@ func (b *wizardBackend) RemovePassphrase(ctx context.Context, req ui.GPGRequest,
 	return res, nil
 }
 
-func (b *wizardBackend) RemovePassphraseCommands(ctx context.Context, req ui.GPGRequest) ([]shellcmd.Command, error) {
+func (b *Backend) RemovePassphraseCommands(ctx context.Context, req ui.GPGRequest) ([]shellcmd.Command, error) {
 	c, err := b.change(ctx, req, true)
 	if err != nil {
 		return nil, err

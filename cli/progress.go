@@ -1,10 +1,13 @@
-package main
+package cli
 
 import (
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 
 	"pgrescue/restore/wale"
 )
@@ -63,3 +66,6 @@ func (p *progressPrinter) finish() {
 		p.drawn = false
 	}
 }
+
+// stderrIsTerminal decides between a rewriting progress line and log lines.
+func stderrIsTerminal() bool { return term.IsTerminal(int(os.Stderr.Fd())) }

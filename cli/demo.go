@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -13,13 +13,15 @@ import (
 	"pgrescue/hosting"
 	"pgrescue/journal"
 	"pgrescue/problem"
+	"pgrescue/session"
 	"pgrescue/ui"
+	"pgrescue/wizardbackend"
 )
 
 // listScenarios is --scenario given with no name.
 const listScenarios = "?"
 
-func (a *app) demoCommand() *cobra.Command {
+func (cl *commandLine) demoCommand() *cobra.Command {
 	var (
 		opts  demo.Options
 		plain bool
@@ -47,7 +49,7 @@ func (a *app) demoCommand() *cobra.Command {
 			if _, err := demo.FindScenario(opts.Scenario); err != nil && opts.Scenario != "" {
 				return err
 			}
-			return a.runDemo(cmd.Context(), cmd, opts, plain)
+			return cl.runDemo(cmd.Context(), cmd, opts, plain)
 		},
 	}
 	f := cmd.Flags()
@@ -69,7 +71,7 @@ func printScenarios(w io.Writer) error {
 
 // runDemo builds the sandbox, runs the wizard in training mode on it, and
 // always takes the sandbox down again.
-func (a *app) runDemo(ctx context.Context, cmd *cobra.Command, opts demo.Options, plain bool) (err error) {
+func (cl *commandLine) runDemo(ctx context.Context, cmd *cobra.Command, opts demo.Options, plain bool) (err error) {
 	log := cmd.ErrOrStderr()
 	began := time.Now()
 	fmt.Fprintln(log, "pgrescue demo: building the sandbox (a real PostgreSQL, WAL-E archive, S3 server and GPG key)…")
@@ -90,10 +92,10 @@ func (a *app) runDemo(ctx context.Context, cmd *cobra.Command, opts demo.Options
 		return err
 	}
 	fmt.Fprintf(log, "pgrescue demo: sandbox ready in %s (%s)\n", sb.Dir, time.Since(began).Round(time.Second))
-	return a.demoWizard(ctx, cmd, sb, plain)
+	return cl.demoWizard(ctx, cmd, sb, plain)
 }
 
-func (a *app) demoWizard(ctx context.Context, cmd *cobra.Command, sb *demo.Sandbox, plain bool) error {
+func (cl *commandLine) demoWizard(ctx context.Context, cmd *cobra.Command, sb *demo.Sandbox, plain bool) error {
 	cfg, err := hosting.LoadConfig(sb.Config)
 	if err != nil {
 		return err
@@ -102,15 +104,15 @@ func (a *app) demoWizard(ctx context.Context, cmd *cobra.Command, sb *demo.Sandb
 	if err != nil {
 		return err
 	}
-	demoApp := *a
-	demoApp.envdir = sb.Envdir
 	// The journal goes where every session's goes: the sandbox folder is
 	// removed at the end, the record of the exercise is not.
 	j, err := journal.Open("", journal.Meta{Version: buildVersion(), Args: os.Args[1:]})
 	if err != nil {
 		return err
 	}
-	backend := &wizardBackend{app: &demoApp, journal: j}
+	sandbox := cl.flags
+	sandbox.Envdir = sb.Envdir // the sandbox's archive, whatever --envdir says
+	backend := wizardbackend.New(session.New(sandbox), j)
 	deps := ui.Deps{
 		WALE: backend, GPG: backend, Catalog: cat, Config: cfg, Journal: j,
 		Defaults: ui.WALERequest{Envdir: sb.Envdir}, Context: ctx, NoColor: os.Getenv("NO_COLOR") != "",

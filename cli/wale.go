@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ import (
 	"pgrescue/restore/wale"
 )
 
-func (a *app) backupListCommand() *cobra.Command {
+func (cl *commandLine) backupListCommand() *cobra.Command {
 	var detail, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "backup-list [--detail] [QUERY]",
@@ -27,7 +27,7 @@ func (a *app) backupListCommand() *cobra.Command {
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			archive, _, err := a.openArchive(ctx)
+			archive, _, err := cl.session().OpenArchive(ctx)
 			if err != nil {
 				return err
 			}
@@ -91,7 +91,7 @@ func writeBackupsJSON(out io.Writer, backups []wale.Backup, latest string) error
 	return enc.Encode(rows)
 }
 
-func (a *app) backupFetchCommand() *cobra.Command {
+func (cl *commandLine) backupFetchCommand() *cobra.Command {
 	var opts wale.FetchOptions
 	var dryRun bool
 	cmd := &cobra.Command{
@@ -104,7 +104,7 @@ func (a *app) backupFetchCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DataDir, opts.Backup = args[0], args[1]
 			ctx := cmd.Context()
-			archive, _, err := a.openArchive(ctx)
+			archive, _, err := cl.session().OpenArchive(ctx)
 			if err != nil {
 				return err
 			}
@@ -186,7 +186,7 @@ func walFetchAbortExitCode(err error) int {
 	return walFetchAbortExit
 }
 
-func (a *app) walFetchCommand() *cobra.Command {
+func (cl *commandLine) walFetchCommand() *cobra.Command {
 	var prefetchAhead int
 	var socket string
 	var abortOnError bool
@@ -202,18 +202,18 @@ func (a *app) walFetchCommand() *cobra.Command {
 			"--abort-on-error (exit 200 on failures, so PostgreSQL stops instead of promoting early).",
 		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a.exitCode = walFetchExitCode
+			cl.exitCode = walFetchExitCode
 			if abortOnError {
-				a.exitCode = walFetchAbortExitCode
+				cl.exitCode = walFetchAbortExitCode
 			}
 			name, dest := args[0], args[1]
 			if socket != "" {
-				done, err := a.walFetchVia(cmd, socket, name, dest)
+				done, err := cl.walFetchVia(cmd, socket, name, dest)
 				if done || err != nil {
 					return err
 				}
 			}
-			return a.walFetchDirect(cmd, name, dest)
+			return cl.walFetchDirect(cmd, name, dest)
 		},
 	}
 	cmd.Flags().IntVar(&prefetchAhead, "prefetch", 0, "accepted for WAL-E compatibility; prefetching is done by `pgrescue replay`")
@@ -224,7 +224,7 @@ func (a *app) walFetchCommand() *cobra.Command {
 
 // walFetchVia asks replay's prefetcher for the file. done is false when no
 // prefetcher answers: the caller then fetches the file itself.
-func (a *app) walFetchVia(cmd *cobra.Command, socket, name, dest string) (done bool, err error) {
+func (cl *commandLine) walFetchVia(cmd *cobra.Command, socket, name, dest string) (done bool, err error) {
 	// restore_command gives %p relative to the data directory, which is
 	// our working directory; the staged file is moved there by us, not by
 	// the prefetcher, which may run as another user.
@@ -240,9 +240,9 @@ func (a *app) walFetchVia(cmd *cobra.Command, socket, name, dest string) (done b
 	return true, prefetch.Deliver(staged, dest)
 }
 
-func (a *app) walFetchDirect(cmd *cobra.Command, name, dest string) error {
+func (cl *commandLine) walFetchDirect(cmd *cobra.Command, name, dest string) error {
 	ctx := cmd.Context()
-	archive, _, err := a.openArchive(ctx)
+	archive, _, err := cl.session().OpenArchive(ctx)
 	if err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ func (a *app) walFetchDirect(cmd *cobra.Command, name, dest string) error {
 	return nil
 }
 
-func (a *app) walListCommand() *cobra.Command {
+func (cl *commandLine) walListCommand() *cobra.Command {
 	var backupQuery string
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -263,7 +263,7 @@ func (a *app) walListCommand() *cobra.Command {
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			archive, _, err := a.openArchive(ctx)
+			archive, _, err := cl.session().OpenArchive(ctx)
 			if err != nil {
 				return err
 			}

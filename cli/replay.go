@@ -1,11 +1,8 @@
-package main
+package cli
 
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +16,7 @@ import (
 	"pgrescue/shellcmd"
 )
 
-func (a *app) replayCommand() *cobra.Command {
+func (cl *commandLine) replayCommand() *cobra.Command {
 	var (
 		opts       replay.Options
 		targetText string
@@ -50,10 +47,10 @@ func (a *app) replayCommand() *cobra.Command {
 				return err
 			}
 			opts.Target = target
-			if err := a.completeReplayOptions(&opts, cluster); err != nil {
+			if err := cl.session().ReplayOptions(&opts, cluster); err != nil {
 				return err
 			}
-			archive, _, err := a.openArchive(ctx)
+			archive, _, err := cl.session().OpenArchive(ctx)
 			if err != nil {
 				return err
 			}
@@ -95,21 +92,6 @@ func addServerFlags(cmd *cobra.Command, opts *replay.Options, cluster *string, v
 	f.BoolVarP(verbose, "verbose", "v", false, "print every server log line")
 }
 
-// completeReplayOptions turns the server flags into replay options.
-func (a *app) completeReplayOptions(opts *replay.Options, cluster string) error {
-	if cluster != "" {
-		c, err := parseCluster(cluster)
-		if err != nil {
-			return err
-		}
-		opts.Server.Cluster = c
-	}
-	opts.Prefetch = max(opts.Prefetch, 0) // 0 and below: no prefetch
-	var err error
-	opts.WALFetch, err = a.walFetchProgram()
-	return err
-}
-
 // parseTarget reads --target-time, saying so when no zone was given.
 func parseTarget(w io.Writer, text string) (recovery.Target, error) {
 	if text == "" {
@@ -124,49 +106,6 @@ func parseTarget(w io.Writer, text string) (recovery.Target, error) {
 		fmt.Fprintf(w, "note: --target-time %q has no time zone; read as local time (%s), which is %s\n", text, zone, t.PostgresLiteral())
 	}
 	return t, nil
-}
-
-func parseCluster(s string) (*recovery.Cluster, error) {
-	v, name, ok := strings.Cut(s, "/")
-	if !ok || v == "" || name == "" || strings.Contains(name, "/") {
-		return nil, problem.New(problem.Usage, "--cluster "+s, "a Debian cluster is named VERSION/NAME", "for example --cluster 9.3/main (pg_lsclusters lists them)")
-	}
-	return &recovery.Cluster{Version: v, Name: name}, nil
-}
-
-// walFetchProgram is restore_command's program: this executable, by
-// absolute path, with the global flags that chose the configuration, so the
-// server's wal-fetch reads the same archive with the same settings. Secrets
-// are never on it: they stay in the envdir or the environment.
-func (a *app) walFetchProgram() ([]string, error) {
-	exe, err := os.Executable()
-	if err == nil {
-		exe, err = filepath.EvalSymlinks(exe)
-	}
-	if err != nil {
-		return nil, problem.Wrap(err, problem.LocalIO, "pgrescue", "cannot find pgrescue's own executable for restore_command", "run pgrescue by its full path")
-	}
-	program := []string{exe}
-	add := func(flag, value string, isPath bool) {
-		if value == "" {
-			return
-		}
-		if isPath {
-			if abs, err := filepath.Abs(value); err == nil {
-				value = abs
-			}
-		}
-		program = append(program, "--"+flag, value)
-	}
-	add("envdir", a.envdir, true)
-	add("s3-prefix", a.s3Prefix, false)
-	add("aws-region", a.region, false)
-	add("s3-endpoint", a.endpoint, false)
-	add("aws-access-key-id", a.accessKeyID, false)
-	add("gpg-key-id", a.gpgKeyID, false)
-	add("gpg-key", a.gpgKey, true)
-	add("gpg-passphrase-file", a.passphraseFile, true)
-	return program, nil
 }
 
 func printReplayPlan(out io.Writer, p *replay.Prepared) error {

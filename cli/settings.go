@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func (a *app) settingsCommand() *cobra.Command {
+func (cl *commandLine) settingsCommand() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:     "settings",
@@ -16,7 +16,7 @@ func (a *app) settingsCommand() *cobra.Command {
 		Short:   "Show the WAL-E settings in effect, where each value comes from, secrets masked",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.settings()
+			s, err := cl.session().Settings()
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,6 @@
-package main
+package cli
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,49 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"pgrescue/gpg"
-	"pgrescue/gpg/keyring"
 	"pgrescue/problem"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
 	"pgrescue/shellcmd"
-	"pgrescue/walesettings"
 )
 
-// pushArchive opens the archive for writing: objects are encrypted to
-// WALE_GPG_KEY_ID when it is set, as WAL-E does, found in the key file
-// given or in the keyring WAL-E would use.
-func (a *app) pushArchive(ctx context.Context) (*wale.Archive, error) {
-	s, err := a.settings()
-	if err != nil {
-		return nil, err
-	}
-	store, err := openStore(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	archive := wale.NewArchive(store, nil)
-	keyID := s.Get(walesettings.GPGKeyID)
-	if keyID == "" {
-		return archive, nil
-	}
-	archive.Recipient, err = recipient(ctx, s, keyID)
-	return archive, err
-}
-
-func recipient(ctx context.Context, s *walesettings.Settings, keyID string) (*gpg.Recipient, error) {
-	if path := s.Get(walesettings.GPGKeyFile); path != "" {
-		return gpg.LoadRecipient(path, keyID)
-	}
-	k, err := keyring.Open(keyring.DefaultHome(s.Get(walesettings.GNUPGHome)))
-	if err != nil {
-		return nil, problem.Wrap(err, problem.KeyMissing, "WALE_GPG_KEY_ID "+keyID, "WALE_GPG_KEY_ID is set but no key to encrypt to was found",
-			"give --gpg-key FILE (the public key is enough), or run as the user whose keyring holds it")
-	}
-	return k.Recipient(ctx, keyID)
-}
-
-func (a *app) walPushCommand() *cobra.Command {
+func (cl *commandLine) walPushCommand() *cobra.Command {
 	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "wal-push WAL_PATH",
@@ -62,7 +25,7 @@ func (a *app) walPushCommand() *cobra.Command {
 			"  archive_command = 'pgrescue --envdir /etc/wal-e/env.d wal-push \"%p\"'",
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			archive, err := a.pushArchive(cmd.Context())
+			archive, err := cl.session().PushArchive(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -83,7 +46,7 @@ func (a *app) walPushCommand() *cobra.Command {
 	return cmd
 }
 
-func (a *app) backupPushCommand() *cobra.Command {
+func (cl *commandLine) backupPushCommand() *cobra.Command {
 	var opts wale.BackupPushOptions
 	cmd := &cobra.Command{
 		Use:   "backup-push --pgdata DIR [--host H] [--port P] [--user U]",
@@ -101,7 +64,7 @@ func (a *app) backupPushCommand() *cobra.Command {
 			if err := completePushOptions(&opts); err != nil {
 				return err
 			}
-			archive, err := a.pushArchive(cmd.Context())
+			archive, err := cl.session().PushArchive(cmd.Context())
 			if err != nil {
 				return err
 			}

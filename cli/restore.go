@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -8,27 +8,25 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"pgrescue/gpg"
-	"pgrescue/gpg/keyring"
 	"pgrescue/problem"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
+	"pgrescue/session"
 	"pgrescue/shellcmd"
-	"pgrescue/walesettings"
 )
 
-func (a *app) restoreCommand() *cobra.Command {
+func (cl *commandLine) restoreCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "restore",
 		Short: "Run a whole restore without the wizard: preflight, plan, fetch and replay",
 	}
-	cmd.AddCommand(a.restoreWALECommand())
+	cmd.AddCommand(cl.restoreWALECommand())
 	return cmd
 }
 
 // restoreWALE is the wizard's WAL-E restore as one command: the same
 // preflight checks, the same plan and the same engines, with plain lines.
-func (a *app) restoreWALECommand() *cobra.Command {
+func (cl *commandLine) restoreWALECommand() *cobra.Command {
 	var (
 		opts    walerestore.Options
 		target  string
@@ -56,11 +54,11 @@ func (a *app) restoreWALECommand() *cobra.Command {
 				return err
 			}
 			opts.Target = t
-			if err := a.completeReplayOptions(&opts.Replay, cluster); err != nil {
+			if err := cl.session().ReplayOptions(&opts.Replay, cluster); err != nil {
 				return err
 			}
 			r := &restoreRun{out: cmd.OutOrStdout(), log: cmd.ErrOrStderr(), verbose: verbose}
-			return r.run(cmd.Context(), a, opts, yes, dryRun)
+			return r.run(cmd.Context(), cl, opts, yes, dryRun)
 		},
 	}
 	f := cmd.Flags()
@@ -82,8 +80,8 @@ type restoreRun struct {
 	verbose  bool
 }
 
-func (r *restoreRun) run(ctx context.Context, a *app, opts walerestore.Options, yes, dryRun bool) error {
-	cfg := a.restoreSettings(ctx, &opts)
+func (r *restoreRun) run(ctx context.Context, cl *commandLine, opts walerestore.Options, yes, dryRun bool) error {
+	cfg := cl.restoreSettings(ctx, &opts)
 	rep := walerestore.Preflight(ctx, opts, cfg, r.check)
 	if failed := rep.FirstFailure(); failed != nil {
 		return failed.Err
@@ -109,33 +107,14 @@ func (r *restoreRun) run(ctx context.Context, a *app, opts walerestore.Options, 
 
 // restoreSettings opens the archive and finds the keys, recording what the
 // preflight's settings check reports.
-func (a *app) restoreSettings(ctx context.Context, opts *walerestore.Options) walerestore.Resolved {
-	archive, s, err := a.openArchive(ctx)
+func (cl *commandLine) restoreSettings(ctx context.Context, opts *walerestore.Options) walerestore.Resolved {
+	archive, s, err := cl.session().OpenArchive(ctx)
 	if err != nil {
 		return walerestore.ResolvedFrom(nil, err)
 	}
 	opts.Archive = archive
-	opts.Keys = keySource(s)
+	opts.Keys = session.KeySource(s)
 	return walerestore.ResolvedFrom(s, nil)
-}
-
-// keySource lists the keys the archive can be decrypted with, without any
-// passphrase: the key file given, or the keyring WAL-E would use.
-func keySource(s *walesettings.Settings) walerestore.KeySource {
-	if path := s.Get(walesettings.GPGKeyFile); path != "" {
-		return walerestore.KeySource{Where: "key file " + path, List: func(context.Context) ([]gpg.KeyInfo, error) {
-			keys, err := gpg.LoadKeyFile(path)
-			if err != nil {
-				return nil, err
-			}
-			return keys.Describe(), nil
-		}}
-	}
-	k, err := keyring.Open(keyring.DefaultHome(s.Get(walesettings.GNUPGHome)))
-	if err != nil {
-		return walerestore.KeySource{}
-	}
-	return walerestore.KeySource{Where: "keyring " + k.Path, List: k.SecretKeys}
 }
 
 var checkMarks = map[walerestore.Status]string{

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -14,6 +14,7 @@ import (
 	"pgrescue/journal"
 	"pgrescue/problem"
 	"pgrescue/ui"
+	"pgrescue/wizardbackend"
 )
 
 // wizardFlags are the root command's own flags: they shape the wizard.
@@ -22,7 +23,7 @@ type wizardFlags struct {
 	dryRun, plain                    bool
 }
 
-func (a *app) addWizardFlags(root *cobra.Command) *wizardFlags {
+func (cl *commandLine) addWizardFlags(root *cobra.Command) *wizardFlags {
 	w := &wizardFlags{}
 	f := root.Flags()
 	f.StringVar(&w.catalog, "catalog", "", "applications catalog in GOV.UK's applications.yml format (default: the config file's, else the built-in one)")
@@ -35,14 +36,14 @@ func (a *app) addWizardFlags(root *cobra.Command) *wizardFlags {
 		if len(args) > 0 {
 			return problem.New(problem.Usage, args[0], "unknown command", "run `pgrescue help` for the commands")
 		}
-		return a.wizard(cmd, w)
+		return cl.wizard(cmd, w)
 	}
 	return w
 }
 
 // wizard runs the guided restore: full-screen on a terminal, line by line
 // with --plain, TERM=dumb or no terminal.
-func (a *app) wizard(cmd *cobra.Command, w *wizardFlags) error {
+func (cl *commandLine) wizard(cmd *cobra.Command, w *wizardFlags) error {
 	cat, cfg, err := loadCatalog(w)
 	if err != nil {
 		return err
@@ -51,10 +52,10 @@ func (a *app) wizard(cmd *cobra.Command, w *wizardFlags) error {
 	if err != nil {
 		return err
 	}
-	backend := &wizardBackend{app: a, journal: j}
+	backend := wizardbackend.New(cl.session(), j)
 	deps := ui.Deps{
 		WALE: backend, GPG: backend, Catalog: cat, Config: cfg, Journal: j, DryRun: w.dryRun,
-		Defaults: ui.WALERequest{PGData: w.pgdata, Envdir: a.envdir}, Context: cmd.Context(),
+		Defaults: ui.WALERequest{PGData: w.pgdata, Envdir: cl.flags.Envdir}, Context: cmd.Context(),
 		NoColor: os.Getenv("NO_COLOR") != "",
 	}
 	var outcome ui.Outcome

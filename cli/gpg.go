@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -15,7 +14,7 @@ import (
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
 	"pgrescue/problem"
-	"pgrescue/restore/wale"
+	"pgrescue/session"
 	"pgrescue/shellcmd"
 	"pgrescue/walesettings"
 )
@@ -32,7 +31,7 @@ type gpgFlags struct {
 	passphraseFile string
 }
 
-func (a *app) gpgCommand() *cobra.Command {
+func (cl *commandLine) gpgCommand() *cobra.Command {
 	g := &gpgFlags{}
 	cmd := &cobra.Command{
 		Use:   "gpg",
@@ -49,72 +48,22 @@ func (a *app) gpgCommand() *cobra.Command {
 	pf.StringVar(&g.homedir, "homedir", "", "GnuPG home (default GNUPGHOME, else ~postgres/.gnupg); --gpg-key FILE inspects a key file instead")
 	pf.StringVar(&g.object, "object", "", "a local archived object to check the key against (default: the smallest WAL segment in the archive)")
 	pf.StringVar(&g.passphraseFile, "passphrase-file", "", "file holding the passphrase (or --gpg-passphrase-file, "+gpg.PassphraseEnv+"; else you are asked)")
-	cmd.AddCommand(a.gpgStatusCommand(g), a.gpgRemoveCommand(g), a.gpgRestoreCommand(g))
+	cmd.AddCommand(cl.gpgStatusCommand(g), cl.gpgRemoveCommand(g), cl.gpgRestoreCommand(g))
 	return cmd
 }
 
-// gpgContext is what every gpg subcommand starts from.
-type gpgContext struct {
-	settings *walesettings.Settings
-	keyring  *keyring.Keyring
-	object   []byte // nil when no archived object is at hand
-	name     string // the object's S3 URI or file
-	why      string // why there is no object
-}
-
-func (a *app) openGPG(ctx context.Context, g *gpgFlags) (*gpgContext, error) {
-	s, err := a.settings()
-	if err != nil {
-		return nil, err
-	}
-	path := g.homedir
-	if path == "" {
-		path = s.Get(walesettings.GPGKeyFile)
-	}
-	if path == "" {
-		path = keyring.DefaultHome(s.Get(walesettings.GNUPGHome))
-	}
-	k, err := keyring.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	gc := &gpgContext{settings: s, keyring: k}
-	gc.object, gc.name, gc.why, err = sampleObject(ctx, s, g.object)
-	return gc, err
-}
-
-// sampleObject reads the --object file, or the archive's smallest WAL
-// segment: small to download, and encrypted like every other object.
-func sampleObject(ctx context.Context, s *walesettings.Settings, file string) (data []byte, name, why string, err error) {
-	if file != "" {
-		data, err = os.ReadFile(file)
-		if err != nil {
-			return nil, "", "", problem.Wrap(err, problem.LocalIO, file, "cannot read the archived object", "check the path given to --object")
-		}
-		return data, file, "", nil
-	}
-	if s.Get(walesettings.S3Prefix) == "" {
-		return nil, "", "no archive is configured (WALE_S3_PREFIX) and no --object FILE was given", nil
-	}
-	store, err := openStore(ctx, s) // no keys: only the recipient is read
-	if err != nil {
-		return nil, "", "", err
-	}
-	return wale.NewArchive(store, nil).SampleSegment(ctx)
-}
-
-func (a *app) gpgStatusCommand(g *gpgFlags) *cobra.Command {
+func (cl *commandLine) gpgStatusCommand(g *gpgFlags) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status [--json]",
 		Short: "List secret keys and their protection, and check them against the archive's recipient",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			gc, err := a.openGPG(cmd.Context(), g)
+			gc, err := cl.session().OpenGPG(cmd.Context(), g.homedir, g.object)
 			if err != nil {
 				return err
 			}
-			report, err := gc.status(cmd.Context())
+			report, err := gpgStatus(cmd.Context(), gc)
 			if err != nil {
 				return err
 			}
@@ -182,26 +131,26 @@ type keyIDJSON struct {
 	Matches []string `json:"matches"`
 }
 
-func (gc *gpgContext) status(ctx context.Context) (*statusReport, error) {
-	infos, err := gc.keyring.SecretKeys(ctx)
+func gpgStatus(ctx context.Context, gc *session.GPGHome) (*statusReport, error) {
+	infos, err := gc.Keyring.SecretKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
 	r := &statusReport{
-		Keyring: keyringJSON{Path: gc.keyring.Path, Format: string(gc.keyring.Format), Owner: gc.keyring.Owner.String()},
+		Keyring: keyringJSON{Path: gc.Keyring.Path, Format: string(gc.Keyring.Format), Owner: gc.Keyring.Owner.String()},
 		Keys:    []keyJSON{},
 		infos:   infos,
-		NoCheck: gc.why,
+		NoCheck: gc.NoObject,
 	}
 	for _, info := range infos {
 		r.Keys = append(r.Keys, toKeyJSON(info))
 	}
-	if gc.object != nil {
+	if gc.Object != nil {
 		if err := r.checkObject(gc); err != nil {
 			return nil, err
 		}
 	}
-	if v, ok := gc.settings.Lookup(walesettings.GPGKeyID); ok && v.Value != "" {
+	if v, ok := gc.Settings.Lookup(walesettings.GPGKeyID); ok && v.Value != "" {
 		r.KeyID = &keyIDJSON{Value: v.Value, Source: v.Source, Matches: []string{}}
 		for _, m := range keyring.MatchKeyID(infos, v.Value) {
 			r.KeyID.Matches = append(r.KeyID.Matches, m.Key.Fingerprint)
@@ -210,12 +159,12 @@ func (gc *gpgContext) status(ctx context.Context) (*statusReport, error) {
 	return r, nil
 }
 
-func (r *statusReport) checkObject(gc *gpgContext) error {
-	recipients, err := keyring.Recipients(gc.object, gc.name)
+func (r *statusReport) checkObject(gc *session.GPGHome) error {
+	recipients, err := keyring.Recipients(gc.Object, gc.ObjectName)
 	if err != nil {
 		return err
 	}
-	r.Object = &objectJSON{Name: gc.name, Encrypted: gpg.IsEncrypted(gc.object), Recipients: []string{}}
+	r.Object = &objectJSON{Name: gc.ObjectName, Encrypted: gpg.IsEncrypted(gc.Object), Recipients: []string{}}
 	for _, id := range recipients {
 		r.Object.Recipients = append(r.Object.Recipients, fmt.Sprintf("0x%016X", id))
 		if m, ok := keyring.FindPart(r.infos, id); ok && r.holder == nil {
@@ -351,7 +300,7 @@ func (r *statusReport) writeKeyIDText(out io.Writer) {
 	fmt.Fprintf(out, "WALE_GPG_KEY_ID %s (%s) matches key %s\n", r.KeyID.Value, r.KeyID.Source, strings.Join(r.KeyID.Matches, ", "))
 }
 
-func (a *app) gpgRemoveCommand(g *gpgFlags) *cobra.Command {
+func (cl *commandLine) gpgRemoveCommand(g *gpgFlags) *cobra.Command {
 	var key string
 	var dryRun bool
 	cmd := &cobra.Command{
@@ -364,7 +313,7 @@ func (a *app) gpgRemoveCommand(g *gpgFlags) *cobra.Command {
 			"Undo it with `pgrescue gpg restore-passphrase` as soon as WAL-E is done.",
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			change, gc, err := a.gpgChange(cmd.Context(), g, key, dryRun)
+			change, gc, err := cl.session().PassphraseChange(cmd.Context(), g.homedir, g.object, key, dryRun)
 			if err != nil {
 				return err
 			}
@@ -372,14 +321,14 @@ func (a *app) gpgRemoveCommand(g *gpgFlags) *cobra.Command {
 				cmds, err := change.RemoveCommands(cmd.Context())
 				return printCommands(cmd.OutOrStdout(), cmds, err)
 			}
-			change.Passphrase = a.gpgPassphrase(gc.settings, g, false)
+			change.Passphrase = cl.gpgPassphrase(gc.Settings, g, false)
 			res, err := change.RemovePassphrase(cmd.Context())
 			if err != nil {
 				return err
 			}
 			printResult(cmd.OutOrStdout(), "removed the passphrase of", res)
 			if res.Backup != "" {
-				fmt.Fprintln(cmd.OutOrStdout(), "put it back afterwards with: pgrescue gpg restore-passphrase --homedir "+shellcmd.Quote(gc.keyring.Path))
+				fmt.Fprintln(cmd.OutOrStdout(), "put it back afterwards with: pgrescue gpg restore-passphrase --homedir "+shellcmd.Quote(gc.Keyring.Path))
 			}
 			return nil
 		},
@@ -389,7 +338,7 @@ func (a *app) gpgRemoveCommand(g *gpgFlags) *cobra.Command {
 	return cmd
 }
 
-func (a *app) gpgRestoreCommand(g *gpgFlags) *cobra.Command {
+func (cl *commandLine) gpgRestoreCommand(g *gpgFlags) *cobra.Command {
 	var key, backup string
 	var set, dryRun bool
 	cmd := &cobra.Command{
@@ -397,7 +346,7 @@ func (a *app) gpgRestoreCommand(g *gpgFlags) *cobra.Command {
 		Short: "Protect the key again: from the backup remove-passphrase made, or with a passphrase (--set)",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			change, gc, err := a.gpgChange(cmd.Context(), g, key, dryRun)
+			change, gc, err := cl.session().PassphraseChange(cmd.Context(), g.homedir, g.object, key, dryRun)
 			if err != nil {
 				return err
 			}
@@ -407,7 +356,7 @@ func (a *app) gpgRestoreCommand(g *gpgFlags) *cobra.Command {
 			}
 			var res *keyring.Result
 			if set {
-				change.Passphrase = a.gpgPassphrase(gc.settings, g, true)
+				change.Passphrase = cl.gpgPassphrase(gc.Settings, g, true)
 				res, err = change.SetPassphrase(cmd.Context())
 			} else {
 				res, err = change.RestoreBackup(cmd.Context(), backup)
@@ -426,32 +375,14 @@ func (a *app) gpgRestoreCommand(g *gpgFlags) *cobra.Command {
 	return cmd
 }
 
-// gpgChange prepares a passphrase change; a key file cannot be changed in
-// place, since WAL-E's gpg does not read it.
-func (a *app) gpgChange(ctx context.Context, g *gpgFlags, key string, dryRun bool) (*keyring.Change, *gpgContext, error) {
-	gc, err := a.openGPG(ctx, g)
-	if err != nil {
-		return nil, nil, err
-	}
-	if gc.keyring.Format == keyring.KeyFile {
-		return nil, nil, problem.New(problem.Usage, gc.keyring.Path, "a key file is not a keyring WAL-E uses",
-			"name the GnuPG home of the user who runs WAL-E with --homedir DIR; pgrescue decrypts with a protected key file as it is")
-	}
-	if gc.object == nil && !dryRun {
-		return nil, nil, problem.New(problem.Config, "WALE_S3_PREFIX", "no archived object to verify the change with: "+gc.why,
-			"give --object FILE (an object copied from the archive), or the archive settings (--envdir)")
-	}
-	return &keyring.Change{Keyring: gc.keyring, Key: key, Object: gc.object, ObjectName: gc.name}, gc, nil
-}
-
 // gpgPassphrase is where the passphrase comes from: --passphrase-file, then
 // the global sources. A new passphrase typed on a terminal is asked twice,
 // since a typo would lock the key with a passphrase nobody knows.
-func (a *app) gpgPassphrase(s *walesettings.Settings, g *gpgFlags, confirm bool) gpg.PassphraseFunc {
+func (cl *commandLine) gpgPassphrase(s *walesettings.Settings, g *gpgFlags, confirm bool) gpg.PassphraseFunc {
 	if g.passphraseFile != "" {
 		return gpg.PassphraseFromFile(g.passphraseFile)
 	}
-	source := passphraseSource(s)
+	source := session.PassphraseSource(s)
 	if !confirm || s.Get(walesettings.GPGPassFile) != "" || s.Get(walesettings.GPGPassphrase) != "" || source == nil {
 		return source
 	}
