@@ -614,7 +614,7 @@ func (a *benchArchive) fetchBackup(b *testing.B, pgdata string) {
 
 var (
 	summaryServer   = regexp.MustCompile(`psql -h (\S+) -p (\d+) -U (\S+)`)
-	summaryPrefetch = regexp.MustCompile(`(?m)^\s*(prefetch: .*)$`)
+	summaryPrefetch = regexp.MustCompile(`(?m)^(?:\[x\] )?(prefetch: .*)$`)
 )
 
 // replay times `pgrescue replay` to the end of the archive, then counts the

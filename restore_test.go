@@ -55,7 +55,7 @@ func TestRestoreWALEToTheThirdTarget(t *testing.T) {
 		t.Errorf("the old data directory was not kept intact beside %s", pgdata)
 	}
 	for _, want := range []string{
-		"[ OK ] Configuration found: WALE_S3_PREFIX=s3://wale-fixtures/pg15-primary (from envdir",
+		"[ OK ] WAL-E settings found: WALE_S3_PREFIX=s3://wale-fixtures/pg15-primary (from envdir",
 		"[WARN] The archive's GPG key:", "[WARN] PostgreSQL stopped on the data directory:",
 		"[ OK ] WAL continuity to the target", "== Fetch base backup " + point.RestoreFromBackup, "== promoted",
 	} {
@@ -64,7 +64,7 @@ func TestRestoreWALEToTheThirdTarget(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"# 1. Move the data directory", "[changes what is on disk]", "# 3. Start PostgreSQL in recovery",
-		"the old data directory is kept at " + pgdata + ".pgrescue-", "next: replication to the standbys", "pgrescue gpg restore-passphrase"} {
+		"the old data directory is kept at " + pgdata + ".pgrescue-", "next: Standbys: replication may fail", "pgrescue gpg restore-passphrase"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, res.stdout)
 		}

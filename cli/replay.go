@@ -12,7 +12,6 @@ import (
 	"pgrescue/restore/prefetch"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/replay"
-	"pgrescue/restore/wale"
 	"pgrescue/shellcmd"
 )
 
@@ -190,23 +189,18 @@ func (p *replayPrinter) logLine(e replay.LogLine) {
 	}
 }
 
+// printReplaySummary is the replay's own summary, for the replay command,
+// which restores no base backup and has no next steps of its own.
 func printReplaySummary(out io.Writer, r *replay.Result) {
-	p := r.Plan
-	s := r.Server
+	p := r.Prepared
 	fmt.Fprintf(out, "recovered %s (PostgreSQL %s) from backup %s to %s\n", p.DataDir, p.Version, p.Backup.Name, describeTarget(p.Settings.Target))
-	if r.StoppedAt != "" {
-		fmt.Fprintf(out, "  recovery stopped %s\n", r.StoppedAt)
+	printLines(out, r.Summary())
+	fmt.Fprintf(out, "    it runs with archive_mode=off: it will not archive into the production archive. Before turning archiving on\n")
+	fmt.Fprintf(out, "    (start it without pgrescue's -o options), check archive_command does not point at the archive you restored from.\n")
+}
+
+func printLines(out io.Writer, lines []string) {
+	for _, l := range lines {
+		fmt.Fprintln(out, l)
 	}
-	if r.LastCommit != "" {
-		fmt.Fprintf(out, "  last transaction replayed at %s\n", r.LastCommit)
-	}
-	fmt.Fprintf(out, "  redo done at %s; new timeline %d; %d segments restored in %s\n", r.RedoDone, r.Timeline, r.Restored, r.Duration.Round(time.Millisecond))
-	if st := r.Prefetch; st.Requests > 0 {
-		fmt.Fprintf(out, "  prefetch: %d requests, %d ready before asked, %d waited, %d fetched in-band, %s staged\n",
-			st.Requests, st.Hits, st.Waits, st.Inline, wale.HumanBytes(st.Bytes))
-	}
-	fmt.Fprintf(out, "the server is running: psql -h %s -p %d -U %s\n", s.SocketDir, s.Port, s.Owner.Name)
-	fmt.Fprintf(out, "  it runs with archive_mode=off: it will not archive into the production archive. Before turning archiving on\n")
-	fmt.Fprintf(out, "  (start it without pgrescue's -o options), check archive_command does not point at the archive you restored from.\n")
-	fmt.Fprintf(out, "  stop it: %s\n", s.StopCommand("fast").Line)
 }

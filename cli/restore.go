@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"pgrescue/problem"
-	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
 	"pgrescue/session"
 	"pgrescue/shellcmd"
@@ -177,27 +176,8 @@ func actionOutcome(err error) string {
 }
 
 func (r *restoreRun) summary(res *walerestore.Result) {
-	if f := res.Fetch; f != nil {
-		fmt.Fprintf(r.out, "fetched backup %s: %d files, %s, in %s\n", f.Backup.Name, f.Files, wale.HumanBytes(f.Bytes), f.Duration.Round(time.Millisecond))
-		if f.MovedAsideTo != "" {
-			fmt.Fprintf(r.out, "  the old data directory is kept at %s\n", f.MovedAsideTo)
-		}
-	}
-	if res.Replay != nil {
-		printReplaySummary(r.out, res.Replay)
-	}
-	fmt.Fprintf(r.out, "restore took %s\n", res.Duration.Round(time.Second))
-	for _, step := range nextSteps() {
+	printLines(r.out, res.Summary())
+	for _, step := range walerestore.NextSteps {
 		fmt.Fprintln(r.out, "next: "+step)
-	}
-}
-
-// nextSteps are the runbook's steps after a restore of the primary.
-func nextSteps() []string {
-	return []string{
-		"replication to the standbys may fail after this restore: restore the same backup to each standby too, " +
-			"or resync it from the primary (pg_basebackup -h PRIMARY -D DATADIR -X stream -P, as postgres, into an empty directory)",
-		"turn archiving back on only once the restored server is checked, and point archive_command at the right archive",
-		"if you removed the GPG key's passphrase for WAL-E, put it back: pgrescue gpg restore-passphrase",
 	}
 }

@@ -10,7 +10,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"pgrescue/problem"
-	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
 	"pgrescue/shellcmd"
 )
@@ -26,16 +25,6 @@ type donePage struct {
 	checking bool   // the exercise's check is running
 	verdict  string // the exercise's result
 	passed   bool
-}
-
-// NextSteps are the runbook's steps after restoring the primary.
-var NextSteps = []string{
-	"Standbys: replication may fail after this restore. Restore the same backup to each standby too, " +
-		"or resync it from the primary: as postgres, into an empty data directory, " +
-		"pg_basebackup -h PRIMARY -D DATADIR -X stream -P",
-	"Archiving: the restored server runs with archive_mode=off. Turn archiving back on once it is checked, " +
-		"with archive_command pointing at the right archive.",
-	"GPG: if the key's passphrase was removed for WAL-E, put it back: pgrescue gpg restore-passphrase",
 }
 
 func newDonePage() *donePage { return &donePage{} }
@@ -78,48 +67,13 @@ func summaryLines(plan *walerestore.Plan, res runResult, session time.Duration) 
 		lines = append(lines, "The restore failed: "+res.err.Error())
 	}
 	if r := res.res; r != nil {
-		lines = append(lines, resultLines(r)...)
+		lines = append(lines, r.Summary()...)
 	}
 	lines = append(lines, fmt.Sprintf("Session: %s from the first screen to this one.", session.Round(time.Second)), "")
 	if res.err == nil || problem.Is(res.err, problem.ReplayIncomplete) {
 		lines = append(lines, "Next steps (from the runbook):")
-		for _, s := range NextSteps {
+		for _, s := range walerestore.NextSteps {
 			lines = append(lines, "- "+s)
-		}
-	}
-	return lines
-}
-
-func resultLines(r *walerestore.Result) []string {
-	var lines []string
-	if f := r.Fetch; f != nil {
-		lines = append(lines, fmt.Sprintf("[x] fetched %d files (%s) in %s", f.Files, wale.HumanBytes(f.Bytes), f.Duration.Round(time.Second)))
-		if f.MovedAsideTo != "" {
-			lines = append(lines, "[x] the old data directory is kept at "+f.MovedAsideTo)
-		}
-	}
-	if r.Duration > 0 {
-		line := "[x] restore took " + r.Duration.Round(time.Second).String()
-		for _, id := range []walerestore.ActionID{walerestore.ActionMoveAside, walerestore.ActionFetch, walerestore.ActionReplay} {
-			if d, ok := r.Timings[id]; ok {
-				line += fmt.Sprintf("; %s %s", id, d.Round(time.Second))
-			}
-		}
-		lines = append(lines, line)
-	}
-	if rp := r.Replay; rp != nil {
-		if rp.StoppedAt != "" {
-			lines = append(lines, "[x] recovery stopped "+rp.StoppedAt)
-		}
-		if rp.LastCommit != "" {
-			lines = append(lines, "[x] last transaction replayed at "+rp.LastCommit)
-		}
-		lines = append(lines, fmt.Sprintf("[x] %d WAL segments replayed in %s; new timeline %d", rp.Restored, rp.Duration.Round(time.Second), rp.Timeline))
-		s := rp.Server
-		lines = append(lines, fmt.Sprintf("[x] the server is running: psql -h %s -p %d -U %s", s.SocketDir, s.Port, s.Owner.Name))
-		lines = append(lines, "    stop it: "+s.StopCommand("fast").Line)
-		for _, w := range rp.Warnings {
-			lines = append(lines, "[!] "+w)
 		}
 	}
 	return lines

@@ -18,7 +18,7 @@ import (
 // Result is how a replay ended. On success the server is left running,
 // promoted, at the requested point.
 type Result struct {
-	Plan        *Prepared
+	Prepared    *Prepared
 	Server      *recovery.Server
 	Timeline    uint32
 	RedoDone    string // LSN of the last record replayed
@@ -56,7 +56,7 @@ func (p *Prepared) Run(ctx context.Context, report func(Event)) (*Result, error)
 		report = func(Event) {}
 	}
 	r := &run{plan: p, report: report, parser: pglog.NewParser(),
-		began: p.opts.Now(), result: &Result{Plan: p, Server: p.Server}}
+		began: p.opts.Now(), result: &Result{Prepared: p, Server: p.Server}}
 	r.parser.SetSegmentSize(p.Start.SegmentSize)
 	r.progress = NewProgress(p.Start.LSN, p.EndLSN, p.EndExact, p.Start.SegmentSize, r.began)
 	for _, w := range p.Warnings {

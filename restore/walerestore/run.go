@@ -2,6 +2,7 @@ package walerestore
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"pgrescue/restore/replay"
@@ -138,4 +139,29 @@ func (t *timer) done(id ActionID, err error) {
 	t.res.Timings[id] = d
 	a, _ := t.plan.Action(id)
 	t.report(ActionDone{Action: a, Duration: d, Err: err})
+}
+
+// Summary is what the restore achieved, as the lines every front-end ends
+// with (the replay's own lines included).
+func (r *Result) Summary() []string {
+	var lines []string
+	if f := r.Fetch; f != nil {
+		lines = append(lines, fmt.Sprintf("[x] fetched %d files (%s) in %s", f.Files, wale.HumanBytes(f.Bytes), f.Duration.Round(time.Second)))
+		if f.MovedAsideTo != "" {
+			lines = append(lines, "[x] the old data directory is kept at "+f.MovedAsideTo)
+		}
+	}
+	if r.Duration > 0 {
+		line := "[x] restore took " + r.Duration.Round(time.Second).String()
+		for _, id := range []ActionID{ActionMoveAside, ActionFetch, ActionReplay} {
+			if d, ok := r.Timings[id]; ok {
+				line += fmt.Sprintf("; %s %s", id, d.Round(time.Second))
+			}
+		}
+		lines = append(lines, line)
+	}
+	if r.Replay != nil {
+		lines = append(lines, r.Replay.Summary()...)
+	}
+	return lines
 }
