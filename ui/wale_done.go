@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -158,4 +159,12 @@ func (d *donePage) checked(m *Model, r checkResult) {
 	m.deps.Journal.Event("exercise", d.verdict)
 	m.outcome.Summary += d.verdict + "\n"
 	m.say("%s", d.verdict)
+}
+
+// journalOutcome records how the restore ended.
+func journalOutcome(err error) []slog.Attr {
+	if err == nil {
+		return []slog.Attr{slog.String("result", "ok")}
+	}
+	return []slog.Attr{slog.String("result", "error"), slog.String("error", err.Error())}
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -197,4 +198,17 @@ func scrollLines(text string, offset *int, room int) string {
 	shown := lines[*offset : *offset+room-1]
 	more := fmt.Sprintf("… lines %d-%d of %d (up/down to scroll)", *offset+1, *offset+len(shown), len(lines))
 	return strings.Join(shown, "\n") + "\n" + more
+}
+
+// journalCommands records a plan's actions and commands in the journal.
+func journalCommands(plan *walerestore.Plan) []slog.Attr {
+	var attrs []slog.Attr
+	for _, a := range plan.Actions {
+		var lines []string
+		for _, c := range a.Commands {
+			lines = append(lines, c.Line)
+		}
+		attrs = append(attrs, slog.Any(string(a.ID), lines))
+	}
+	return attrs
 }
