@@ -112,7 +112,9 @@ func (cl *commandLine) demoWizard(ctx context.Context, cmd *cobra.Command, sb *d
 	}
 	sandbox := cl.flags
 	sandbox.Envdir = sb.Envdir // the sandbox's archive, whatever --envdir says
-	backend := wizardbackend.New(session.New(sandbox), j)
+	sess := session.New(sandbox)
+	sess.Journal = j
+	backend := wizardbackend.New(sess)
 	deps := ui.Deps{
 		WALE: backend, GPG: backend, Catalog: cat, Config: cfg, Journal: j,
 		Defaults: ui.WALERequest{Envdir: sb.Envdir}, Context: ctx, NoColor: os.Getenv("NO_COLOR") != "",

@@ -52,7 +52,9 @@ func (cl *commandLine) wizard(cmd *cobra.Command, w *wizardFlags) error {
 	if err != nil {
 		return err
 	}
-	backend := wizardbackend.New(cl.session(), j)
+	sess := cl.session()
+	sess.Journal = j
+	backend := wizardbackend.New(sess)
 	deps := ui.Deps{
 		WALE: backend, GPG: backend, Catalog: cat, Config: cfg, Journal: j, DryRun: w.dryRun,
 		Defaults: ui.WALERequest{PGData: w.pgdata, Envdir: cl.flags.Envdir}, Context: cmd.Context(),

@@ -1,7 +1,8 @@
 // Package session is the set-up every pgrescue command and the wizard
 // share, built once from the global flags: the WAL-E settings they resolve
 // to (envdir, environment, flags), the archive in S3, the keys that decrypt
-// it and where a passphrase comes from, and the GnuPG home WAL-E uses. The
+// it and where a passphrase comes from, the GnuPG home WAL-E uses, and the
+// journal. The
 // commands (package cli) and the wizard's backends (package wizardbackend)
 // both start from a Session, so a restore reads the same settings whichever
 // front-end runs it.
@@ -15,6 +16,7 @@ import (
 
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
+	"pgrescue/journal"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
 	"pgrescue/storage/s3store"
@@ -37,6 +39,10 @@ type Flags struct {
 // what it needs from the same settings.
 type Session struct {
 	Flags Flags
+	// Journal records the session for the incident review (the wizard's;
+	// nil for a command): every secret the set-up meets is added to its
+	// redactions, so no record can carry one.
+	Journal *journal.Journal
 }
 
 // New is the session the flags describe.

@@ -38,8 +38,8 @@ type Backend struct {
 }
 
 // New is the backend over the session's settings; secrets it meets are
-// added to j's redactions.
-func New(s *session.Session, j *journal.Journal) *Backend { return &Backend{session: s, journal: j} }
+// added to the session journal's redactions.
+func New(s *session.Session) *Backend { return &Backend{session: s, journal: s.Journal} }
 
 // open returns the archive for req, opening it the first time.
 func (b *Backend) open(ctx context.Context, envdir string) (*wale.Archive, *walesettings.Settings, error) {
