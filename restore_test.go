@@ -103,3 +103,41 @@ func TestRestoreWALERunsNothingWithoutConsent(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreWithALockedKeyChangesNothing: a protected key and no
+// passphrase used to move the cluster aside, leave an empty main, then
+// fail with exit 11. The key is now checked on the first partition before
+// anything moves: the cluster stays exactly where and as it was.
+func TestRestoreWithALockedKeyChangesNothing(t *testing.T) {
+	envdir, _ := fixtureEnvdir(t)
+	pgdata := restoreDir(t)
+	oldCluster(t, pgdata)
+	before := dirListing(t, filepath.Dir(pgdata))
+	res := pgrescue(t, nil, "--envdir", envdir, "--gpg-key", keyArgs(t)[1], "restore", "wal-e", "--pgdata", pgdata, "--move-aside", "--yes")
+	if res.code != 11 || !strings.Contains(res.stderr, "passphrase") {
+		t.Fatalf("exit %d, want 11 (passphrase needed)\nstderr:\n%s", res.code, res.stderr)
+	}
+	if after := dirListing(t, filepath.Dir(pgdata)); after != before {
+		t.Errorf("the restore changed the directory before failing:\nbefore %s\nafter  %s", before, after)
+	}
+	if data, err := os.ReadFile(filepath.Join(pgdata, "old-cluster-marker")); err != nil || string(data) != "keep me" {
+		t.Errorf("the old cluster is not where it was: %v", err)
+	}
+}
+
+// dirListing is dir's entries and theirs, one level down, as one string.
+func dirListing(t *testing.T, dir string) string {
+	t.Helper()
+	var names []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		names = append(names, e.Name())
+		if e.IsDir() {
+			sub, _ := os.ReadDir(filepath.Join(dir, e.Name()))
+			for _, s := range sub {
+				names = append(names, e.Name()+"/"+s.Name())
+			}
+		}
+	}
+	return strings.Join(names, " ")
+}

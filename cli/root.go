@@ -22,8 +22,14 @@ const defaultEnvdirNote = walesettings.DefaultEnvdir + " when it exists"
 // Version is the build's version, set by main (-ldflags "-X main.version=...").
 var Version = ""
 
-// Run executes the command line and returns the exit code.
+// Run executes the command line and returns the exit code. A panic is a
+// bug: it never reaches the engineer's screen as a stack trace, but as one
+// line naming the file that holds it, with the internal-error exit code.
 func Run(ctx context.Context, args []string) int {
+	return guarded(os.Stderr, func() int { return run(ctx, args) })
+}
+
+func run(ctx context.Context, args []string) int {
 	cl := &commandLine{}
 	root := cl.rootCommand()
 	root.SetArgs(args)

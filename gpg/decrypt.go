@@ -83,6 +83,33 @@ func (k *Keys) Decrypt(r io.Reader, object string) (io.Reader, error) {
 	return openData(msg.data, cipherFunc, sessionKey, src, object)
 }
 
+// CanDecrypt reads an object's OpenPGP header and decrypts its session
+// key, and stops there: the key is held, unlocked (its passphrase right)
+// and the one the object needs. It reads the header packets only, so a
+// restore can check its key before it changes anything. An object that is
+// not encrypted needs no key.
+func (k *Keys) CanDecrypt(r io.Reader, object string) error {
+	src := &sourceReader{r: r}
+	buffered := bufio.NewReaderSize(src, 4096)
+	head, _ := buffered.Peek(sniffLength)
+	if len(head) == 0 && src.err != nil {
+		return src.err
+	}
+	if !IsEncrypted(head) {
+		return nil
+	}
+	if err := k.ready(); err != nil {
+		return err
+	}
+	msg, err := readMessageHeader(buffered)
+	if err != nil {
+		return streamFailure(err, src, object, "its OpenPGP packets are malformed")
+	}
+	_, sessionKey, err := k.sessionKey(msg, object)
+	clear(sessionKey)
+	return err
+}
+
 // RecipientKeyIDs returns the key ids in the public-key encrypted session key
 // packets of a message: the (sub)keys it is encrypted to; 0 stands for a hidden
 // recipient. An object that is not encrypted gives none.

@@ -24,10 +24,19 @@ const (
 type decoded struct {
 	io.Reader
 	body   *s3store.Body
+	cancel context.CancelFunc // stops the download's read in progress
 	stages []*readAhead
 }
 
+// Close stops the pipeline from the network up, waits for every stage's
+// goroutine to return, and only then closes the body: a Body is read by
+// one goroutine at a time, and closing it under a stage still reading it
+// crashed pgrescue (a nil connection) when decryption failed early.
 func (d *decoded) Close() error {
+	d.cancel()
+	for _, s := range d.stages {
+		s.stopFilling()
+	}
 	for _, s := range d.stages {
 		s.Close()
 	}
@@ -39,11 +48,13 @@ func (d *decoded) Close() error {
 // goroutine.
 func (a *Archive) open(ctx context.Context, key string) (*decoded, error) {
 	uri := a.Store.URI(key)
+	ctx, cancel := context.WithCancel(ctx)
 	body, err := a.Store.Get(ctx, key)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	d := &decoded{body: body}
+	d := &decoded{body: body, cancel: cancel}
 	fetched := d.stage(body)
 	head := bufio.NewReaderSize(fetched, 64<<10)
 	prefix, err := head.Peek(16)

@@ -154,6 +154,9 @@ func (a *Archive) FetchBackup(ctx context.Context, opts FetchOptions, report fun
 	if err := checkFreeSpace(dataDir, backup.Sentinel.ExpandedSizeBytes); err != nil {
 		return nil, err
 	}
+	if err := a.CheckDecryptable(ctx, parts[0].Key); err != nil {
+		return nil, err // a missing, wrong or locked key: nothing moved or created yet
+	}
 	tablespaces, err := tablespaceTargets(dataDir, backup, opts.BlindRestore)
 	if err != nil {
 		return nil, err
@@ -305,6 +308,24 @@ func interrupted(err error) error {
 		return problem.Wrap(err, problem.Interrupted, "", "the restore was cancelled", "run the same command again; the partial data directory was set aside")
 	}
 	return err
+}
+
+// CheckDecryptable reads the header of an archived object and decrypts its
+// session key, as the restore will, and stops there: a missing, wrong or
+// locked key is found before anything is changed, not after a new data
+// directory was created and the first partition's download began.
+func (a *Archive) CheckDecryptable(ctx context.Context, key string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	body, err := a.Store.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if err := a.Keys.CanDecrypt(body, a.Store.URI(key)); err != nil {
+		return annotate(err, a.Store.URI(key))
+	}
+	return nil
 }
 
 // refuseLive refuses a data directory whose server is running: writing

@@ -3,6 +3,7 @@ package wale
 import (
 	"errors"
 	"io"
+	"sync"
 )
 
 // readAhead runs a stage of the restore pipeline (network, decryption,
@@ -10,13 +11,17 @@ import (
 // so the stages use all cores the way `gpg -d | lzop -d | tar -x` does.
 // Memory is bounded: count buffers of size bytes.
 type readAhead struct {
-	chunks chan chunk
-	free   chan []byte
-	stop   chan struct{}
-	cur    chunk
-	off    int
-	done   bool
+	chunks   chan chunk
+	free     chan []byte
+	stop     chan struct{}
+	stopOnce sync.Once
+	finished chan struct{} // closed when the filling goroutine has returned
+	cur      chunk
+	off      int
 }
+
+// errStageClosed is what a stage's reader gets once the stage was closed.
+var errStageClosed = errors.New("read from a closed pipeline stage")
 
 type chunk struct {
 	buf []byte
@@ -25,7 +30,7 @@ type chunk struct {
 }
 
 func newReadAhead(r io.Reader, size, count int) *readAhead {
-	ra := &readAhead{chunks: make(chan chunk, count), free: make(chan []byte, count), stop: make(chan struct{})}
+	ra := &readAhead{chunks: make(chan chunk, count), free: make(chan []byte, count), stop: make(chan struct{}), finished: make(chan struct{})}
 	for i := 0; i < count; i++ {
 		ra.free <- make([]byte, size)
 	}
@@ -34,6 +39,7 @@ func newReadAhead(r io.Reader, size, count int) *readAhead {
 }
 
 func (ra *readAhead) fill(r io.Reader) {
+	defer close(ra.finished)
 	for {
 		var buf []byte
 		select {
@@ -64,18 +70,30 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 		if ra.cur.buf != nil {
 			ra.free <- ra.cur.buf
 		}
-		ra.cur, ra.off = <-ra.chunks, 0
+		select {
+		case ra.cur = <-ra.chunks:
+			ra.off = 0
+		case <-ra.stop:
+			// The stage below may wait on this one: a closed stage answers
+			// at once instead of leaving its reader blocked.
+			ra.cur = chunk{err: errStageClosed}
+			return 0, errStageClosed
+		}
 	}
 	n := copy(p, ra.cur.buf[ra.off:ra.cur.n])
 	ra.off += n
 	return n, nil
 }
 
-// Close stops the filling goroutine once its current read returns.
+// stopFilling asks the filling goroutine to stop after its current read.
+func (ra *readAhead) stopFilling() { ra.stopOnce.Do(func() { close(ra.stop) }) }
+
+// Close stops the filling goroutine and waits for it to return, so that
+// nothing reads the stage's source once Close returned: the source (an S3
+// body, a decrypting reader) may then be closed safely. The read in
+// progress must be able to end: cancel the download's context first.
 func (ra *readAhead) Close() error {
-	if !ra.done {
-		ra.done = true
-		close(ra.stop)
-	}
+	ra.stopFilling()
+	<-ra.finished
 	return nil
 }

@@ -59,8 +59,8 @@ func TestARestoreListsTheArchiveOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := listings(srv)
-	if got["backups"]+got["wal"]+got["partitions"] != 0 || got["get"] != res.Partitions {
-		t.Errorf("the fetch made %v, want one GET per partition (%d) and no listing", got, res.Partitions)
+	if got["backups"]+got["wal"]+got["partitions"] != 0 || got["get"] != res.Partitions+1 {
+		t.Errorf("the fetch made %v, want one GET per partition (%d), one for the key check, and no listing", got, res.Partitions)
 	}
 }
 
