@@ -201,3 +201,32 @@ func TestWALListReportsContinuity(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// TestBadValuesAreUsageErrorsNamingTheRange: a blank --target-time (an
+// unset variable in a script) is refused instead of replaying to the end of
+// the archive; counts and ports outside their range are refused with it;
+// and restore_command's wal-fetch never answers a bad flag with a status
+// PostgreSQL reads as "not in the archive".
+func TestBadValuesAreUsageErrorsNamingTheRange(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"replay", "--pgdata", dir, "--target-time", ""}, 3, "--target-time"},
+		{[]string{"restore", "wal-e", "--pgdata", dir, "--target-time", "  ", "--yes"}, 3, "the target time is empty"},
+		{[]string{"backup-fetch", "--pool-size", "-1", dir, "LATEST"}, 3, "from 1 to 64"},
+		{[]string{"restore", "wal-e", "--pgdata", dir, "--pool-size", "0"}, 3, "from 1 to 64"},
+		{[]string{"replay", "--pgdata", dir, "--prefetch", "-5"}, 3, "from 0 to 256"},
+		{[]string{"replay", "--pgdata", dir, "--port", "70000"}, 3, "from 0 to 65535"},
+		{[]string{"wal-fetch", "--abort-on-error", "--no-such-flag", "000000010000000000000012", "x"}, 200, "no-such-flag"},
+		{[]string{"wal-fetch", "--abort-on-error", "000000010000000000000012"}, 200, "usage"},
+		{[]string{"wal-fetch", "--no-such-flag", "000000010000000000000012", "x"}, 2, "no-such-flag"},
+	} {
+		r := pgrescue(t, nil, tc.args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("pgrescue %s: exit %d, want %d with %q\n%s", strings.Join(tc.args, " "), r.code, tc.code, tc.want, r.stderr)
+		}
+	}
+}

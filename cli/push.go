@@ -84,7 +84,7 @@ func (cl *commandLine) backupPushCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&opts.DataDir, "pgdata", "", "the running server's data directory")
 	f.StringVar(&opts.Host, "host", "", "socket directory or host of the server (default: from postmaster.pid)")
-	f.IntVar(&opts.Port, "port", 0, "port of the server (default: from postmaster.pid)")
+	intInRange(f, &opts.Port, "port", 0, 0, maxPort, "port of the server (default 0: from postmaster.pid)")
 	f.StringVar(&opts.User, "user", "", "role to connect as (default: the data directory's owner)")
 	f.Int64Var(&opts.PartitionSize, "partition-size", 0, "member bytes per tar partition (default WAL-E's 1.5 GiB)")
 	return cmd

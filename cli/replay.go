@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,7 +42,7 @@ func (cl *commandLine) replayCommand() *cobra.Command {
 				return problem.New(problem.Usage, "--pgdata", "the data directory to recover is required", "give --pgdata DIR, the directory backup-fetch restored into")
 			}
 			ctx := cmd.Context()
-			target, err := parseTarget(cmd.ErrOrStderr(), targetText)
+			target, err := parseTarget(cmd, targetText)
 			if err != nil {
 				return err
 			}
@@ -83,18 +84,25 @@ func (cl *commandLine) replayCommand() *cobra.Command {
 // runs, shared by replay and restore.
 func addServerFlags(cmd *cobra.Command, opts *replay.Options, cluster *string, verbose *bool) {
 	f := cmd.Flags()
-	f.IntVar(&opts.Prefetch, "prefetch", prefetch.DefaultAhead, "WAL segments fetched ahead of replay; 0 fetches each in-band (the key must then work without this process)")
-	f.IntVar(&opts.Server.Port, "port", 0, "port of the restored server (default: a free one from 54320)")
+	intInRange(f, &opts.Prefetch, "prefetch", prefetch.DefaultAhead, 0, maxPrefetch, "WAL segments fetched ahead of replay; 0 fetches each in-band (the key must then work without this process)")
+	intInRange(f, &opts.Server.Port, "port", 0, 0, maxPort, "port of the restored server (default 0: a free one from 54320)")
 	f.StringVar(&opts.Server.SocketDir, "socket-dir", "", "socket directory of the restored server (default: a private one under /tmp)")
 	f.StringVar(&opts.Server.LogFile, "log", "", "server log file (default: PGDATA.pgrescue.log beside the data directory)")
 	f.StringVar(cluster, "cluster", "", "start the data directory as this Debian cluster, VERSION/NAME (pg_ctlcluster)")
 	f.BoolVarP(verbose, "verbose", "v", false, "print every server log line")
 }
 
-// parseTarget reads --target-time, saying so when no zone was given.
-func parseTarget(w io.Writer, text string) (recovery.Target, error) {
-	if text == "" {
+// parseTarget reads --target-time, saying so when no zone was given. A flag
+// given blank is refused: in a script it is an unset variable, and taking it
+// as "the end of the archive" would replay straight past the accident.
+func parseTarget(cmd *cobra.Command, text string) (recovery.Target, error) {
+	w := cmd.ErrOrStderr()
+	if !cmd.Flags().Changed("target-time") {
 		return recovery.Target{}, nil
+	}
+	if strings.TrimSpace(text) == "" {
+		return recovery.Target{}, problem.New(problem.Usage, "--target-time", "the target time is empty",
+			"give the time to stop at, e.g. --target-time '2026-11-25 02:52:57+00'; leave the flag out to replay to the end of the archive")
 	}
 	t, err := recovery.ParseTargetTime(text, time.Local)
 	if err != nil {

@@ -48,7 +48,7 @@ func (cl *commandLine) restoreWALECommand() *cobra.Command {
 				return problem.New(problem.Usage, "--pgdata", "the data directory to restore into is required",
 					"give --pgdata DIR, e.g. /var/lib/postgresql/9.3/main (stop PostgreSQL first)")
 			}
-			t, err := parseTarget(cmd.ErrOrStderr(), target)
+			t, err := parseTarget(cmd, target)
 			if err != nil {
 				return err
 			}
@@ -65,7 +65,7 @@ func (cl *commandLine) restoreWALECommand() *cobra.Command {
 	f.StringVar(&opts.Backup, "backup", "", "base backup name or LATEST (default: the newest completed before the target)")
 	f.StringVar(&target, "target-time", "", "recover up to this time (default: the end of the archive)")
 	f.BoolVar(&opts.MoveAside, "move-aside", false, "rename a non-empty data directory to DIR.pgrescue-<time> first (never deleted)")
-	f.IntVar(&opts.Workers, "pool-size", 4, "partitions fetched at once")
+	intInRange(f, &opts.Workers, "pool-size", 4, 1, maxPoolSize, "partitions fetched at once")
 	f.BoolVar(&yes, "yes", false, "carry out the plan (without it, the plan is printed and nothing runs)")
 	f.BoolVar(&dryRun, "dry-run", false, "print the checks and the plan and change nothing")
 	addServerFlags(cmd, &opts.Replay, &cluster, &verbose)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -30,7 +31,7 @@ func Run(ctx context.Context, args []string) int {
 }
 
 func run(ctx context.Context, args []string) int {
-	cl := &commandLine{}
+	cl := &commandLine{exitCode: earlyExitCode(args)}
 	root := cl.rootCommand()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -102,6 +103,22 @@ func (cl *commandLine) rootCommand() *cobra.Command {
 		exitCodesTopic(),
 	)
 	return root
+}
+
+// earlyExitCode is wal-fetch's exit-code contract, chosen from the raw
+// arguments before cobra parses them: a bad flag or argument count of
+// restore_command's wal-fetch must not exit 3, which PostgreSQL reads as
+// "not in the archive" and ends recovery early. nil keeps the usual codes.
+func earlyExitCode(args []string) func(error) int {
+	if !slices.Contains(args, "wal-fetch") {
+		return nil
+	}
+	for _, a := range args {
+		if a == "--abort-on-error" || a == "--abort-on-error=true" {
+			return walFetchAbortExitCode
+		}
+	}
+	return walFetchExitCode
 }
 
 // usageArgs wraps cobra's argument checks so a wrong count exits as a usage error.

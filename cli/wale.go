@@ -122,7 +122,7 @@ func (cl *commandLine) backupFetchCommand() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&opts.Workers, "pool-size", 4, "partitions to fetch at once")
+	intInRange(f, &opts.Workers, "pool-size", 4, 1, maxPoolSize, "partitions to fetch at once")
 	f.BoolVar(&opts.BlindRestore, "blind-restore", false, "put tablespaces inside the data directory instead of requiring their symlinks")
 	f.BoolVar(&opts.MoveAside, "move-aside", false, "rename a non-empty PGDATA to PGDATA.pgrescue-<time> first (never deletes)")
 	f.BoolVar(&dryRun, "dry-run", false, "print the equivalent shell commands and change nothing")
@@ -216,7 +216,7 @@ func (cl *commandLine) walFetchCommand() *cobra.Command {
 			return cl.walFetchDirect(cmd, name, dest)
 		},
 	}
-	cmd.Flags().IntVar(&prefetchAhead, "prefetch", 0, "accepted for WAL-E compatibility; prefetching is done by `pgrescue replay`")
+	intInRange(cmd.Flags(), &prefetchAhead, "prefetch", 0, 0, maxPrefetch, "accepted for WAL-E compatibility; prefetching is done by `pgrescue replay`")
 	cmd.Flags().StringVar(&socket, "prefetch-socket", "", "ask the prefetcher of a running `pgrescue replay` on this socket first")
 	cmd.Flags().BoolVar(&abortOnError, "abort-on-error", false, "exit 200 on any failure other than not-found, so PostgreSQL stops recovery")
 	return cmd

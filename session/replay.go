@@ -11,8 +11,7 @@ import (
 )
 
 // ReplayOptions completes the server flags' replay options: the Debian
-// cluster named (VERSION/NAME), no negative prefetch depth, and
-// restore_command's program.
+// cluster named (VERSION/NAME) and restore_command's program.
 func (s *Session) ReplayOptions(opts *replay.Options, cluster string) error {
 	if cluster != "" {
 		c, err := ParseCluster(cluster)
@@ -21,7 +20,6 @@ func (s *Session) ReplayOptions(opts *replay.Options, cluster string) error {
 		}
 		opts.Server.Cluster = c
 	}
-	opts.Prefetch = max(opts.Prefetch, 0) // 0 and below: no prefetch
 	var err error
 	opts.WALFetch, err = s.WALFetchProgram()
 	return err
