@@ -1,6 +1,7 @@
 // Package tarx extracts WAL-E tar partitions into a data directory safely:
 // every write goes through an os.Root, so no member (by name, "..", or a
-// symlink planted earlier) can land outside the target; modes, mtimes and,
+// symlink planted earlier) can land outside the target; modes (never group
+// or other write, never setuid, setgid or sticky), mtimes and,
 // when running as root, owners are kept; directories get their final modes
 // and times only after every partition is in, since partitions are extracted
 // concurrently and a directory's files may arrive in several of them.
@@ -245,7 +246,7 @@ func (x *Extractor) file(root *os.Root, rel string, hdr *tar.Header, tr io.Reade
 }
 
 func (x *Extractor) finishFile(f *os.File, hdr *tar.Header) error {
-	if err := f.Chmod(fs.FileMode(hdr.Mode & 0o7777)); err != nil {
+	if err := f.Chmod(restoredMode(hdr.Mode)); err != nil {
 		return err
 	}
 	if x.chown {
@@ -323,6 +324,23 @@ func (x *Extractor) hardlink(root *os.Root, rel string, hdr *tar.Header, source 
 	return nil
 }
 
+// restoredMode is the mode an archived file or directory gets: its owner's
+// bits, and the group's read and search where the cluster uses group access
+// (PostgreSQL 11+: 0750 and 0640). Whatever modes a base backup's tar
+// carries, nothing restored is writable by the group or others, and no
+// setuid, setgid or sticky bit is set.
+func restoredMode(archived int64) fs.FileMode { return fs.FileMode(archived) & 0o750 }
+
+// dataDirMode is the data directory's own mode: 0700, or 0750 when the
+// archive says the cluster uses group access. PostgreSQL refuses to start
+// on anything else.
+func dataDirMode(archived int64) fs.FileMode {
+	if fs.FileMode(archived)&0o7777 == 0o750 {
+		return 0o750
+	}
+	return 0o700
+}
+
 // Finish gives directories their archived modes, owners and times, deepest
 // first so setting a parent's time is not undone by work in its children.
 func (x *Extractor) Finish() error {
@@ -341,7 +359,11 @@ func (x *Extractor) Finish() error {
 		if target == "" {
 			target = "."
 		}
-		if err := x.root.Chmod(target, fs.FileMode(hdr.Mode&0o7777)|0o700); err != nil {
+		mode := restoredMode(hdr.Mode) | 0o700
+		if target == "." {
+			mode = dataDirMode(hdr.Mode)
+		}
+		if err := x.root.Chmod(target, mode); err != nil {
 			return x.localError(err, target, "cannot set mode of directory")
 		}
 		if x.chown {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -211,5 +212,45 @@ func TestOwnersAreKeptByNameWhenRoot(t *testing.T) {
 		if uid := strconv.Itoa(int(st.Sys().(*syscall.Stat_t).Uid)); uid != nobody.Uid {
 			t.Errorf("%s owned by %s, want nobody (%s)", p, uid, nobody.Uid)
 		}
+	}
+}
+
+// TestHostileModesAreNotRestored: a tar that makes the data directory 0777,
+// a file world-writable and setuid, a directory setgid and sticky gets
+// owner-only (or group-read) modes: a base backup cannot open the cluster
+// to other users.
+func TestHostileModesAreNotRestored(t *testing.T) {
+	dir := t.TempDir()
+	stream := tarStream(t, []member{
+		{name: "/", typ: tar.TypeDir, mode: 0o777},
+		{name: "PG_VERSION", typ: tar.TypeReg, mode: 0o4777, body: "15\n"},
+		{name: "base", typ: tar.TypeDir, mode: 0o3777},
+		{name: "base/1", typ: tar.TypeReg, mode: 0o666, body: "x"},
+		{name: "group", typ: tar.TypeDir, mode: 0o750},
+		{name: "group/file", typ: tar.TypeReg, mode: 0o640, body: "y"},
+	})
+	if _, err := extract(t, dir, stream, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]fs.FileMode{".": 0o700, "PG_VERSION": 0o750, "base": 0o750, "base/1": 0o640, "group": 0o750, "group/file": 0o640} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky); got != want {
+			t.Errorf("%s: mode %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestGroupAccessClusterKeepsItsDataDirectoryMode: 0750, as PostgreSQL 11+
+// writes it for group access, is kept for the data directory itself.
+func TestGroupAccessClusterKeepsItsDataDirectoryMode(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := extract(t, dir, tarStream(t, []member{{name: "/", typ: tar.TypeDir, mode: 0o750}}), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(dir); st.Mode().Perm() != 0o750 {
+		t.Errorf("mode %v, want 0750", st.Mode().Perm())
 	}
 }
