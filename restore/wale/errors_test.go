@@ -391,3 +391,31 @@ func TestFetchWithoutAKeyChangesNothingAndNeverCrashes(t *testing.T) {
 		t.Errorf("a fetch that could not decrypt left %d entries, e.g. %s", len(entries), entries[0].Name())
 	}
 }
+
+// TestImpossibleSentinelsAreRefusedByField: a negative size, an offset that
+// is not one, a stop before the start: each is refused as corrupt, naming
+// the field, instead of "-5 B expanded".
+func TestImpossibleSentinelsAreRefusedByField(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "odd")
+	for name, tc := range map[string]struct{ sentinel, field string }{
+		"negative size": {`{"wal_segment_backup_stop": "000000010000000000000012", "wal_segment_offset_backup_stop": "00000028", "expanded_size_bytes": -5}`, "expanded_size_bytes -5"},
+		"bad offset":    {`{"wal_segment_backup_stop": "000000010000000000000012", "wal_segment_offset_backup_stop": "zz", "expanded_size_bytes": 5}`, "wal_segment_offset_backup_stop"},
+		"huge offset":   {`{"wal_segment_backup_stop": "000000010000000000000012", "wal_segment_offset_backup_stop": "FFFFFFFF", "expanded_size_bytes": 5}`, "wal_segment_offset_backup_stop"},
+		"stop first":    {`{"wal_segment_backup_stop": "000000010000000000000011", "wal_segment_offset_backup_stop": "00000028", "expanded_size_bytes": 5}`, "before the backup's start"},
+		"bad stop":      {`{"wal_segment_backup_stop": "0001", "expanded_size_bytes": 5}`, "wal_segment_backup_stop"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			prefix := strings.ReplaceAll(name, " ", "-")
+			key := prefix + "/basebackups_005/base_000000010000000000000012_00000040_backup_stop_sentinel.json"
+			srv.Put(t, "odd", key, []byte(tc.sentinel), "application/json", fixtureTime)
+			a := archiveAt(t, srv, "s3://odd/"+prefix, nil)
+			backups, err := a.ListBackups(context.Background())
+			if err != nil || len(backups) != 1 {
+				t.Fatalf("%v %v", backups, err)
+			}
+			err = a.LoadDetail(context.Background(), &backups[0])
+			wantKind(t, err, problem.Corrupt, tc.field, key)
+		})
+	}
+}

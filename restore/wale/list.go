@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -185,11 +186,33 @@ func (a *Archive) LoadDetail(ctx context.Context, b *Backup) error {
 		return problem.Wrap(err, problem.Corrupt, a.Store.URI(b.SentinelKey), "the backup's stop sentinel is not valid JSON",
 			"pick another backup (`pgrescue backup-list`); this one cannot be trusted")
 	}
-	if _, err := ParseSegment(s.StopSegment); err != nil {
-		return problem.Wrap(err, problem.Corrupt, a.Store.URI(b.SentinelKey), "the backup's stop sentinel has no valid wal_segment_backup_stop",
-			"pick another backup (`pgrescue backup-list`)")
+	if err := s.check(b.Start, a.segmentSize()); err != nil {
+		return problem.Wrap(err, problem.Corrupt, a.Store.URI(b.SentinelKey), "the backup's stop sentinel is not one WAL-E wrote: "+err.Error(),
+			"pick another backup (`pgrescue backup-list`); this one cannot be trusted")
 	}
 	b.Sentinel = &s
+	return nil
+}
+
+// check validates every field a restore relies on, naming the bad one: a
+// sentinel is the backup's only record of where it ends and how big it is.
+func (s Sentinel) check(start Segment, segmentSize int64) error {
+	stop, err := ParseSegment(s.StopSegment)
+	if err != nil {
+		return fmt.Errorf("wal_segment_backup_stop: %v", err)
+	}
+	if stop.Timeline < start.Timeline || stop.Number(segmentSize) < start.Number(segmentSize) {
+		return fmt.Errorf("wal_segment_backup_stop %s is before the backup's start segment %s", stop, start)
+	}
+	if s.StopOffset != "" {
+		offset, err := strconv.ParseUint(s.StopOffset, 16, 64)
+		if err != nil || offset >= uint64(segmentSize) {
+			return fmt.Errorf("wal_segment_offset_backup_stop %q is not an offset within a %d-byte segment (hexadecimal)", s.StopOffset, segmentSize)
+		}
+	}
+	if s.ExpandedSizeBytes < 0 {
+		return fmt.Errorf("expanded_size_bytes %d is negative", s.ExpandedSizeBytes)
+	}
 	return nil
 }
 
