@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
+	"pgrescue/format/lzop"
 	"pgrescue/gpg"
 	"pgrescue/internal/s3test"
 	"pgrescue/internal/testtool"
@@ -417,5 +419,59 @@ func TestImpossibleSentinelsAreRefusedByField(t *testing.T) {
 			err = a.LoadDetail(context.Background(), &backups[0])
 			wantKind(t, err, problem.Corrupt, tc.field, key)
 		})
+	}
+}
+
+// lzopOf compresses data as WAL-E's wal-push would store it (unencrypted).
+func lzopOf(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := lzop.NewWriter(&buf, lzop.WriterOptions{})
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestWALFetchRefusesSegmentsOfTheWrongShape: PostgreSQL takes a short
+// segment for the end of WAL and finishes recovery early with no error, so
+// a segment whose length, header or position is not that of a whole
+// segment of this cluster is refused as corrupt and never put in place.
+func TestWALFetchRefusesSegmentsOfTheWrongShape(t *testing.T) {
+	good, err := io.ReadAll(lzop.NewReader(bytes.NewReader(plainWAL(t))))
+	if err != nil || len(good) != DefaultSegmentSize {
+		t.Fatalf("fixture segment: %d bytes, %v", len(good), err)
+	}
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "wal")
+	dir := t.TempDir()
+	for name, tc := range map[string]struct {
+		segment string
+		data    []byte
+		want    string
+	}{
+		"13 bytes":        {walName, []byte("short segment"), "too short"},
+		"64 MiB":          {walName, append(append([]byte{}, good...), make([]byte, 48<<20)...), "67108864 bytes long, but its header says the cluster's segments are 16777216"},
+		"half":            {walName, good[:8<<20], "8388608 bytes long"},
+		"not WAL":         {walName, bytes.Repeat([]byte("x"), DefaultSegmentSize), "does not start with a WAL segment header"},
+		"another segment": {"000000010000000000000012", good, "not segment 000000010000000000000012"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			prefix := strings.ReplaceAll(name, " ", "-")
+			srv.Put(t, "wal", prefix+"/wal_005/"+tc.segment+".lzo", lzopOf(t, tc.data), "", fixtureTime)
+			dest := filepath.Join(dir, prefix)
+			_, err := archiveAt(t, srv, "s3://wal/"+prefix, nil).FetchWAL(context.Background(), tc.segment, dest)
+			wantKind(t, err, problem.Corrupt, tc.want)
+			if _, statErr := os.Stat(dest); statErr == nil {
+				t.Error("the refused segment was put in place")
+			}
+		})
+	}
+	srv.Put(t, "wal", "ok/wal_005/"+walName+".lzo", lzopOf(t, good), "", fixtureTime)
+	if _, err := archiveAt(t, srv, "s3://wal/ok", nil).FetchWAL(context.Background(), walName, filepath.Join(dir, "ok")); err != nil {
+		t.Errorf("a whole segment was refused: %v", err)
 	}
 }

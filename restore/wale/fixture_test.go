@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -211,15 +210,10 @@ func assertEventOrder(t *testing.T, events []Event) {
 func walPageHeader(t *testing.T, name string, data []byte) {
 	t.Helper()
 	s, _ := ParseSegment(name)
-	magic := binary.LittleEndian.Uint16(data[0:])
-	info := binary.LittleEndian.Uint16(data[2:])
-	tli := binary.LittleEndian.Uint32(data[4:])
-	pageAddr := binary.LittleEndian.Uint64(data[8:])
-	segSize := binary.LittleEndian.Uint32(data[32:]) // after xlp_rem_len, padding and xlp_sysid
-	blockSize := binary.LittleEndian.Uint32(data[36:])
+	h, ok := ReadSegmentHeader(data)
 	wantAddr := uint64(s.Log)<<32 | uint64(s.Seg)*DefaultSegmentSize
-	if magic != 0xD110 || info&0x0002 == 0 || tli != s.Timeline || pageAddr != wantAddr || segSize != DefaultSegmentSize || blockSize != 8192 {
-		t.Errorf("%s: magic %#x info %#x tli %d addr %#x seg %d blk %d", name, magic, info, tli, pageAddr, segSize, blockSize)
+	if !ok || h.Magic != 0xD110 || h.Info&0x0002 == 0 || h.Timeline != s.Timeline || h.PageAddr != wantAddr || h.SegmentSize != DefaultSegmentSize || h.BlockSize != 8192 {
+		t.Errorf("%s: %+v", name, h)
 	}
 }
 
