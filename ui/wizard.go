@@ -24,6 +24,7 @@ import (
 
 	"pgrescue/hosting"
 	"pgrescue/journal"
+	"pgrescue/problem"
 )
 
 // Deps is what the wizard works with.
@@ -54,6 +55,7 @@ type Model struct {
 	stack    []Page
 	jobs     map[int]*job // running work, by id, with the page it reports to
 	showHelp bool
+	quitting bool // ctrl+c was pressed once where answers would be lost
 	began    time.Time
 	title    string    // the application being restored, once chosen
 	lines    io.Writer // plain mode: where pages' sentences go; nil on a full screen
@@ -111,10 +113,11 @@ func (m *Model) push(p Page) tea.Cmd {
 
 // back returns to the page below, which keeps what was entered there, and
 // stops the work the page left was doing. The first page has nowhere to
-// go back to: esc there quits.
+// go back to: esc there does nothing (it used to quit, and in the demo
+// remove the sandbox, at one stray key).
 func (m *Model) back() tea.Cmd {
 	if len(m.stack) == 1 {
-		return m.quit()
+		return nil
 	}
 	left := m.top()
 	m.stack = m.stack[:len(m.stack)-1]
@@ -128,6 +131,19 @@ func (m *Model) back() tea.Cmd {
 }
 
 func (m *Model) quit() tea.Cmd { return tea.Quit }
+
+// interrupt is ctrl+c on a page with no work of its own to stop: it asks
+// once when answers would be lost, then ends the session as interrupted
+// (exit 130, like other terminal programs).
+func (m *Model) interrupt() tea.Cmd {
+	if !m.quitting && (len(m.stack) > 1 || m.deps.Training != nil) {
+		m.quitting = true
+		return nil
+	}
+	m.deps.Journal.Event("wizard", "quit by the engineer")
+	return m.end(problem.New(problem.Interrupted, "pgrescue", "the wizard was quit before any restore ran",
+		"run pgrescue again; nothing on disk was changed"))
+}
 
 // end stops the wizard with err as its outcome (plain mode's refusals).
 func (m *Model) end(err error) tea.Cmd {
@@ -199,12 +215,16 @@ func (m *Model) globalKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 		m.showHelp = false // any key closes the help
 		return nil, true
 	}
+	if k.String() != "ctrl+c" && m.quitting {
+		m.quitting = false // any other key means "stay"
+		return nil, true
+	}
 	switch k.String() {
 	case "ctrl+c":
 		if p, ok := m.top().(interrupter); ok {
 			return p.Interrupt(m), true
 		}
-		return m.quit(), true
+		return m.interrupt(), true
 	case "?":
 		if !m.top().Typing() {
 			m.showHelp = true
@@ -305,11 +325,15 @@ func (m *Model) footerView() string {
 	for _, b := range m.top().Keys() {
 		add(b)
 	}
-	if !m.isSealed() {
+	if !m.isSealed() && len(m.stack) > 1 {
 		add(keyBack)
 	}
 	add(keyHelp)
 	add(keyExit)
+	if m.quitting {
+		return "\n" + m.st.Danger.Render(wrapWords("Quit pgrescue? What you entered is lost; nothing on disk was changed. "+
+			"Press ctrl+c again to quit, any other key to stay.", m.width))
+	}
 	return "\n" + wrapWords(strings.Join(keys, " · "), m.width)
 }
 

@@ -397,3 +397,37 @@ func TestTrainingBriefsThenChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestLeavingAsksWhenAnswersWouldBeLost: esc on the first screen does
+// nothing; ctrl+c there ends the session as interrupted (130); further on,
+// ctrl+c asks first, any other key stays, and a second ctrl+c quits.
+func TestLeavingAsksWhenAnswersWouldBeLost(t *testing.T) {
+	m, _ := newModel(t, 80, 24)
+	_, cmd := m.Update(keyMsg("esc"))
+	if cmd != nil {
+		if _, quit := cmd().(tea.QuitMsg); quit {
+			t.Fatal("esc on the first screen quit")
+		}
+	}
+	onTop[*appPage](t, m)
+	if _, cmd := m.Update(keyMsg("ctrl+c")); cmd == nil || !problem.Is(m.Outcome().Err, problem.Interrupted) {
+		t.Fatalf("ctrl+c on the first screen: %v, outcome %v", cmd, m.Outcome().Err)
+	}
+
+	m, _ = newModel(t, 80, 24)
+	typeText(t, m, "content-publisher")
+	press(t, m, "enter")
+	if _, cmd := m.Update(keyMsg("ctrl+c")); cmd != nil || m.Outcome().Err != nil {
+		t.Fatal("the first ctrl+c after an answer quit without asking")
+	}
+	golden(t, m, "quit-asked-80x24")
+	press(t, m, "down") // stay
+	onTop[*hostingPage](t, m)
+	if strings.Contains(screen(m), "Quit pgrescue?") {
+		t.Fatal("the question stayed after another key")
+	}
+	m.Update(keyMsg("ctrl+c"))
+	if _, cmd := m.Update(keyMsg("ctrl+c")); cmd == nil || !problem.Is(m.Outcome().Err, problem.Interrupted) {
+		t.Fatalf("the second ctrl+c did not quit as interrupted: %v", m.Outcome().Err)
+	}
+}
