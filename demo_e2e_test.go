@@ -129,6 +129,33 @@ func TestDemoCtrlCDuringTheBuildLeavesNothing(t *testing.T) {
 	}
 }
 
+// TestDemoHangupLeavesNothing: closing the terminal while the sandbox's
+// primary runs (SIGHUP) stops its servers and removes its folder, as ctrl+c
+// does. It used to leave PostgreSQL running, archiving to a dead S3.
+func TestDemoHangupLeavesNothing(t *testing.T) {
+	needPostgres(t)
+	home := t.TempDir()
+	dir := filepath.Join(restoreDir(t), "sandbox")
+	term := tmuxtest.Start(t, tmuxtest.Options{Env: []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home}}, binary, "demo", "--dir", dir)
+	term.WaitFor("Writing the application's data", 60*time.Second)
+	if out, _ := pgrep(dir); out == "" {
+		t.Fatal("no server of the sandbox runs: the check below could not fail")
+	}
+	term.Hangup()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, _ := pgrep(dir)
+		_, statErr := os.Stat(dir)
+		if out == "" && statErr != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a minute after the hangup: processes %q, folder left: %v", out, statErr == nil)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // TestDemoAsAnOrdinaryUserInPlainMode: the second scenario, run by a user
 // who is not root (postgres here) on a terminal that cannot draw screens:
 // the plain wizard briefs, asks line by line (the passphrase unechoed),

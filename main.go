@@ -16,7 +16,11 @@ import (
 var version = ""
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A closed terminal or SSH session (SIGHUP) stops pgrescue as ctrl+c
+	// and SIGTERM do: servers it started are stopped, settings it changed
+	// put back, partial restores labelled. Go's default would kill it
+	// on the spot and orphan a recovering PostgreSQL.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	cli.Version = version
 	code := cli.Run(ctx, os.Args[1:])
 	stop()

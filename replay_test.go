@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -265,8 +266,16 @@ func listTree(t *testing.T, dir string) string {
 }
 
 // ctrl+c during replay stops the server cleanly and leaves the data
-// directory resumable: the same replay run again finishes the job.
+// directory resumable: the same replay run again finishes the job. A closed
+// terminal (SIGHUP) does the same: it used to orphan PostgreSQL, which then
+// promoted with nobody watching.
 func TestReplayInterruptedThenResumed(t *testing.T) {
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) { replayInterruptedThenResumed(t, sig) })
+	}
+}
+
+func replayInterruptedThenResumed(t *testing.T, sig os.Signal) {
 	needPostgres(t)
 	envdir, srv := fixtureEnvdir(t)
 	pgdata, args := fetchedFixture(t, envdir, firstBackup)
@@ -288,7 +297,7 @@ func TestReplayInterruptedThenResumed(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cmd.Process.Signal(os.Interrupt)
+	cmd.Process.Signal(sig)
 	err := cmd.Wait()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 130 {

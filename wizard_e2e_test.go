@@ -349,13 +349,19 @@ func TestWizardRefusesAConfigForAnUnknownApplication(t *testing.T) {
 // it; the restore must still be cancelled and waited for, the old cluster
 // kept, the partial one labelled, and the exit status say "interrupted".
 func TestWizardSIGTERMDuringFetchStopsCleanly(t *testing.T) {
+	for _, sig := range []string{"TERM", "HUP"} { // HUP: the terminal or SSH session closed
+		t.Run(sig, func(t *testing.T) { signalDuringFetch(t, sig) })
+	}
+}
+
+func signalDuringFetch(t *testing.T, sig string) {
 	term, pgdata, journalPath := stalledFetch(t)
 	out, err := exec.Command("pgrep", "-f", "^"+binary+" .*--journal "+journalPath).Output()
 	pids := strings.Fields(string(out))
 	if err != nil || len(pids) != 1 {
 		t.Fatalf("cannot find the wizard's process: %v %q", err, out)
 	}
-	if err := exec.Command("kill", "-TERM", pids[0]).Run(); err != nil {
+	if err := exec.Command("kill", "-"+sig, pids[0]).Run(); err != nil {
 		t.Fatal(err)
 	}
 	stoppedCleanly(t, term, pgdata)

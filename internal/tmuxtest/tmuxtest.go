@@ -157,6 +157,11 @@ func (s *Session) WaitFor(text string, timeout time.Duration) string {
 	}
 }
 
+// Hangup closes the terminal, as a dropped SSH session does: tmux sends
+// SIGHUP to the program (and to the shell around it, so no exit status is
+// recorded: watch the program's traces instead).
+func (s *Session) Hangup() { s.run("kill-session") }
+
 // Exited reports whether the program has ended, and its exit status (128+N
 // for a signal N, as a shell reports it).
 func (s *Session) Exited() (bool, int) {
