@@ -4,19 +4,23 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"pgrescue/internal/s3test"
+	"pgrescue/restore/recovery"
 )
 
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "pgrescue-bin")
+	dir, err := os.MkdirTemp("", "pgr-bin")
 	if err != nil {
 		panic(err)
 	}
@@ -24,9 +28,61 @@ func TestMain(m *testing.M) {
 	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
 		panic(string(out))
 	}
+	sockets := emptySocketDirs()
 	code := m.Run()
+	if !nothingLeftBehind(sockets) {
+		code = 1
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// testRoots are the folders the tests restored into (restoreDir), where
+// the servers they and pgrescue start have their data directories.
+var testRoots sync.Map
+
+// nothingLeftBehind checks, after every test, that no process runs on a
+// folder of theirs (a PostgreSQL a test or pgrescue started) and that no
+// empty /tmp/pgrescue-* socket directory was left by a server that
+// stopped. Another package's tests may be between mkdir and start, or stop
+// and rmdir, at this moment: a socket directory counts only if it is still
+// there and empty a moment later.
+func nothingLeftBehind(before map[string]bool) bool {
+	ok := true
+	testRoots.Range(func(root, _ any) bool {
+		if out, _ := pgrep(root.(string)); out != "" {
+			fmt.Fprintf(os.Stderr, "FAIL: processes of the tests are still running:\n%s\n", out)
+			ok = false
+		}
+		return true
+	})
+	left := func() map[string]bool {
+		now := emptySocketDirs()
+		for d := range before {
+			delete(now, d)
+		}
+		return now
+	}
+	if len(left()) > 0 {
+		time.Sleep(2 * time.Second)
+		if now := left(); len(now) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: the tests left empty socket directories behind: %v\n", now)
+			ok = false
+		}
+	}
+	return ok
+}
+
+// emptySocketDirs are the empty private socket directories in /tmp.
+func emptySocketDirs() map[string]bool {
+	dirs := map[string]bool{}
+	found, _ := filepath.Glob("/tmp/pgrescue-*")
+	for _, d := range found {
+		if entries, err := os.ReadDir(d); err == nil && len(entries) == 0 && recovery.PrivateSocketDir(d) {
+			dirs[d] = true
+		}
+	}
+	return dirs
 }
 
 type result struct {

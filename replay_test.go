@@ -30,6 +30,7 @@ func restoreDir(t *testing.T) string {
 	for dir := base; dir != os.TempDir() && dir != "/"; dir = filepath.Dir(dir) {
 		os.Chmod(dir, 0o755)
 	}
+	testRoots.Store(base, true)
 	return filepath.Join(base, "restore")
 }
 

@@ -277,7 +277,7 @@ func (s *Sandbox) stopServer(dir string) error {
 		runOwner(ctx, owner, s.bins.Dir, nil, pgCtl, "stop", "-D", dir, "-m", mode, "-w", "-t", "60")
 		cancel()
 		if _, alive := livePostmaster(dir); !alive {
-			if strings.HasPrefix(socketDir, restoreSocketPrefix) {
+			if recovery.PrivateSocketDir(socketDir) {
 				os.Remove(socketDir) // only ever removes an empty directory
 			}
 			return nil
@@ -286,10 +286,6 @@ func (s *Sandbox) stopServer(dir string) error {
 	return problem.New(problem.Unknown, dir, "a PostgreSQL server of the sandbox did not stop",
 		"stop it yourself, as its owner: "+pgCtl+" stop -D "+dir+" -m immediate")
 }
-
-// restoreSocketPrefix is where pgrescue's restores make their private
-// socket directories (recovery.Server's default).
-const restoreSocketPrefix = "/tmp/pgrescue-"
 
 // postmasterSocketDir is the first socket directory postmaster.pid records
 // (its fifth line), or "".

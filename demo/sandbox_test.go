@@ -431,7 +431,7 @@ func TestCheckNamesWhatWentWrong(t *testing.T) {
 func restoreSocketDirs(dir string) []string {
 	var dirs []string
 	for _, d := range dataDirsUnder(dir) {
-		if s := postmasterSocketDir(d); strings.HasPrefix(s, restoreSocketPrefix) {
+		if s := postmasterSocketDir(d); recovery.PrivateSocketDir(s) {
 			dirs = append(dirs, s)
 		}
 	}

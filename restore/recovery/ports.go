@@ -38,6 +38,13 @@ func socketPath(dir string, port int) string {
 
 // newPrivateSocketDirName names a private socket directory: unpredictable,
 // so nobody can create it first, and short.
+// PrivateSocketDir reports whether dir is a socket directory pgrescue made
+// for a server of its own (/tmp/pgrescue-…): once empty, when that server
+// has stopped, it is removed, whoever stops the server.
+func PrivateSocketDir(dir string) bool {
+	return filepath.Dir(dir) == privateSocketParent && strings.HasPrefix(filepath.Base(dir), privateSocketPrefix)
+}
+
 func newPrivateSocketDirName() string {
 	return filepath.Join(privateSocketParent, privateSocketPrefix+strconv.FormatUint(rand.Uint64(), 36))
 }

@@ -438,7 +438,7 @@ func (s *Server) Stop(ctx context.Context, mode string) error {
 				"run it by hand and read the log: "+s.ownerLine(s.stopArgv("immediate")))
 		}
 	}
-	if s.socketCreated {
+	if s.socketCreated || PrivateSocketDir(s.SocketDir) {
 		if os.Remove(s.SocketDir) == nil { // only succeeds once empty
 			s.socketCreated = false
 		}

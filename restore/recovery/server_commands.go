@@ -47,7 +47,11 @@ func (s *Server) StopCommand(mode string) shellcmd.Command {
 		mode = "fast"
 	}
 	_ = s.resolve()
-	return shellcmd.Command{Why: "stop PostgreSQL (" + mode + " shutdown) and wait for it", Line: s.ownerLine(s.stopArgv(mode))}
+	line := s.ownerLine(s.stopArgv(mode))
+	if PrivateSocketDir(s.SocketDir) {
+		line += " && rmdir " + shellcmd.Quote(s.SocketDir) // pgrescue's own, empty once the server is down
+	}
+	return shellcmd.Command{Why: "stop PostgreSQL (" + mode + " shutdown) and wait for it", Line: line}
 }
 
 func (s *Server) startLine() string { return s.ownerLine(s.startArgv()) }

@@ -67,7 +67,7 @@ func TestServerCommandsPlain(t *testing.T) {
 			t.Errorf("missing %q in\n%s", w, script)
 		}
 	}
-	if got := srv.StopCommand("").Line; !strings.HasSuffix(got, "/usr/lib/postgresql/15/bin/pg_ctl stop -D /var/lib/postgresql/15/restore -m fast -w -t 300") {
+	if got := srv.StopCommand("").Line; !strings.HasSuffix(got, "/usr/lib/postgresql/15/bin/pg_ctl stop -D /var/lib/postgresql/15/restore -m fast -w -t 300 && rmdir /tmp/pgrescue-test") { // named as pgrescue's own: removed once empty
 		t.Errorf("stop line %s", got)
 	}
 
