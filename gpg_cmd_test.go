@@ -131,3 +131,20 @@ func gpgDecrypts(t *testing.T, home, object string) bool {
 	cmd := exec.Command("gpg", "--homedir", home, "--batch", "--no-tty", "--pinentry-mode", "error", "--decrypt", object)
 	return cmd.Run() == nil
 }
+
+// TestRemovePassphraseNeedsNoArchive: with no archive configured and no
+// --object, the runbook's step works and says how it was verified (it used
+// to refuse: "no archived object to verify the change with").
+func TestRemovePassphraseNeedsNoArchive(t *testing.T) {
+	testtool.Need(t, "gpg")
+	passFile := s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt")
+	home := gpgHomeWithFixture(t, passFile)
+	r := pgrescue(t, []string{"GNUPGHOME=" + home}, "gpg", "remove-passphrase", "--passphrase-file", passFile)
+	if r.code != 0 || !strings.Contains(r.stdout, "verified: decrypted a test message encrypted to key") {
+		t.Fatalf("%+v", r)
+	}
+	r = pgrescue(t, []string{"GNUPGHOME=" + home}, "gpg", "restore-passphrase")
+	if r.code != 0 || !strings.Contains(r.stdout, "test message") || !strings.Contains(r.stdout, "no longer decrypts without a passphrase") {
+		t.Fatalf("%+v", r)
+	}
+}

@@ -313,7 +313,7 @@ func (cl *commandLine) gpgRemoveCommand(g *gpgFlags) *cobra.Command {
 			"Undo it with `pgrescue gpg restore-passphrase` as soon as WAL-E is done.",
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			change, gc, err := cl.session().PassphraseChange(cmd.Context(), g.homedir, g.object, key, dryRun)
+			change, gc, err := cl.session().PassphraseChange(cmd.Context(), g.homedir, g.object, key)
 			if err != nil {
 				return err
 			}
@@ -346,7 +346,7 @@ func (cl *commandLine) gpgRestoreCommand(g *gpgFlags) *cobra.Command {
 		Short: "Protect the key again: from the backup remove-passphrase made, or with a passphrase (--set)",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			change, gc, err := cl.session().PassphraseChange(cmd.Context(), g.homedir, g.object, key, dryRun)
+			change, gc, err := cl.session().PassphraseChange(cmd.Context(), g.homedir, g.object, key)
 			if err != nil {
 				return err
 			}

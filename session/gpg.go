@@ -65,9 +65,9 @@ func sampleObject(ctx context.Context, s *walesettings.Settings, file string) (d
 }
 
 // PassphraseChange prepares a change of key's passphrase in the GnuPG home
-// (OpenGPG's), verified on the archived object; a key file cannot be
-// changed in place, since WAL-E's gpg does not read it.
-func (s *Session) PassphraseChange(ctx context.Context, homedir, objectFile, key string, dryRun bool) (*keyring.Change, *GPGHome, error) {
+// (OpenGPG's), verified on the archived object when one is at hand; a key
+// file cannot be changed in place, since WAL-E's gpg does not read it.
+func (s *Session) PassphraseChange(ctx context.Context, homedir, objectFile, key string) (*keyring.Change, *GPGHome, error) {
 	h, err := s.OpenGPG(ctx, homedir, objectFile)
 	if err != nil {
 		return nil, nil, err
@@ -76,9 +76,7 @@ func (s *Session) PassphraseChange(ctx context.Context, homedir, objectFile, key
 		return nil, nil, problem.New(problem.Usage, h.Keyring.Path, "a key file is not a keyring WAL-E uses",
 			"name the GnuPG home of the user who runs WAL-E with --homedir DIR; pgrescue decrypts with a protected key file as it is")
 	}
-	if h.Object == nil && !dryRun {
-		return nil, nil, problem.New(problem.Config, "WALE_S3_PREFIX", "no archived object to verify the change with: "+h.NoObject,
-			"give --object FILE (an object copied from the archive), or the archive settings (--envdir)")
-	}
+	// Without an archived object the change is verified with a message
+	// encrypted to the key itself: the runbook's step needs no S3.
 	return &keyring.Change{Keyring: h.Keyring, Key: key, Object: h.Object, ObjectName: h.ObjectName}, h, nil
 }

@@ -197,13 +197,13 @@ func decryptAll(keys *gpg.Keys, data []byte, uri string) error {
 // change is the keyring change the GPG step asks for, prepared as
 // `pgrescue gpg remove-passphrase` prepares it: the keyring WAL-E uses,
 // verified on an archived object.
-func (b *Backend) change(ctx context.Context, req ui.GPGRequest, dryRun bool) (*keyring.Change, error) {
-	c, _, err := b.session.WithEnvdir(req.Envdir).PassphraseChange(ctx, "", "", "", dryRun)
+func (b *Backend) change(ctx context.Context, req ui.GPGRequest) (*keyring.Change, error) {
+	c, _, err := b.session.WithEnvdir(req.Envdir).PassphraseChange(ctx, "", "", "")
 	return c, err
 }
 
 func (b *Backend) RemovePassphrase(ctx context.Context, req ui.GPGRequest, passphrase []byte) (*keyring.Result, error) {
-	c, err := b.change(ctx, req, false)
+	c, err := b.change(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func (b *Backend) RemovePassphrase(ctx context.Context, req ui.GPGRequest, passp
 }
 
 func (b *Backend) RemovePassphraseCommands(ctx context.Context, req ui.GPGRequest) ([]shellcmd.Command, error) {
-	c, err := b.change(ctx, req, true)
+	c, err := b.change(ctx, req)
 	if err != nil {
 		return nil, err
 	}

@@ -380,3 +380,39 @@ func allOwnedBy(t *testing.T, home string, uid, gid int) {
 		return nil
 	})
 }
+
+// TestChangesWithoutAnArchiveVerifyWithATestMessage: the runbook's step
+// needs no S3. With no archived object at hand (they used to be refused),
+// removing and restoring the passphrase are verified on a message encrypted
+// to the key itself, and the result says so.
+func TestChangesWithoutAnArchiveVerifyWithATestMessage(t *testing.T) {
+	for _, tool := range []string{"gpg", "gpg1"} {
+		t.Run(tool, func(t *testing.T) {
+			home := fixtureHome(t, tool)
+			k := open(t, home)
+			change := func() *Change {
+				c := fixtureChange(k, fixturePassphraseFunc)
+				c.Object, c.ObjectName = nil, ""
+				return c
+			}
+			res, err := change().RemovePassphrase(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(res.Verified, "decrypted a test message encrypted to key") || !strings.Contains(res.Verified, "no passphrase") {
+				t.Errorf("remove verified: %s", res.Verified)
+			}
+			if !decryptsWithoutPassphrase(t, tool, home) {
+				t.Fatal("after remove-passphrase, gpg --batch -d still fails")
+			}
+			res, err = change().SetPassphrase(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(res.Verified, "test message encrypted to key") || !strings.Contains(res.Verified, "no longer decrypts without a passphrase") ||
+				!strings.Contains(res.Verified, "and decrypts with it") {
+				t.Errorf("set verified: %s", res.Verified)
+			}
+		})
+	}
+}
