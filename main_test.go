@@ -286,3 +286,26 @@ func TestBadValuesAreUsageErrorsNamingTheRange(t *testing.T) {
 		}
 	}
 }
+
+// TestManPageCompletionAndConfigEverywhere: the manual page is written
+// from the command tree (every command, every exit status), shell
+// completion exists, and every command takes --config.
+func TestManPageCompletionAndConfigEverywhere(t *testing.T) {
+	r := pgrescue(t, nil, "man")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, ".TH PGRESCUE 1") {
+		t.Fatalf("man: %+v", r)
+	}
+	for _, want := range []string{"backup-fetch", "wal-fetch", "restore wal-e", "gpg remove-passphrase", ".SH EXIT STATUS", "datadir-in-use", "--target-time"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the manual page lacks %q", want)
+		}
+	}
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		if r := pgrescue(t, nil, "completion", shell); r.code != 0 || !strings.Contains(r.stdout, "pgrescue") {
+			t.Errorf("completion %s: %+v", shell, r)
+		}
+	}
+	if r := pgrescue(t, nil, "backup-list", "--config", "/nonexistent.yaml", "--s3-prefix", "not-a-url"); strings.Contains(r.stderr, "unknown flag") {
+		t.Errorf("a subcommand refuses --config: %s", r.stderr)
+	}
+}

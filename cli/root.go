@@ -102,6 +102,7 @@ func (cl *commandLine) rootCommand() *cobra.Command {
 		journalCommand(),
 		exitCodesTopic(),
 	)
+	root.AddCommand(manCommand(root))
 	return root
 }
 

@@ -27,7 +27,9 @@ func (cl *commandLine) addWizardFlags(root *cobra.Command) *wizardFlags {
 	w := &wizardFlags{}
 	f := root.Flags()
 	f.StringVar(&w.catalog, "catalog", "", "applications catalog in GOV.UK's applications.yml format (default: the config file's, else the built-in one)")
-	f.StringVar(&w.config, "config", "", "pgrescue config file (default ~/.config/pgrescue/config.yaml, then /etc/pgrescue/config.yaml)")
+	// Every command takes --config, so a shell alias or a script that
+	// names pgrescue's config file works with any of them.
+	root.PersistentFlags().StringVar(&w.config, "config", "", "pgrescue config file (default ~/.config/pgrescue/config.yaml, then /etc/pgrescue/config.yaml)")
 	f.StringVar(&w.journal, "journal", "", "session journal file, appended to (default a new file in ~/.local/state/pgrescue/)")
 	f.StringVar(&w.pgdata, "pgdata", "", "data directory to restore into (asked when not given or configured)")
 	f.BoolVar(&w.dryRun, "dry-run", false, "walk through the whole flow; run nothing")
