@@ -104,9 +104,12 @@ func parseTarget(cmd *cobra.Command, text string) (recovery.Target, error) {
 		return recovery.Target{}, problem.New(problem.Usage, "--target-time", "the target time is empty",
 			"give the time to stop at, e.g. --target-time '2026-11-25 02:52:57+00'; leave the flag out to replay to the end of the archive")
 	}
-	t, err := recovery.ParseTargetTime(text, time.Local)
+	t, err := recovery.ParseTargetTimeOn(text, time.Local, time.Now())
 	if err != nil {
 		return t, err
+	}
+	if t.DateAssumed {
+		fmt.Fprintf(w, "note: --target-time %q has no date; read as today: %s\n", text, t.PostgresLiteral())
 	}
 	if t.AssumedLocal {
 		zone, _ := t.Time.Zone()

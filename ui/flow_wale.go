@@ -63,7 +63,7 @@ func startWALE(m *Model, s Selection) tea.Cmd {
 	}
 	f.pre = &preflightPage{flow: f}
 	f.pre.next = waleCrumbs[1:]
-	f.backup = newBackupPage(f)
+	f.backup = newBackupPage(f, m.deps.Now)
 	return tea.Batch(m.push(f.pre), f.pre.enter(m))
 }
 

@@ -31,10 +31,12 @@ type backupPage struct {
 	planning bool
 	job      *job
 	targeted bool // plain mode: the target is answered, the backup is next
+	now      func() time.Time
+	lastDay  bool // a time of day was moved to the archive's last day
 }
 
-func newBackupPage(f *waleFlow) *backupPage {
-	b := &backupPage{flow: f, target: newTextInput("end of the archive (or a time, e.g. 2026-11-25 02:53:00)", 44)}
+func newBackupPage(f *waleFlow, now func() time.Time) *backupPage {
+	b := &backupPage{flow: f, now: now, target: newTextInput("end of the archive (or a time, e.g. 2026-11-25 02:53:00)", 44)}
 	b.next = waleCrumbs[2:]
 	return b
 }
@@ -124,12 +126,13 @@ func (b *backupPage) move(by int) {
 func (b *backupPage) revalidate() {
 	b.problem = nil
 	text := strings.TrimSpace(b.target.Value())
-	b.parsed, b.parseErr = recovery.Target{}, nil
+	b.parsed, b.parseErr, b.lastDay = recovery.Target{}, nil, false
 	if text != "" {
-		b.parsed, b.parseErr = recovery.ParseTargetTime(text, time.Local)
+		b.parsed, b.parseErr = recovery.ParseTargetTimeOn(text, time.Local, b.now())
 		if b.parseErr != nil {
 			return
 		}
+		b.onArchiveDay()
 	}
 	if len(b.backups) == 0 {
 		return
@@ -144,6 +147,28 @@ func (b *backupPage) revalidate() {
 	}
 	if !b.parsed.IsEndOfArchive() {
 		b.problem = b.window().CheckTarget(b.parsed.Time)
+	}
+}
+
+// onArchiveDay moves a time of day typed without a date to the archive's
+// last day when today is outside the archive: an engineer restoring
+// yesterday's accident after midnight means yesterday's 14:05.
+func (b *backupPage) onArchiveDay() {
+	if !b.parsed.DateAssumed || len(b.backups) == 0 {
+		return
+	}
+	var end time.Time
+	for _, o := range b.flow.report.WAL {
+		if o.LastModified.After(end) {
+			end = o.LastModified
+		}
+	}
+	start := b.backups[0].LastModified
+	if end.IsZero() || (!b.parsed.Time.Before(start) && !b.parsed.Time.After(end)) {
+		return
+	}
+	if moved := b.parsed.OnDateOf(end); !moved.Time.Equal(b.parsed.Time) {
+		b.parsed, b.lastDay = moved, true
 	}
 }
 
@@ -226,6 +251,7 @@ func (b *backupPage) Answer(m *Model, a Answer) tea.Cmd {
 			m.say("%s", err)
 			return nil
 		}
+		m.say("%s", b.targetSentence())
 		b.targeted = true
 		return nil
 	}
@@ -278,6 +304,26 @@ func (b *backupPage) row(m *Model, i int, bk wale.Backup) string {
 	return "   " + line
 }
 
+// targetSentence says where replay stops, with the timestamp a time of day
+// or a zoneless time became.
+func (b *backupPage) targetSentence() string {
+	if b.parsed.IsEndOfArchive() {
+		return "Restore everything archived: the end of the archive."
+	}
+	note := ""
+	if b.parsed.AssumedLocal {
+		zone, _ := b.parsed.Time.Zone()
+		note = " (read as local time, " + zone + ")"
+	}
+	switch {
+	case b.lastDay:
+		note += " (no date given: the archive's last day)"
+	case b.parsed.DateAssumed:
+		note += " (no date given: today)"
+	}
+	return "Stop replay at " + b.parsed.Time.UTC().Format("2006-01-02 15:04:05.000000") + " UTC" + note + "."
+}
+
 // wideTable is the width from which the backup table has room for the
 // segment each backup became consistent at.
 const wideTable = 110
@@ -290,17 +336,7 @@ func (b *backupPage) targetView(m *Model) string {
 	case len(b.backups) == 0:
 		return m.st.Error.Render("The archive has no complete base backup.")
 	}
-	var lines []string
-	if b.parsed.IsEndOfArchive() {
-		lines = append(lines, "Restore everything archived: the end of the archive.")
-	} else {
-		note := ""
-		if b.parsed.AssumedLocal {
-			zone, _ := b.parsed.Time.Zone()
-			note = " (read as local time, " + zone + ")"
-		}
-		lines = append(lines, "Stop replay at "+b.parsed.Time.UTC().Format("2006-01-02 15:04:05.000000")+" UTC"+note+".")
-	}
+	lines := []string{b.targetSentence()}
 	w0 := b.window()
 	lines = append(lines, fmt.Sprintf("Backup %s can reach %s to %s UTC.", b.backups[b.cursor].Name,
 		w0.From.UTC().Format("2006-01-02 15:04:05"), w0.To.UTC().Format("2006-01-02 15:04:05")))

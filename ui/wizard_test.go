@@ -431,3 +431,24 @@ func TestLeavingAsksWhenAnswersWouldBeLost(t *testing.T) {
 		t.Fatalf("the second ctrl+c did not quit as interrupted: %v", m.Outcome().Err)
 	}
 }
+
+// TestATimeOfDayIsResolvedAndShown: "02:53:02" is today's; typed the day
+// after the archive ends, it is the archive's last day. Either way the
+// timestamp it became is on the screen before anything is planned.
+func TestATimeOfDayIsResolvedAndShown(t *testing.T) {
+	m, _ := newModel(t, 120, 40)
+	toBackup(t, m)
+	typeText(t, m, "02:53:02")
+	if s := screen(m); !strings.Contains(s, "Stop replay at 2026-11-25 02:53:02.000000 UTC (read as local time, UTC) (no date given: today).") {
+		t.Errorf("today's time of day:\n%s", s)
+	}
+	m, _ = newModel(t, 120, 40, func(d *Deps) {
+		d.Now = func() time.Time { return fixedNow.Add(48 * time.Hour) } // two days after the archive ends
+	})
+	toBackup(t, m)
+	typeText(t, m, "02:53:02")
+	if s := screen(m); !strings.Contains(s, "Stop replay at 2026-11-25 02:53:02.000000 UTC (read as local time, UTC) (no date given: the archive's last day).") ||
+		strings.Contains(s, "Not a time") {
+		t.Errorf("a time of day after the archive ended:\n%s", s)
+	}
+}

@@ -18,12 +18,27 @@ type Target struct {
 	// local time; callers must say so, since a wrong zone silently moves the
 	// target by hours.
 	AssumedLocal bool
+	// DateAssumed is set when the text was a time of day only: the date is
+	// today's, and callers show the timestamp it became (the wizard moves
+	// it to the archive's last day when today is outside the archive).
+	DateAssumed bool
+}
+
+// OnDateOf is the target at the same clock time on day's date (in the
+// target's own zone).
+func (t Target) OnDateOf(day time.Time) Target {
+	d := day.In(t.Time.Location())
+	t.Time = time.Date(d.Year(), d.Month(), d.Day(), t.Time.Hour(), t.Time.Minute(), t.Time.Second(), t.Time.Nanosecond(), t.Time.Location())
+	return t
 }
 
 // acceptedTargetForms is shown in every parse error.
 const acceptedTargetForms = `accepted forms: "2026-11-25 02:52:52+00", "2026-11-25 02:52:52.067732+01:00", ` +
-	`"2026-11-25 02:52:52 UTC", "2026-11-25T02:52:52.067732Z" (RFC 3339); ` +
+	`"2026-11-25 02:52:52 UTC", "2026-11-25T02:52:52.067732Z" (RFC 3339), or a time of day such as "02:52:52" (today); ` +
 	`zones: Z, UTC, +HH, +HHMM, +HH:MM; without a zone the time is read as local time`
+
+// clockPattern is a time of day with no date: "14:05", "14:05:30.25+01".
+var clockPattern = regexp.MustCompile(`^(\d{2}):(\d{2})(?::(\d{2}))?(?:\.(\d{1,9}))? ?(?i:(Z|UTC|[+-]\d{2}(?::?\d{2})?))?$`)
 
 var targetPattern = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))? ?` +
 	`(?i:(Z|UTC|[+-]\d{2}(?::?\d{2})?))?$`)
@@ -33,9 +48,33 @@ var targetPattern = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d
 // zone is read in local (time.Local when nil) and flagged AssumedLocal.
 // PostgreSQL keeps microseconds, so finer digits must be zeros.
 func ParseTargetTime(s string, local *time.Location) (Target, error) {
+	return ParseTargetTimeOn(s, local, time.Now())
+}
+
+// ParseTargetTimeOn is ParseTargetTime that also reads a time of day with
+// no date ("14:05", "14:05:30+01"), on today's date as now gives it, and
+// flags it DateAssumed.
+func ParseTargetTimeOn(s string, local *time.Location, now time.Time) (Target, error) {
 	text := strings.TrimSpace(s)
 	if text == "" {
 		return Target{}, targetError(s, "the recovery target time is empty; leave the option out to replay to the end of the archive")
+	}
+	if c := clockPattern.FindStringSubmatch(text); c != nil {
+		if c[3] == "" {
+			c[3] = "00"
+		}
+		zone, _, err := targetZone(c[5], local)
+		if err != nil {
+			return Target{}, targetError(s, err.Error())
+		}
+		today := now.In(zone).Format("2006-01-02")
+		frac := ""
+		if c[4] != "" {
+			frac = "." + c[4]
+		}
+		t, err := ParseTargetTimeOn(today+" "+c[1]+":"+c[2]+":"+c[3]+frac+c[5], local, now)
+		t.DateAssumed = err == nil
+		return t, err
 	}
 	m := targetPattern.FindStringSubmatch(text)
 	if m == nil {

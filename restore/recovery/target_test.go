@@ -95,7 +95,6 @@ func TestParseTargetTimeRejects(t *testing.T) {
 		"   ",
 		"yesterday",
 		"2026-11-25",                     // a date alone is too vague to restore to
-		"02:52:52",                       //
 		"25/11/2026 02:52:52",            //
 		"2026-11-25 02:52",               // seconds are required
 		"2026-13-01 00:00:00+00",         // month 13
@@ -112,6 +111,37 @@ func TestParseTargetTimeRejects(t *testing.T) {
 	} {
 		_, err := ParseTargetTime(in, london)
 		wantKind(t, err, problem.Usage, "recovery target time", "accepted forms")
+	}
+}
+
+// TestATimeOfDayIsToday: at incident time an engineer types "14:05": it is
+// today's date in the zone given (or local), flagged so the timestamp it
+// became is shown. It used to be refused with the same error each time.
+func TestATimeOfDayIsToday(t *testing.T) {
+	london, _ := time.LoadLocation("Europe/London")
+	now := time.Date(2026, 7, 4, 23, 30, 0, 0, time.UTC) // already 5 July in London
+	for in, want := range map[string]string{
+		"14:05":            "2026-07-05T14:05:00+01:00",
+		"14:05:30":         "2026-07-05T14:05:30+01:00",
+		"14:05:30.25 UTC":  "2026-07-04T14:05:30.25Z",
+		"14:05:30+00":      "2026-07-04T14:05:30Z",
+		"23:59:59.999999Z": "2026-07-04T23:59:59.999999Z",
+	} {
+		got, err := ParseTargetTimeOn(in, london, now)
+		if err != nil || got.Time.Format(time.RFC3339Nano) != want || !got.DateAssumed {
+			t.Errorf("%q: %v %+v, want %s", in, err, got, want)
+		}
+	}
+	if _, err := ParseTargetTimeOn("25:00", london, now); err == nil {
+		t.Error("25:00 was accepted")
+	}
+	full, _ := ParseTargetTimeOn("2026-07-01 10:00:00+00", london, now)
+	if full.DateAssumed {
+		t.Error("a full timestamp is flagged as dateless")
+	}
+	moved := full.OnDateOf(time.Date(2026, 6, 30, 23, 0, 0, 0, time.UTC))
+	if moved.Time.Format(time.RFC3339) != "2026-06-30T10:00:00Z" {
+		t.Errorf("OnDateOf: %s", moved.Time)
 	}
 }
 
