@@ -421,3 +421,38 @@ func freePort(t *testing.T) int {
 	t.Fatal("no free port in 54399-54498")
 	return 0
 }
+
+// TestReplayInBandWithSettingsFromTheEnvironment: with --prefetch 0 every
+// segment is fetched by restore_command itself, in the server's minimal
+// environment. Settings pgrescue took from its own environment must reach
+// it (it failed with "WALE_S3_PREFIX is not set", exit 22), and no secret
+// may land in the recovery settings on disk.
+func TestReplayInBandWithSettingsFromTheEnvironment(t *testing.T) {
+	needPostgres(t)
+	envdir, srv := fixtureEnvdir(t)
+	pgdata, _ := fetchedFixture(t, envdir, firstBackup)
+	shared := filepath.Join(filepath.Dir(pgdata), "bin")
+	os.MkdirAll(shared, 0o755)
+	exe := sharedForPostgres(t, shared, binary, 0o755) // restore_command runs as the server's user
+	opts := srv.Options()
+	cmd := exec.Command(exe, append(keyArgs(t), "replay", "--pgdata", pgdata, "--prefetch", "0")...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "WALE_S3_PREFIX=s3://wale-fixtures/pg15-primary",
+		"WALE_S3_ENDPOINT=" + opts.Endpoint, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=" + opts.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + opts.SecretAccessKey}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("replay --prefetch 0: %v\n%s", err, stderr.String())
+	}
+	s := runningServer(t, pgdata, stdout.String())
+	if got, want := countRows(t, s), walefixture.ReadManifest(t).Final.ExpectedRows; got != want {
+		t.Errorf("%d rows, want %d", got, want)
+	}
+	for _, f := range []string{filepath.Join(pgdata, "postgresql.auto.conf"), pgdata + ".pgrescue.log"} {
+		if data, _ := os.ReadFile(f); strings.Contains(string(data), opts.SecretAccessKey) {
+			t.Errorf("the secret access key was written to %s", f)
+		}
+	}
+	if strings.Contains(stdout.String()+stderr.String(), opts.SecretAccessKey) {
+		t.Error("the secret access key was printed")
+	}
+}

@@ -8,10 +8,12 @@ import (
 	"pgrescue/problem"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/replay"
+	"pgrescue/walesettings"
 )
 
 // ReplayOptions completes the server flags' replay options: the Debian
-// cluster named (VERSION/NAME) and restore_command's program.
+// cluster named (VERSION/NAME), restore_command's program, and the settings
+// it needs that only this process's environment holds.
 func (s *Session) ReplayOptions(opts *replay.Options, cluster string) error {
 	if cluster != "" {
 		c, err := ParseCluster(cluster)
@@ -21,8 +23,33 @@ func (s *Session) ReplayOptions(opts *replay.Options, cluster string) error {
 		opts.Server.Cluster = c
 	}
 	var err error
-	opts.WALFetch, err = s.WALFetchProgram()
-	return err
+	if opts.WALFetch, err = s.WALFetchProgram(); err != nil {
+		return err
+	}
+	st, err := s.Settings()
+	if err != nil {
+		return err
+	}
+	opts.Server.ExtraEnv = append(opts.Server.ExtraEnv, EnvironmentSettings(st)...)
+	return nil
+}
+
+// EnvironmentSettings are the WAL-E settings that came from this process's
+// environment, as NAME=value for the recovering server's: PostgreSQL runs
+// restore_command with the server's minimal environment, so a wal-fetch
+// that is not served by the prefetcher (--prefetch 0, or a prefetcher gone)
+// would find no archive ("WALE_S3_PREFIX is not set"). Flags are on
+// restore_command itself and the envdir is named there; secrets go only
+// to the server's environment, readable by its owner and root as WAL-E's
+// envdir is, never to the recovery settings on disk.
+func EnvironmentSettings(st *walesettings.Settings) []string {
+	var env []string
+	for _, name := range walesettings.Known {
+		if v, ok := st.Lookup(name); ok && v.Source == "environment" && v.Value != "" {
+			env = append(env, name+"="+v.Value)
+		}
+	}
+	return env
 }
 
 // ParseCluster reads a Debian cluster's name, VERSION/NAME.
