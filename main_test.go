@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -307,5 +308,34 @@ func TestManPageCompletionAndConfigEverywhere(t *testing.T) {
 	}
 	if r := pgrescue(t, nil, "backup-list", "--config", "/nonexistent.yaml", "--s3-prefix", "not-a-url"); strings.Contains(r.stderr, "unknown flag") {
 		t.Errorf("a subcommand refuses --config: %s", r.stderr)
+	}
+}
+
+// TestEveryCommandIsJournalled: a command that reads or changes the archive
+// keeps a session journal with its true outcome, and `pgrescue journal
+// --last N` shows the last runs as a timeline.
+func TestEveryCommandIsJournalled(t *testing.T) {
+	envdir, _ := fixtureEnvdir(t)
+	state := t.TempDir()
+	env := []string{"XDG_STATE_HOME=" + state}
+	if r := pgrescue(t, env, "--envdir", envdir, "backup-list"); r.code != 0 {
+		t.Fatalf("backup-list: %+v", r)
+	}
+	pgdata := filepath.Join(t.TempDir(), "main")
+	if r := pgrescue(t, env, "--envdir", envdir, "--gpg-key", keyArgs(t)[1], "backup-fetch", pgdata, "LATEST"); r.code != 11 {
+		t.Fatalf("backup-fetch with a locked key: %+v", r)
+	}
+	pgrescue(t, env, "--envdir", envdir, "wal-fetch", "000000010000000000000012", filepath.Join(t.TempDir(), "x")) // PostgreSQL's: no journal
+	r := pgrescue(t, env, "journal", "--last", "5")
+	if r.code != 0 {
+		t.Fatalf("journal: %+v", r)
+	}
+	if n := strings.Count(r.stdout, "session "); n != 2 {
+		t.Errorf("%d sessions, want 2 (backup-list, backup-fetch):\n%s", n, r.stdout)
+	}
+	for _, want := range []string{`event\s+command\s+pgrescue backup-list\n\s+ended .*: ok`, `event\s+command\s+pgrescue backup-fetch\n\s+ended .*: error: the GPG secret key is protected`} {
+		if !regexp.MustCompile(want).MatchString(r.stdout) {
+			t.Errorf("the timeline lacks %s:\n%s", want, r.stdout)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"pgrescue/journal"
 	"pgrescue/problem"
 	"pgrescue/session"
 	"pgrescue/walesettings"
@@ -34,7 +35,9 @@ func run(ctx context.Context, args []string) int {
 	cl := &commandLine{exitCode: earlyExitCode(args)}
 	root := cl.rootCommand()
 	root.SetArgs(args)
+	root.PersistentPreRunE = cl.openJournal
 	err := root.ExecuteContext(ctx)
+	cl.journal.Close(err) // nil-safe: the command may keep none
 	if err == nil {
 		return 0
 	}
@@ -58,7 +61,8 @@ func buildVersion() string {
 // commandLine holds the global flags every subcommand reads.
 type commandLine struct {
 	flags    session.Flags
-	exitCode func(error) int // a subcommand's own exit-code contract (wal-fetch)
+	exitCode func(error) int  // a subcommand's own exit-code contract (wal-fetch)
+	journal  *journal.Journal // the command's session journal, when it keeps one
 }
 
 // session is the set-up the global flags describe.
@@ -104,6 +108,29 @@ func (cl *commandLine) rootCommand() *cobra.Command {
 	)
 	root.AddCommand(manCommand(root))
 	return root
+}
+
+// unjournalled are the commands that keep no session journal of their own:
+// the wizard and the demo open theirs, PostgreSQL runs wal-fetch and
+// wal-push once per segment (it logs them), and the rest only print.
+var unjournalled = map[string]bool{"pgrescue": true, "demo": true, "wal-fetch": true, "wal-push": true, "journal": true,
+	"help": true, "man": true, "completion": true, "exit-codes": true, "__complete": true}
+
+// openJournal starts the session journal of a command that changes or
+// reads the archive, so that `pgrescue journal` shows every run with its
+// true outcome. A journal that cannot be written is said, not fatal.
+func (cl *commandLine) openJournal(cmd *cobra.Command, _ []string) error {
+	if unjournalled[cmd.Name()] || (cmd.HasParent() && cmd.Parent().Name() == "completion") {
+		return nil
+	}
+	j, err := journal.Open("", journal.Meta{Version: buildVersion(), Args: os.Args[1:]})
+	if err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "pgrescue: going on without a session journal: "+err.Error())
+		return nil
+	}
+	cl.journal = j
+	cl.journal.Event("command", cmd.CommandPath())
+	return nil
 }
 
 // earlyExitCode is wal-fetch's exit-code contract, chosen from the raw

@@ -26,9 +26,15 @@ func Summary(records []Record) string {
 // restores holds several sessions.
 type sessionView struct {
 	head  *Record
-	spans []*spanView
+	items []item // steps, commands and events, in the order they began
 	byID  map[int64]*spanView
 	end   *Record
+}
+
+// item is one line of the timeline: a span, or an event.
+type item struct {
+	span  *spanView
+	event *Record
 }
 
 type spanView struct{ start, end *Record }
@@ -60,20 +66,26 @@ func (s *sessionView) add(rec *Record) {
 	case TypeStepStart, TypeCommandStart:
 		sp := &spanView{start: rec}
 		s.byID[rec.Span] = sp
-		s.spans = append(s.spans, sp)
+		s.items = append(s.items, item{span: sp})
 	case TypeStepEnd, TypeCommandEnd:
 		if sp := s.byID[rec.Span]; sp != nil {
 			sp.end = rec
 			return
 		}
-		s.spans = append(s.spans, &spanView{end: rec})
+		s.items = append(s.items, item{span: &spanView{end: rec}})
+	case TypeEvent:
+		s.items = append(s.items, item{event: rec})
 	}
 }
 
 func (s *sessionView) render(b *strings.Builder) {
 	b.WriteString(s.header() + "\n")
-	for _, sp := range s.spans {
-		b.WriteString("  " + sp.line() + "\n")
+	for _, it := range s.items {
+		if it.event != nil {
+			b.WriteString("  " + eventLine(it.event) + "\n")
+			continue
+		}
+		b.WriteString("  " + it.span.line() + "\n")
 	}
 	b.WriteString("  " + s.footer() + "\n")
 }
@@ -118,6 +130,11 @@ func (sp *spanView) line() string {
 		what += " — " + shorten(rec.Error)
 	}
 	return fmt.Sprintf("%s  %-7s  %-10s  %8s  %s", clock(sp.began()), kind, result, took, what)
+}
+
+// eventLine renders a decision or a notable moment: what kind, and what.
+func eventLine(rec *Record) string {
+	return fmt.Sprintf("%s  %-7s  %-10s  %8s  %s", clock(rec.Time), "event", rec.Kind, "", shorten(rec.Message))
 }
 
 func (sp *spanView) began() time.Time {

@@ -19,7 +19,7 @@ func TestSummary(t *testing.T) {
 		{Type: journal.TypeStepEnd, Time: at(t0, 3500*time.Millisecond), Session: s1, Span: 1, Name: "choose the backup",
 			Start: at(t0, time.Second), Duration: journal.Duration(2500 * time.Millisecond), Result: journal.ResultOK},
 		{Type: journal.TypeCommandStart, Time: at(t0, 4*time.Second), Session: s1, Span: 2, Name: "decrypt", Line: "gpg --decrypt base.tar.lzo.gpg"},
-		{Type: journal.TypeEvent, Time: at(t0, 4*time.Second), Session: s1, Kind: "warning", Message: "events are not in the timeline"},
+		{Type: journal.TypeEvent, Time: at(t0, 4*time.Second), Session: s1, Kind: "gpg", Message: "passphrase refused (wrong-passphrase)"},
 		{Type: journal.TypeCommandEnd, Time: at(t0, 4042*time.Millisecond), Session: s1, Span: 2, Name: "decrypt", Line: "gpg --decrypt base.tar.lzo.gpg",
 			Start: at(t0, 4*time.Second), Duration: journal.Duration(42100 * time.Microsecond), Result: journal.ResultError, Error: wrong, Problem: "wrong-passphrase"},
 		{Type: journal.TypeStepStart, Time: at(t0, time.Minute), Session: s1, Span: 3, Name: "replay WAL"},
@@ -37,6 +37,7 @@ func TestSummary(t *testing.T) {
 	want := `session 20260501T100000Z-42: pgrescue 1.4.0, postgres@db-1, started 2026-05-01 10:00:00 UTC, dry run
   10:00:01  step     ok              2.5s  choose the backup
   10:00:04  command  error           42ms  $ gpg --decrypt base.tar.lzo.gpg — the passphrase does not unlock the secret key (key.asc): the S2K check failed after three attempts,…
+  10:00:04  event    gpg                   passphrase refused (wrong-passphrase)
   10:01:00  step     unfinished         -  replay WAL
   no session-end record: the session was cut short, or is still running
 session 20260501T110000Z-43: pgrescue 1.4.0, postgres@db-1, started 2026-05-01 11:00:00 UTC

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -218,6 +219,8 @@ func (g *gpgPage) unlocked(m *Model, r unlockResult) tea.Cmd {
 	g.err = r.err
 	if r.err != nil {
 		g.tries++
+		// That it happened, never what was typed.
+		m.deps.Journal.Event("gpg", fmt.Sprintf("passphrase refused (attempt %d): %s", g.tries, problem.KindOf(r.err)))
 		g.phase = gpgPassphrase
 		if m.plain() {
 			return g.refusedInPlain(m, r.err)

@@ -74,9 +74,14 @@ func (s *sourcePage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	case "down", "j":
 		s.cursor = min(s.cursor+1, len(selfManagedPaths)-1)
 	case "enter":
-		return selfManagedPaths[s.cursor].Start(m, s.sel)
+		return s.start(m)
 	}
 	return nil
+}
+
+func (s *sourcePage) start(m *Model) tea.Cmd {
+	m.deps.Journal.Event("source", selfManagedPaths[s.cursor].Text)
+	return selfManagedPaths[s.cursor].Start(m, s.sel)
 }
 
 func (s *sourcePage) Ask(m *Model) *Question {
@@ -89,7 +94,7 @@ func (s *sourcePage) Ask(m *Model) *Question {
 
 func (s *sourcePage) Answer(m *Model, a Answer) tea.Cmd {
 	s.cursor = a.Choice
-	return selfManagedPaths[a.Choice].Start(m, s.sel)
+	return s.start(m)
 }
 
 func (s *sourcePage) View(m *Model) string {

@@ -94,6 +94,9 @@ func (a *appPage) chosen(m *Model, app *hosting.App) tea.Cmd {
 	m.title = ""
 	if app != nil {
 		m.title = app.Name()
+		m.deps.Journal.Event("application", app.Name())
+	} else {
+		m.deps.Journal.Event("application", "none chosen: the engineer knows where the database is hosted")
 	}
 	return m.push(newHostingPage(m, app))
 }

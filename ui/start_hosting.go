@@ -89,6 +89,7 @@ func (h *hostingPage) choose(m *Model) tea.Cmd {
 	if h.app != nil {
 		sel.App = *h.app
 	}
+	m.deps.Journal.Event("hosting", "chosen: "+hostingOptionText[h.options[h.cursor]])
 	switch h.options[h.cursor] {
 	case optOtherApp:
 		return m.back()

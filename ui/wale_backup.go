@@ -203,6 +203,7 @@ func (b *backupPage) submit(m *Model) tea.Cmd {
 	f.req.Backup = b.backups[b.cursor].Name
 	f.req.Target = b.parsed
 	f.req.MoveAside = true
+	m.deps.Journal.Event("target", "backup "+f.req.Backup+", "+b.targetSentence())
 	b.planning = true
 	req, checked, backend := f.req, f.report, m.deps.WALE
 	j, cmd := m.startJob(b, func(ctx context.Context, _ func(any)) any {

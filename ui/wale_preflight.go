@@ -130,6 +130,9 @@ func (p *preflightPage) checked(m *Model, rep *walerestore.Report) tea.Cmd {
 	p.running = false
 	p.flow.report = rep
 	p.checks = rep.Checks
+	for _, c := range rep.Checks {
+		m.deps.Journal.Event("preflight", string(c.Status)+": "+c.Title+": "+c.Detail)
+	}
 	if !m.plain() {
 		return nil
 	}

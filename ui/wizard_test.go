@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"pgrescue/internal/walefixture"
+	"pgrescue/journal"
 	"pgrescue/problem"
 	"pgrescue/restore/pglog"
 	"pgrescue/restore/recovery"
@@ -450,5 +452,41 @@ func TestATimeOfDayIsResolvedAndShown(t *testing.T) {
 	if s := screen(m); !strings.Contains(s, "Stop replay at 2026-11-25 02:53:02.000000 UTC (read as local time, UTC) (no date given: the archive's last day).") ||
 		strings.Contains(s, "Not a time") {
 		t.Errorf("a time of day after the archive ended:\n%s", s)
+	}
+}
+
+// TestTheJournalTellsTheDecisions: the application, the hosting and source
+// chosen, every preflight result, a refused passphrase (that it happened,
+// never its text) and the target are in the session's journal.
+func TestTheJournalTellsTheDecisions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j, err := journal.Open(path, journal.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := newModel(t, 80, 24, func(d *Deps) { d.Journal = j })
+	m.deps.Defaults.PGData = goldenPGData
+	toPreflight(t, m)
+	press(t, m, "enter", "enter")
+	typeText(t, m, "not the passphrase")
+	press(t, m, "enter")
+	passphrase, _ := os.ReadFile(walefixture.Path(t, "gpg-passphrase.txt"))
+	typeText(t, m, string(passphrase))
+	press(t, m, "enter", "enter")
+	typeText(t, m, walefixture.ReadManifest(t).PITRPoints[2].RFC3339)
+	press(t, m, "enter")
+	onTop[*planPage](t, m)
+	j.Close(nil)
+	data, _ := os.ReadFile(path)
+	text := string(data)
+	for _, want := range []string{`"kind":"application","message":"content-publisher"`, `"kind":"hosting","message":"chosen: Carrenza`,
+		`"kind":"source","message":"WAL-E continuous archive`, `"kind":"preflight","message":"warning: The archive's GPG key`,
+		`"kind":"gpg","message":"passphrase refused (attempt 1): wrong-passphrase"`, `"kind":"target","message":"backup base_`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the journal lacks %s", want)
+		}
+	}
+	if strings.Contains(text, "not the passphrase") || strings.Contains(text, strings.TrimSpace(string(passphrase))) {
+		t.Error("a passphrase was written to the journal")
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"pgrescue/internal/s3test"
 	"pgrescue/internal/testtool"
 	"pgrescue/internal/walefixture"
+	"pgrescue/problem"
 	"pgrescue/restore/wale"
 )
 
@@ -109,5 +111,23 @@ func TestPreflightAndFetchAgreeOnAStalePIDFile(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(res.MovedAsideTo, "postmaster.pid")); err != nil {
 		t.Errorf("the old cluster was not kept whole: %v", err)
+	}
+}
+
+// TestPreflightRefusesABackupThisMachineCannotStart: the server programs of
+// the backup's major version are looked for before anything changes (they
+// were found missing only after the move aside and the whole download).
+func TestPreflightRefusesABackupThisMachineCannotStart(t *testing.T) {
+	archive, srv := walefixture.Open(t)
+	rep := Preflight(context.Background(), Options{Archive: archive, Keys: fixtureKeySource(t, walefixture.Path(t, "gpg-secret-protected.asc")),
+		PGData: filepath.Join(t.TempDir(), "main")}, fixtureConfig, nil)
+	latest := rep.Chosen.Name
+	// As if the backup had been taken by a PostgreSQL 12 (not installed here).
+	srv.Put(t, "wale-fixtures", archive.Layout.ExtendedVersionKey(latest), []byte("PostgreSQL 12.22 on x86_64-pc-linux-gnu"), "text/plain", time.Now())
+	rep = Preflight(context.Background(), Options{Archive: archive, Keys: fixtureKeySource(t, walefixture.Path(t, "gpg-secret-protected.asc")),
+		PGData: filepath.Join(t.TempDir(), "main")}, fixtureConfig, nil)
+	c := rep.Check(CheckServer)
+	if c.Status != Failed || !problem.Is(c.Err, problem.Config) || !strings.Contains(c.Detail, "PostgreSQL 12 server programs") || !strings.Contains(c.Fix, "postgresql-12") {
+		t.Fatalf("server check %+v", c)
 	}
 }

@@ -66,7 +66,11 @@ func NewPlan(ctx context.Context, opts Options, rep *Report) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Options: opts, Report: rep, Backup: b, Version: a.ServerMajorVersion(ctx, b.Name),
+	version := rep.Version
+	if version == "" {
+		version = a.ServerMajorVersion(ctx, b.Name)
+	}
+	p := &Plan{Options: opts, Report: rep, Backup: b, Version: version,
 		resolved: &wale.ResolvedBackup{Backup: b, Partitions: parts, Warnings: warnings}}
 	if !rep.DataDirEmpty {
 		p.Actions = append(p.Actions, Action{ID: ActionMoveAside, Destructive: true,

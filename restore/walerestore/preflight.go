@@ -8,6 +8,7 @@ import (
 
 	"pgrescue/gpg"
 	"pgrescue/problem"
+	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
 	"pgrescue/walesettings"
 )
@@ -93,6 +94,7 @@ type Report struct {
 	Window       wale.Window
 	KeyProtected bool   // the archive's key needs a passphrase
 	KeyName      string // the key that decrypts the archive, for the GPG step
+	Version      string // the chosen backup's PostgreSQL major version; "" when the archive does not say
 	DataDirEmpty bool
 	SegmentSize  int64 // the archive's WAL segment size, for windows of other backups
 }
@@ -368,6 +370,10 @@ func (p *preflight) checkServer(c *Check) {
 		fail(c, err)
 		return
 	}
+	if err := p.checkServerPrograms(); err != nil {
+		fail(c, err) // found now, not after the move and the whole download
+		return
+	}
 	p.rep.DataDirEmpty = empty
 	switch {
 	case empty:
@@ -418,6 +424,35 @@ func (p *preflight) checkContinuity(c *Check) {
 
 func utc(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
 
+// backupVersion is the chosen backup's major version, read once.
+func (p *preflight) backupVersion() string {
+	if p.rep.Version == "" && p.rep.Chosen != nil && p.opts.Archive != nil {
+		p.rep.Version = p.opts.Archive.ServerMajorVersion(p.ctx, p.rep.Chosen.Name)
+	}
+	return p.rep.Version
+}
+
+// checkServerPrograms makes sure the server programs of the backup's major
+// version are installed before anything changes: only they can recover
+// the restored files. A Debian cluster is started by pg_ctlcluster, which
+// finds its own; binaries named by the caller are theirs to vouch for.
+func (p *preflight) checkServerPrograms() error {
+	server := p.opts.Replay.Server
+	if server.Cluster != nil || server.BinDir != "" {
+		return nil
+	}
+	backed := p.backupVersion()
+	if backed == "" {
+		return nil // WAL-E before 0.7: the replay names the version once the files are in
+	}
+	v, err := recovery.ParseVersion(backed)
+	if err != nil {
+		return err
+	}
+	_, err = recovery.FindBinaries(v)
+	return err
+}
+
 // checkClusterVersion refuses a Debian cluster of another major version than
 // the backup's before anything is fetched: PostgreSQL would refuse to start
 // the restored files, after minutes of download.
@@ -426,7 +461,7 @@ func (p *preflight) checkClusterVersion() error {
 	if cluster == nil || p.rep.Chosen == nil || p.opts.Archive == nil {
 		return nil
 	}
-	backed := p.opts.Archive.ServerMajorVersion(p.ctx, p.rep.Chosen.Name)
+	backed := p.backupVersion()
 	if backed == "" || backed == cluster.Version {
 		return nil
 	}
