@@ -33,6 +33,7 @@ type fixtureBackend struct {
 	keyFile  string
 	where    string // how screens name the key file: the same on every machine
 	unlocked bool
+	stopped  int // restored servers stopped for another try
 }
 
 func newFixtureBackend(t *testing.T) *fixtureBackend {
@@ -68,6 +69,12 @@ func (b *fixtureBackend) Plan(ctx context.Context, req WALERequest, checked *wal
 
 func (b *fixtureBackend) Run(context.Context, *walerestore.Plan, func(walerestore.Event)) (*walerestore.Result, error) {
 	panic("model tests feed the run screen's events directly")
+}
+
+// Stop records that the restored server was asked to stop.
+func (b *fixtureBackend) Stop(context.Context, *walerestore.Result) error {
+	b.stopped++
+	return nil
 }
 
 func (b *fixtureBackend) KeyStatus(ctx context.Context, req GPGRequest) (KeyStatus, error) {

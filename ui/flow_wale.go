@@ -39,6 +39,9 @@ type WALEBackend interface {
 	// directory, the server, the newest backup.
 	Plan(ctx context.Context, req WALERequest, checked *walerestore.Report) (*walerestore.Plan, error)
 	Run(ctx context.Context, plan *walerestore.Plan, report func(walerestore.Event)) (*walerestore.Result, error)
+	// Stop stops the server a restore left running, so that the engineer
+	// can restore again with another target.
+	Stop(ctx context.Context, res *walerestore.Result) error
 }
 
 // waleFlow is the flow's state, shared by its pages.

@@ -81,5 +81,5 @@ func verdictText(ok bool, message string, err error, took time.Duration) string 
 	case ok:
 		return "Exercise passed: " + message + " " + tookText
 	}
-	return "Not quite: " + message + " " + tookText + " Try again with a different target."
+	return "Not quite: " + message + " " + tookText + " Press r to try again with a different target."
 }

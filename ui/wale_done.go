@@ -9,6 +9,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"pgrescue/problem"
 	"pgrescue/restore/walerestore"
@@ -26,18 +27,38 @@ type donePage struct {
 	checking bool   // the exercise's check is running
 	verdict  string // the exercise's result
 	passed   bool
+	flow     *waleFlow
+	result   *walerestore.Result // what the restore left, for another try
+	retrying bool
+	retryErr error
 }
 
-func newDonePage() *donePage { return &donePage{} }
+func newDonePage(f *waleFlow) *donePage { return &donePage{flow: f} }
 
 func (d *donePage) Crumb() string { return "Done" }
 func (d *donePage) Sealed() bool  { return true }
+
+// keyRetry stops the restored server and goes back to the target; the next
+// restore moves the restored files aside, after the typed confirmation.
+var keyRetry = binding("r", "another target", "r")
+
 func (d *donePage) Keys() []key.Binding {
-	return []key.Binding{binding("up/down", "scroll", "up", "down", "k", "j"), keyQuit}
+	keys := []key.Binding{binding("up/down", "scroll", "up", "down", "k", "j")}
+	if d.canRetry() {
+		keys = append(keys, keyRetry)
+	}
+	return append(keys, keyQuit)
+}
+
+// canRetry: after a restore (not a dry run) the target screen is one key
+// away, whatever the outcome: a wrong target is fixed by restoring again.
+func (d *donePage) canRetry() bool {
+	return d.flow != nil && d.result != nil && !d.checking && !d.retrying
 }
 
 func (d *donePage) enter(m *Model, plan *walerestore.Plan, res runResult) tea.Cmd {
 	d.ok = res.err == nil
+	d.result = res.res
 	m.outcome.Err = res.err
 	d.lines = summaryLines(plan, res, m.deps.Now().Sub(m.began))
 	m.outcome.Summary = strings.Join(d.lines, "\n") + "\n"
@@ -82,11 +103,20 @@ func summaryLines(plan *walerestore.Plan, res runResult, session time.Duration) 
 
 func (d *donePage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	if done, ok := msg.(jobDone); ok && d.job != nil && done.id == d.job.id {
-		d.checked(m, done.result.(checkResult))
+		switch r := done.result.(type) {
+		case checkResult:
+			d.checked(m, r)
+		case retryResult:
+			return d.retried(m, r.err)
+		}
 		return nil
 	}
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch k.String() {
+		case "r":
+			if d.canRetry() {
+				return d.retry(m)
+			}
 		case "q", "enter":
 			return m.quit()
 		case "up", "k":
@@ -96,6 +126,30 @@ func (d *donePage) Update(m *Model, msg tea.Msg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+type retryResult struct{ err error }
+
+// retry stops the server the restore left running, then goes back to the
+// target screen: the plan that follows moves the restored files aside
+// (after the typed confirmation) and restores again. Nothing is deleted.
+func (d *donePage) retry(m *Model) tea.Cmd {
+	d.retrying, d.retryErr = true, nil
+	res, backend := d.result, m.deps.WALE
+	m.deps.Journal.Event("restore", "the engineer restores again with another target")
+	j, cmd := m.startJob(d, func(ctx context.Context, _ func(any)) any { return retryResult{err: backend.Stop(ctx, res)} })
+	d.job = j
+	return cmd
+}
+
+func (d *donePage) retried(m *Model, err error) tea.Cmd {
+	d.retrying = false
+	if err != nil {
+		d.retryErr = err
+		return nil
+	}
+	m.outcome = Outcome{}
+	return m.popTo(d.flow.backup)
 }
 
 // hangingWrap wraps a line, indenting its continuation under the text
@@ -129,8 +183,19 @@ func (d *donePage) View(m *Model) string {
 	for _, l := range d.lines {
 		body.WriteString(hangingWrap(l, w) + "\n")
 	}
-	room := m.bodyHeight() - 4
-	return title + "\n\n" + scrollLines(body.String(), &d.offset, room) + "\n\nPress q to leave; this summary is printed again on the terminal.\n"
+	switch {
+	case d.retrying:
+		body.WriteString("\n" + m.st.Running.Render("Stopping the restored server before restoring again…") + "\n")
+	case d.retryErr != nil:
+		body.WriteString("\n" + m.st.Error.Render(wrapWords("Cannot restore again: "+d.retryErr.Error(), w)) + "\n")
+	}
+	leave := "Press q to leave; this summary is printed again on the terminal."
+	if d.canRetry() {
+		leave = "Press r to restore again with another target, q to leave (this summary stays on the terminal)."
+	}
+	leave = wrapWords(leave, w)
+	room := m.bodyHeight() - 3 - lipgloss.Height(leave) // the title, the blank lines around the summary
+	return title + "\n\n" + scrollLines(body.String(), &d.offset, room) + "\n\n" + leave + "\n"
 }
 
 // checkResult is the exercise's verdict.

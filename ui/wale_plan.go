@@ -120,7 +120,7 @@ func (p *planPage) proceed(m *Model) tea.Cmd {
 }
 
 func (p *planPage) finishDryRun(m *Model) tea.Cmd {
-	done := newDonePage()
+	done := newDonePage(nil) // a dry run has nothing to try again
 	return tea.Batch(m.push(done), done.enterDryRun(m, p.plan))
 }
 

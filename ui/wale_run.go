@@ -137,7 +137,7 @@ func (r *runPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 		}
 		res := msg.result.(runResult)
 		r.job = nil
-		done := newDonePage()
+		done := newDonePage(r.flow)
 		return tea.Batch(m.push(done), done.enter(m, r.plan, res))
 	case tea.KeyPressMsg:
 		return r.key(msg)

@@ -121,13 +121,28 @@ func (m *Model) back() tea.Cmd {
 	}
 	left := m.top()
 	m.stack = m.stack[:len(m.stack)-1]
+	m.cancelJobsOf(left)
+	return m.top().Focus(m)
+}
+
+// popTo returns to page p, below the top, leaving every page above it, even
+// sealed ones (the restore is over), and stopping their work.
+func (m *Model) popTo(p Page) tea.Cmd {
+	for len(m.stack) > 1 && m.top() != p {
+		left := m.top()
+		m.stack = m.stack[:len(m.stack)-1]
+		m.cancelJobsOf(left)
+	}
+	return m.top().Focus(m)
+}
+
+func (m *Model) cancelJobsOf(p Page) {
 	for id, j := range m.jobs {
-		if j.owner == left {
+		if j.owner == p {
 			j.cancel()
 			delete(m.jobs, id)
 		}
 	}
-	return m.top().Focus(m)
 }
 
 func (m *Model) quit() tea.Cmd { return tea.Quit }

@@ -490,3 +490,35 @@ func TestTheJournalTellsTheDecisions(t *testing.T) {
 		t.Error("a passphrase was written to the journal")
 	}
 }
+
+// TestRestoreAgainFromTheDoneScreen: after a restore (a wrong target, an
+// exercise not passed) r stops the restored server and returns to the
+// target screen with the target as typed; it used to say "try again" with
+// only quitting possible.
+func TestRestoreAgainFromTheDoneScreen(t *testing.T) {
+	m, backend := newModel(t, 80, 24, trainingDeps(false))
+	press(t, m, "enter") // past the briefing
+	m.deps.Defaults.PGData = goldenPGData
+	toBackup(t, m)
+	target := walefixture.ReadManifest(t).PITRPoints[2].RFC3339
+	typeText(t, m, target)
+	press(t, m, "enter")
+	plan := onTop[*planPage](t, m)
+	r := newRunPage(plan.flow, plan.plan, fixedNow)
+	m.push(r)
+	r.job = &job{id: -3, cancel: func() {}, finished: make(chan struct{})}
+	res := &walerestore.Result{Replay: &replay.Result{Server: &recovery.Server{SocketDir: "/tmp/pgrescue-abc", Port: 54320, Owner: recovery.Owner{Name: "postgres"}}}}
+	drive(t, m, r.Update(m, jobDone{id: -3, result: runResult{res: res}}))
+	if s := screen(m); !strings.Contains(s, "Not quite") || !strings.Contains(s, "Press r to restore again") {
+		t.Fatalf("the done screen offers no retry:\n%s", s)
+	}
+	press(t, m, "r")
+	if got := onTop[*backupPage](t, m).target.Value(); got != target || backend.stopped != 1 {
+		t.Fatalf("after r: target %q, servers stopped %d", got, backend.stopped)
+	}
+	if m.Outcome().Err != nil || m.Outcome().Summary != "" {
+		t.Errorf("the first try's outcome was kept: %+v", m.Outcome())
+	}
+	press(t, m, "enter")
+	onTop[*planPage](t, m) // and on to a new plan
+}

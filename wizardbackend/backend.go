@@ -122,6 +122,15 @@ func (b *Backend) Run(ctx context.Context, plan *walerestore.Plan, report func(w
 	return plan.Run(ctx, report)
 }
 
+// Stop stops the server a restore left running, so the engineer can
+// restore again; the data directory stays as it is, to be moved aside.
+func (b *Backend) Stop(ctx context.Context, res *walerestore.Result) error {
+	if res == nil || res.Replay == nil || res.Replay.Server == nil {
+		return nil
+	}
+	return res.Replay.Server.Stop(ctx, "fast")
+}
+
 func (b *Backend) KeyStatus(ctx context.Context, req ui.GPGRequest) (ui.KeyStatus, error) {
 	archive, s, err := b.open(ctx, req.Envdir)
 	if err != nil {
