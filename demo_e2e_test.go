@@ -50,9 +50,9 @@ func TestDemoFirstScenarioToAPassingCheck(t *testing.T) {
 	term.WaitFor("Press enter to see the plan.", 5*time.Second)
 	term.Keys("Enter")
 	plan := term.WaitFor("[changes what is on disk]", 20*time.Second)
-	pgdata := regexp.MustCompile(`type the data directory's path \((\S+)\)`).FindStringSubmatch(strings.Join(strings.Fields(plan), " "))
+	pgdata := regexp.MustCompile(`type (\S+) \(the data directory's last two names`).FindStringSubmatch(strings.Join(strings.Fields(plan), " "))
 	if pgdata == nil {
-		t.Fatalf("the plan does not ask for the path:\n%s", plan)
+		t.Fatalf("the plan does not ask for the data directory's name:\n%s", plan)
 	}
 	term.Type(pgdata[1])
 	term.Keys("Enter")

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -71,7 +72,7 @@ func (p *planPage) destructive() bool {
 func (p *planPage) Keys() []key.Binding {
 	keys := []key.Binding{binding("up/down", "scroll the plan", "up", "down", "pgup", "pgdown")}
 	if p.destructive() {
-		return append(keys, binding("enter", "start, once the data directory's path is typed", "enter"))
+		return append(keys, binding("enter", "start, once its name is typed", "enter"))
 	}
 	return append(keys, binding("enter", "start the restore", "enter"))
 }
@@ -106,8 +107,8 @@ func (p *planPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 // proceed starts the restore when the confirmation is right; in a dry run it
 // ends the walk-through instead, having run nothing.
 func (p *planPage) proceed(m *Model) tea.Cmd {
-	if p.destructive() && strings.TrimSpace(p.confirm.Value()) != p.plan.Options.PGData {
-		p.err = errTyped("Type the data directory's full path, exactly as shown, to move it aside. Nothing has been changed.")
+	if p.destructive() && !m.deps.DryRun && !p.confirmed(p.confirm.Value()) { // a dry run changes nothing: no confirmation
+		p.err = errTyped("Type " + shortName(p.plan.Options.PGData) + " (or the full path) exactly as shown, to move it aside. Nothing has been changed.")
 		m.deps.Journal.Event("plan", "confirmation refused")
 		return nil
 	}
@@ -128,7 +129,7 @@ func (p *planPage) finishDryRun(m *Model) tea.Cmd {
 // a cluster aside, else "yes".
 func (p *planPage) Ask(m *Model) *Question {
 	if p.destructive() {
-		return &Question{Text: "Type the data directory's path (" + p.plan.Options.PGData + ") to move it aside and restore"}
+		return &Question{Text: "Type " + shortName(p.plan.Options.PGData) + " (the data directory " + p.plan.Options.PGData + ") to move it aside and restore"}
 	}
 	return &Question{Text: "Type yes to start the restore"}
 }
@@ -137,8 +138,8 @@ func (p *planPage) Ask(m *Model) *Question {
 // must not start a restore by accident, so a wrong answer ends the session.
 func (p *planPage) Answer(m *Model, a Answer) tea.Cmd {
 	if p.destructive() {
-		if a.Text != p.plan.Options.PGData {
-			return m.end(problem.New(problem.Usage, p.plan.Options.PGData, "the path typed does not match: nothing was run", "run pgrescue again and type the path exactly"))
+		if !p.confirmed(a.Text) {
+			return m.end(problem.New(problem.Usage, p.plan.Options.PGData, "the name typed does not match: nothing was run", "run pgrescue again and type "+shortName(p.plan.Options.PGData)+" or the full path exactly"))
 		}
 		p.confirm.SetValue(a.Text)
 		return p.proceed(m)
@@ -174,7 +175,7 @@ func (p *planPage) confirmView(m *Model, w int) string {
 	case m.deps.DryRun:
 		b.WriteString(m.st.Warn.Render("Dry run: press enter to finish; nothing will run.") + "\n")
 	case p.destructive():
-		b.WriteString(wrapWords("To go ahead, type the data directory's path ("+p.plan.Options.PGData+") and press enter:", w) + "\n")
+		b.WriteString(wrapWords("To go ahead, type "+shortName(p.plan.Options.PGData)+" (the data directory's last two names, or its full path) and press enter:", w) + "\n")
 		b.WriteString(p.confirm.View() + "\n")
 	default:
 		b.WriteString("Press enter to start the restore.\n")
@@ -183,6 +184,21 @@ func (p *planPage) confirmView(m *Model, w int) string {
 		b.WriteString(m.st.Error.Render(wrapWords(p.err.Error(), w)) + "\n")
 	}
 	return b.String()
+}
+
+// confirmed reports whether typed names the data directory to move aside:
+// its short name (e.g. 13/main, what pg_lsclusters shows) or its full path.
+// Typing it, not pressing enter, is the confirmation.
+func (p *planPage) confirmed(typed string) bool {
+	typed = strings.TrimSpace(typed)
+	return typed != "" && (typed == p.plan.Options.PGData || typed == shortName(p.plan.Options.PGData))
+}
+
+// shortName is a data directory's last two names: /var/lib/postgresql/13/main
+// is 13/main. It is short to type at 3 a.m. and still names one cluster.
+func shortName(dir string) string {
+	clean := filepath.Clean(dir)
+	return filepath.Join(filepath.Base(filepath.Dir(clean)), filepath.Base(clean))
 }
 
 // scrollLines shows room lines of text from *offset, keeping the offset in

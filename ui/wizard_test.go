@@ -204,6 +204,33 @@ func TestPlanNeedsTheTypedPath(t *testing.T) {
 	}
 }
 
+// TestThePlanIsConfirmedWithTheShortName: the cluster's short name (the
+// data directory's last two names, as pg_lsclusters shows 15/main) is
+// enough; nobody types a 48-character path at 3 a.m.
+func TestThePlanIsConfirmedWithTheShortName(t *testing.T) {
+	root := "/tmp/pgrescue-golden-short"
+	os.RemoveAll(root)
+	t.Cleanup(func() { os.RemoveAll(root) })
+	dir := root + "/15/main"
+	os.MkdirAll(dir, 0o700)
+	os.WriteFile(dir+"/PG_VERSION", []byte("15\n"), 0o600)
+	m, _ := newModel(t, 80, 24)
+	m.deps.Defaults.PGData = dir
+	toPreflight(t, m)
+	press(t, m, "enter", "enter")
+	passphrase, _ := os.ReadFile(walefixture.Path(t, "gpg-passphrase.txt"))
+	typeText(t, m, string(passphrase))
+	press(t, m, "enter", "enter", "enter")
+	if s := screen(m); !onTop[*planPage](t, m).destructive() || !strings.Contains(s, "type 15/main") {
+		t.Fatalf("the plan does not ask for the short name:\n%s", s)
+	}
+	typeText(t, m, "15/main")
+	press(t, m, "enter")
+	if s := screen(m); !strings.Contains(s, "model tests do not run restores") {
+		t.Fatalf("the short name did not start the restore:\n%s", s)
+	}
+}
+
 // TestEscGoesBackKeepingAnswers: esc returns a step and what was typed is
 // still there.
 func TestEscGoesBackKeepingAnswers(t *testing.T) {
