@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -41,7 +42,7 @@ func (p *preflightPage) Typing() bool  { return p.asking }
 
 func (p *preflightPage) Keys() []key.Binding {
 	if p.asking {
-		return []key.Binding{binding("enter", "check this data directory", "enter")}
+		return []key.Binding{binding("tab", "complete the path", "tab"), binding("enter", "check this data directory", "enter")}
 	}
 	return []key.Binding{binding("enter", "continue", "enter"), binding("r", "recheck", "r"),
 		binding("e", "data directory", "e"), binding("g", "GPG step", "g")}
@@ -144,8 +145,13 @@ func (p *preflightPage) checked(m *Model, rep *walerestore.Report) tea.Cmd {
 
 func (p *preflightPage) key(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	if p.asking {
-		if k.String() == "enter" {
+		switch k.String() {
+		case "enter":
 			return p.setDir(m, p.dir.Value())
+		case "tab":
+			p.dir.SetValue(completePath(p.dir.Value()))
+			p.dir.CursorEnd()
+			return nil
 		}
 		var cmd tea.Cmd
 		p.dir, cmd = p.dir.Update(k)
@@ -170,7 +176,7 @@ func (p *preflightPage) setDir(m *Model, dir string) tea.Cmd {
 	if dir = strings.TrimSpace(dir); dir == "" {
 		return nil
 	}
-	p.flow.req.PGData = dir
+	p.flow.req.PGData = filepath.Clean(dir) // a completed path ends with "/"
 	p.dir.Blur()
 	return p.start(m)
 }
