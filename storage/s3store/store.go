@@ -42,8 +42,10 @@ type Options struct {
 	// MaxBackoff caps the exponential backoff between tries. Default 5s.
 	MaxBackoff time.Duration
 	// IdleTimeout is how long a download may receive nothing before the try
-	// counts as a transient failure; with the default HTTP client it also
-	// bounds the wait for response headers and each listing page. Default 60s.
+	// counts as a transient failure and is resumed with a ranged GET; with
+	// the default HTTP client it also bounds the wait for response headers
+	// and each listing page. Default 15s: S3 sends a steady stream, and a
+	// minute of frozen progress at incident time is a minute lost.
 	IdleTimeout time.Duration
 	// ListPageSize is the number of keys asked for per ListObjectsV2 page.
 	// Default (and S3's maximum) 1000; tests use less to exercise paging.
@@ -57,7 +59,7 @@ type Options struct {
 const (
 	defaultMaxAttempts  = 5
 	defaultMaxBackoff   = 5 * time.Second
-	defaultIdleTimeout  = 60 * time.Second
+	defaultIdleTimeout  = 15 * time.Second
 	defaultListPageSize = 1000
 	endpointRegion      = "us-east-1"
 	// dialTimeout keeps an unreachable (black-holed) host from costing
