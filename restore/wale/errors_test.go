@@ -475,3 +475,39 @@ func TestWALFetchRefusesSegmentsOfTheWrongShape(t *testing.T) {
 		t.Errorf("a whole segment was refused: %v", err)
 	}
 }
+
+// TestADataDirectoryReadyForTablespacesIsUsed: the refusal for a backup
+// with tablespaces asks for the pg_tblspc/OID symlinks first; a data
+// directory holding only those is then used as it is (it was refused as
+// not empty, and --move-aside took the links away with it).
+func TestADataDirectoryReadyForTablespacesIsUsed(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "tablespaces")
+	compressed := lzopOf(t, tarOf(t, "base/1/1259", "rows"))
+	base := "p/basebackups_005/base_000000010000000000000012_00000012"
+	srv.Put(t, "tablespaces", base+"/tar_partitions/part_00000000.tar.lzo", compressed, "", fixtureTime)
+	sentinel := `{"wal_segment_backup_stop": "000000010000000000000012", "wal_segment_offset_backup_stop": "00000028", "expanded_size_bytes": 100,
+		"spec": {"base_prefix": "/var/lib/postgresql/15/main/", "tablespaces": ["16400"], "16400": {"loc": "/srv/ts/", "link": "pg_tblspc/16400"}}}`
+	srv.Put(t, "tablespaces", base+"_backup_stop_sentinel.json", []byte(sentinel), "application/json", fixtureTime.Add(time.Second))
+	a := archiveAt(t, srv, "s3://tablespaces/p", nil)
+	dataDir := filepath.Join(t.TempDir(), "main")
+	ctx := context.Background()
+	_, err := a.FetchBackup(ctx, FetchOptions{DataDir: dataDir, Backup: "LATEST"}, nil)
+	wantKind(t, err, problem.Usage, "pg_tblspc/16400 -> /srv/ts", "ln -s")
+
+	tablespace := t.TempDir()
+	os.MkdirAll(filepath.Join(dataDir, "pg_tblspc"), 0o700)
+	if err := os.Symlink(tablespace, filepath.Join(dataDir, "pg_tblspc", "16400")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.FetchBackup(ctx, FetchOptions{DataDir: dataDir, Backup: "LATEST"}, nil)
+	if err != nil || res.MovedAsideTo != "" {
+		t.Fatalf("the prepared data directory was refused or moved: %v %+v", err, res)
+	}
+	if dest, _ := os.Readlink(filepath.Join(dataDir, "pg_tblspc", "16400")); dest != tablespace {
+		t.Errorf("the tablespace link is %q, want %q", dest, tablespace)
+	}
+	if got := mustRead(t, filepath.Join(dataDir, "base/1/1259")); string(got) != "rows" {
+		t.Errorf("restored %q", got)
+	}
+}

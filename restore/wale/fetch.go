@@ -373,13 +373,41 @@ func refuseNonEmpty(dataDir string, moveAside bool) (empty bool, err error) {
 		"rerun with --move-aside to rename it to "+filepath.Base(dataDir)+".pgrescue-<time> first (nothing is deleted), or restore into an empty directory")
 }
 
+// isEmpty reports whether dir holds nothing a restore would overwrite:
+// nothing at all, a file system's lost+found, or only the pg_tblspc/OID
+// symlinks an engineer made ready for the backup's tablespaces, as the
+// tablespace refusal asks. Those are kept and used, not moved aside.
 func isEmpty(dir string) (bool, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return false, err
 	}
 	for _, e := range entries {
-		if e.Name() != "lost+found" {
+		switch e.Name() {
+		case "lost+found":
+		case "pg_tblspc":
+			if links, err := onlySymlinks(filepath.Join(dir, "pg_tblspc")); err != nil || !links {
+				return false, err
+			}
+		default:
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// onlySymlinks reports whether dir is a directory holding symlinks only.
+func onlySymlinks(dir string) (bool, error) {
+	st, err := os.Lstat(dir)
+	if err != nil || !st.IsDir() {
+		return false, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if e.Type()&fs.ModeSymlink == 0 {
 			return false, nil
 		}
 	}
