@@ -3,6 +3,7 @@ package walerestore
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -128,6 +129,32 @@ func TestPreflightRefusesABackupThisMachineCannotStart(t *testing.T) {
 		PGData: filepath.Join(t.TempDir(), "main")}, fixtureConfig, nil)
 	c := rep.Check(CheckServer)
 	if c.Status != Failed || !problem.Is(c.Err, problem.Config) || !strings.Contains(c.Detail, "PostgreSQL 12 server programs") || !strings.Contains(c.Fix, "postgresql-12") {
+		t.Fatalf("server check %+v", c)
+	}
+}
+
+// TestPreflightRefusesAFolderItCannotWriteIn: a data directory whose parent
+// is read-only (immutable, for root) fails the server check before
+// anything changes, naming the folder.
+func TestPreflightRefusesAFolderItCannotWriteIn(t *testing.T) {
+	parent := t.TempDir()
+	pgdata := filepath.Join(parent, "main")
+	os.MkdirAll(pgdata, 0o700)
+	if os.Geteuid() == 0 {
+		chattr := testtool.Need(t, "chattr")
+		if out, err := exec.Command(chattr, "+i", parent).CombinedOutput(); err != nil {
+			t.Fatalf("chattr +i %s: %v %s (the test needs CAP_LINUX_IMMUTABLE)", parent, err, out)
+		}
+		t.Cleanup(func() { exec.Command(chattr, "-i", parent).Run() })
+	} else {
+		os.Chmod(parent, 0o500)
+		t.Cleanup(func() { os.Chmod(parent, 0o700) })
+	}
+	archive, _ := walefixture.Open(t)
+	rep := Preflight(context.Background(), Options{Archive: archive, Keys: fixtureKeySource(t, walefixture.Path(t, "gpg-secret-protected.asc")),
+		PGData: pgdata, MoveAside: true}, fixtureConfig, nil)
+	c := rep.Check(CheckServer)
+	if c.Status != Failed || !problem.Is(c.Err, problem.LocalIO) || !strings.Contains(c.Detail, parent) {
 		t.Fatalf("server check %+v", c)
 	}
 }

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"pgrescue/gpg"
 	"pgrescue/problem"
@@ -366,6 +370,10 @@ func (p *preflight) checkServer(c *Check) {
 		fail(c, err)
 		return
 	}
+	if err := checkWritable(dir); err != nil {
+		fail(c, err)
+		return
+	}
 	if err := p.checkClusterVersion(); err != nil {
 		fail(c, err)
 		return
@@ -423,6 +431,30 @@ func (p *preflight) checkContinuity(c *Check) {
 }
 
 func utc(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// checkWritable makes sure the restore can do its work before it starts:
+// write into the data directory, and rename it (aside, or as incomplete) in
+// its parent; a missing one is created in the nearest folder that exists.
+// A read-only or immutable folder is found now, not after the move.
+func checkWritable(dir string) error {
+	paths := []string{filepath.Dir(dir)}
+	if _, err := os.Stat(dir); err == nil {
+		paths = append(paths, dir)
+	}
+	for i, p := range paths {
+		for i == 0 && p != "/" {
+			if _, err := os.Stat(p); err == nil {
+				break
+			}
+			p = filepath.Dir(p)
+		}
+		if err := unix.Access(p, unix.W_OK); err != nil {
+			return problem.Wrap(err, problem.LocalIO, p, "pgrescue cannot write in "+p+", which the restore must do",
+				"run pgrescue as root or as the owner of "+p+", and check the file system is not read-only (mount) or the folder immutable (lsattr -d)")
+		}
+	}
+	return nil
+}
 
 // backupVersion is the chosen backup's major version, read once.
 func (p *preflight) backupVersion() string {
