@@ -30,6 +30,9 @@ func (r *Result) Summary() []string {
 	if s := r.Server; s != nil {
 		lines = append(lines, fmt.Sprintf("[x] the server is running: psql -h %s -p %d -U %s", s.SocketDir, s.Port, s.Owner.Name),
 			"    stop it: "+s.StopCommand("fast").Line)
+		if s.LogFile != "" {
+			lines = append(lines, "    its log, with the whole replay: "+s.LogFile)
+		}
 	}
 	for _, w := range r.Warnings {
 		lines = append(lines, "[!] "+w)
