@@ -56,6 +56,16 @@ func TestDemoFirstScenarioToAPassingCheck(t *testing.T) {
 	}
 	term.Type(pgdata[1])
 	term.Keys("Enter")
+	// The replay is paced so a trainee sees it: a real rate and an ETA.
+	term.WaitFor("Replay [", 60*time.Second)
+	seen := false
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !seen; time.Sleep(250 * time.Millisecond) {
+		screen := term.Screen()
+		seen = strings.Contains(screen, "/s of WAL, ETA") && !strings.Contains(screen, "ETA unknown yet") && !strings.Contains(screen, " 0 B/s")
+	}
+	if !seen {
+		t.Errorf("the replay showed no rate and ETA:\n%s", term.Screen())
+	}
 	done := term.WaitFor("Exercise passed", 120*time.Second)
 	if !strings.Contains(done, "You took") {
 		t.Errorf("the verdict does not say how long it took:\n%s", done)

@@ -95,6 +95,11 @@ func (cl *commandLine) runDemo(ctx context.Context, cmd *cobra.Command, opts dem
 	return cl.demoWizard(ctx, cmd, sb, plain)
 }
 
+// demoReplayTime is how long the demo's replay lasts at least: its archive
+// holds a few segments, replayed in a second, and a trainee must see the
+// live view (rate, ETA, the server log) to learn to read it.
+const demoReplayTime = 24 * time.Second
+
 func (cl *commandLine) demoWizard(ctx context.Context, cmd *cobra.Command, sb *demo.Sandbox, plain bool) error {
 	cfg, err := hosting.LoadConfig(sb.Config)
 	if err != nil {
@@ -115,6 +120,7 @@ func (cl *commandLine) demoWizard(ctx context.Context, cmd *cobra.Command, sb *d
 	sess := session.New(sandbox)
 	sess.Journal = j
 	backend := wizardbackend.New(sess)
+	backend.ReplayAtLeast = demoReplayTime
 	deps := ui.Deps{
 		WALE: backend, GPG: backend, Catalog: cat, Config: cfg, Journal: j,
 		Defaults: ui.WALERequest{Envdir: sb.Envdir}, Context: ctx, NoColor: os.Getenv("NO_COLOR") != "",

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"pgrescue/gpg"
 	"pgrescue/gpg/keyring"
@@ -29,6 +30,9 @@ import (
 type Backend struct {
 	session *session.Session
 	journal *journal.Journal // told every secret, so no record can carry one
+	// ReplayAtLeast makes the replay last at least this long (the demo's,
+	// so a trainee sees it); 0 replays as fast as it can.
+	ReplayAtLeast time.Duration
 
 	mu         sync.Mutex
 	openedFor  string // the envdir the archive was opened with
@@ -93,6 +97,7 @@ func (b *Backend) options(req ui.WALERequest, archive *wale.Archive, s *walesett
 	}
 	err := b.session.WithEnvdir(req.Envdir).ReplayOptions(&opts.Replay, req.Cluster)
 	opts.Replay.Prefetch = prefetch.DefaultAhead // always: only this process holds the unlocked key
+	opts.Replay.MinDuration = b.ReplayAtLeast
 	return opts, err
 }
 

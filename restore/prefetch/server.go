@@ -50,6 +50,10 @@ type Options struct {
 	Owner       *Owner      // chown staged files and the socket (when running as root)
 	Report      func(Event) // optional; called from many goroutines, serialized by the Server
 	Now         func() time.Time
+	// Pace is the least time between two segments handed to PostgreSQL;
+	// 0 is none. Only training sets it: a sandbox's archive replays in a
+	// second, too fast for a trainee to see the replay at all.
+	Pace time.Duration
 }
 
 // Server answers restore_command requests from staged, prefetched files.
@@ -68,6 +72,7 @@ type Server struct {
 	stats   Stats
 
 	reportMu sync.Mutex
+	served   time.Time // when the last segment was handed over, for Pace
 }
 
 // entry is one file being fetched or staged.
@@ -260,8 +265,37 @@ func (s *Server) request(ctx context.Context, name string) (path string, err err
 		}
 		return "", e.err
 	}
+	if kind == wale.WALSegment {
+		if err := s.pace(ctx); err != nil {
+			return "", problem.Wrap(err, problem.Interrupted, name, "the replay is stopping", "")
+		}
+	}
 	s.report(Served{Name: name, How: how, Waited: waited, Bytes: e.bytes, Took: e.took})
 	return e.path, nil
+}
+
+// pace holds a segment back until Pace has passed since the last one.
+// PostgreSQL asks for one segment at a time, so this spaces the replay.
+func (s *Server) pace(ctx context.Context) error {
+	if s.opts.Pace <= 0 {
+		return nil
+	}
+	s.mu.Lock()
+	wait := time.Until(s.served.Add(s.opts.Pace))
+	s.mu.Unlock()
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	s.served = time.Now()
+	s.mu.Unlock()
+	return nil
 }
 
 func (s *Server) countLocked(how string, e *entry) {

@@ -345,3 +345,20 @@ func TestDeliverAcrossFileSystems(t *testing.T) {
 		t.Error("the staged file was not removed")
 	}
 }
+
+// TestPaceSpacesTheSegments: with Pace (the demo's), segments are handed
+// over no faster than one per Pace, so a trainee sees the replay.
+func TestPaceSpacesTheSegments(t *testing.T) {
+	archive, _ := walefixture.Open(t)
+	s, dir, _ := startServer(t, archiveFetch(archive), 2)
+	s.opts.Pace = 150 * time.Millisecond
+	start := time.Now()
+	for _, name := range []string{"000000010000000000000012", "000000010000000000000013", "000000010000000000000014"} {
+		if _, err := fetchThrough(t, s, dir, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("three paced segments in %s, want at least 2 × 150ms", took)
+	}
+}

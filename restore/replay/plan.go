@@ -36,6 +36,10 @@ type Options struct {
 	// band), which needs the key usable without this process. The
 	// commands and the wizard ask for prefetch.DefaultAhead.
 	Prefetch int
+	// MinDuration spaces the segments the prefetcher hands over so that the
+	// replay lasts at least this long; 0 replays as fast as it can. Only the
+	// demo sets it: a trainee must see the replay to learn to read it.
+	MinDuration time.Duration
 	// WALFetch is restore_command's program and global flags: pgrescue's
 	// absolute path and the flags naming the same configuration source.
 	WALFetch []string

@@ -158,6 +158,7 @@ func (r *run) startPrefetch(ctx context.Context) (*prefetch.Server, error) {
 		SegmentSize: p.Start.SegmentSize,
 		Owner:       owner,
 		Report:      func(e prefetch.Event) { r.report(PrefetchActivity{Event: e}) },
+		Pace:        p.pace(),
 	})
 	if err != nil {
 		return nil, err
@@ -165,6 +166,16 @@ func (r *run) startPrefetch(ctx context.Context) (*prefetch.Server, error) {
 	go pf.Serve()
 	r.report(Step{Title: fmt.Sprintf("prefetching %d segments ahead of replay", p.opts.Prefetch), Detail: p.stagingDir()})
 	return pf, nil
+}
+
+// pace spreads MinDuration over the segments to replay.
+func (p *Prepared) pace() time.Duration {
+	if p.opts.MinDuration <= 0 {
+		return 0
+	}
+	size := uint64(p.Start.SegmentSize)
+	segments := max(int64(p.EndLSN/size)-int64(p.Start.LSN/size), 1)
+	return p.opts.MinDuration / time.Duration(segments)
 }
 
 func (r *run) startServer(ctx context.Context) error {
