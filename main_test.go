@@ -339,3 +339,15 @@ func TestEveryCommandIsJournalled(t *testing.T) {
 		}
 	}
 }
+
+// TestTablespaceMappingIsReadAsPgBasebackupReadsIt: OID=DIR, repeatable; a
+// malformed one is a usage error with an example.
+func TestTablespaceMappingIsReadAsPgBasebackupReadsIt(t *testing.T) {
+	dir := t.TempDir()
+	for _, bad := range []string{"16400", "abc=/srv/ts", "16400="} {
+		r := pgrescue(t, nil, "backup-fetch", "--tablespace-mapping", bad, filepath.Join(dir, "main"), "LATEST")
+		if r.code != 3 || !strings.Contains(r.stderr, "--tablespace-mapping 16400=/srv/postgresql/ts16400") {
+			t.Errorf("--tablespace-mapping %s: %+v", bad, r)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"pgrescue/problem"
+
 	"github.com/spf13/pflag"
 )
 
@@ -43,3 +45,22 @@ const (
 	maxPrefetch = 256   // WAL segments staged ahead of replay: 4 GiB of 16 MiB segments
 	maxPort     = 65535 // 0 lets pgrescue choose
 )
+
+// tablespaceMapping defines --tablespace-mapping OID=DIR, as pg_basebackup
+// has it, repeatable; parse reads what was given.
+func tablespaceMapping(f *pflag.FlagSet) (parse func() (map[string]string, error)) {
+	var given []string
+	f.StringArrayVar(&given, "tablespace-mapping", nil, "restore tablespace OID into DIR instead of where its symlink points (OID=DIR, repeatable; DIR absent or empty)")
+	return func() (map[string]string, error) {
+		mapping := map[string]string{}
+		for _, g := range given {
+			oid, dir, ok := strings.Cut(g, "=")
+			if _, err := strconv.ParseUint(oid, 10, 32); !ok || err != nil || dir == "" {
+				return nil, problem.New(problem.Usage, "--tablespace-mapping "+g, "a mapping is a tablespace's OID, =, and a directory",
+					"for example --tablespace-mapping 16400=/srv/postgresql/ts16400 (the OIDs are in the backup's sentinel: backup-list --detail)")
+			}
+			mapping[oid] = dir
+		}
+		return mapping, nil
+	}
+}

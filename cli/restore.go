@@ -33,6 +33,7 @@ func (cl *commandLine) restoreWALECommand() *cobra.Command {
 		yes     bool
 		dryRun  bool
 		verbose bool
+		mapping func() (map[string]string, error)
 	)
 	cmd := &cobra.Command{
 		Use:   "wal-e --pgdata DIR [--backup NAME|LATEST] [--target-time T] [--move-aside] --yes",
@@ -53,6 +54,9 @@ func (cl *commandLine) restoreWALECommand() *cobra.Command {
 				return err
 			}
 			opts.Target = t
+			if opts.TablespaceMapping, err = mapping(); err != nil {
+				return err
+			}
 			if err := cl.session().ReplayOptions(&opts.Replay, cluster); err != nil {
 				return err
 			}
@@ -65,6 +69,7 @@ func (cl *commandLine) restoreWALECommand() *cobra.Command {
 	f.StringVar(&opts.Backup, "backup", "", "base backup name or LATEST (default: the newest completed before the target)")
 	f.StringVar(&target, "target-time", "", "recover up to this time (default: the end of the archive)")
 	f.BoolVar(&opts.MoveAside, "move-aside", false, "rename a non-empty data directory to DIR.pgrescue-<time> first (never deleted)")
+	mapping = tablespaceMapping(f)
 	intInRange(f, &opts.Workers, "pool-size", 4, 1, maxPoolSize, "partitions fetched at once")
 	f.BoolVar(&yes, "yes", false, "carry out the plan (without it, the plan is printed and nothing runs)")
 	f.BoolVar(&dryRun, "dry-run", false, "print the checks and the plan and change nothing")

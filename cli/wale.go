@@ -94,6 +94,7 @@ func writeBackupsJSON(out io.Writer, backups []wale.Backup, latest string) error
 func (cl *commandLine) backupFetchCommand() *cobra.Command {
 	var opts wale.FetchOptions
 	var dryRun bool
+	var mapping func() (map[string]string, error)
 	cmd := &cobra.Command{
 		Use:   "backup-fetch PGDATA NAME|LATEST",
 		Short: "Restore a base backup into a data directory (parallel, streamed, verified)",
@@ -103,6 +104,10 @@ func (cl *commandLine) backupFetchCommand() *cobra.Command {
 		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DataDir, opts.Backup = args[0], args[1]
+			var err error
+			if opts.TablespaceMapping, err = mapping(); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			archive, _, err := cl.session().OpenArchive(ctx)
 			if err != nil {
@@ -124,6 +129,7 @@ func (cl *commandLine) backupFetchCommand() *cobra.Command {
 	f := cmd.Flags()
 	intInRange(f, &opts.Workers, "pool-size", 4, 1, maxPoolSize, "partitions to fetch at once")
 	f.BoolVar(&opts.BlindRestore, "blind-restore", false, "put tablespaces inside the data directory instead of requiring their symlinks")
+	mapping = tablespaceMapping(f)
 	f.BoolVar(&opts.MoveAside, "move-aside", false, "rename a non-empty PGDATA to PGDATA.pgrescue-<time> first (never deletes)")
 	f.BoolVar(&dryRun, "dry-run", false, "print the equivalent shell commands and change nothing")
 	return cmd

@@ -511,3 +511,72 @@ func TestADataDirectoryReadyForTablespacesIsUsed(t *testing.T) {
 		t.Errorf("restored %q", got)
 	}
 }
+
+// tablespaceArchive is a backup whose sentinel names tablespace 16400.
+func tablespaceArchive(t *testing.T) *Archive {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "tablespaces")
+	base := "p/basebackups_005/base_000000010000000000000012_00000012"
+	srv.Put(t, "tablespaces", base+"/tar_partitions/part_00000000.tar.lzo", lzopOf(t, tarOf(t, "base/1/1259", "rows")), "", fixtureTime)
+	sentinel := `{"wal_segment_backup_stop": "000000010000000000000012", "wal_segment_offset_backup_stop": "00000028", "expanded_size_bytes": 100,
+		"spec": {"base_prefix": "/var/lib/postgresql/15/main/", "tablespaces": ["16400"], "16400": {"loc": "/srv/ts/", "link": "pg_tblspc/16400"}}}`
+	srv.Put(t, "tablespaces", base+"_backup_stop_sentinel.json", []byte(sentinel), "application/json", fixtureTime.Add(time.Second))
+	return archiveAt(t, srv, "s3://tablespaces/p", nil)
+}
+
+// TestTablespaceMapping: --tablespace-mapping OID=DIR puts a tablespace in
+// a new directory with its symlink made (as pg_basebackup does); a mapping
+// of no tablespace, or to a directory with files, is refused first; and a
+// data directory moved aside gets its tablespace links back.
+func TestTablespaceMapping(t *testing.T) {
+	a := tablespaceArchive(t)
+	ctx := context.Background()
+	dataDir := filepath.Join(t.TempDir(), "main")
+	mapped := filepath.Join(t.TempDir(), "ts16400")
+	_, err := a.FetchBackup(ctx, FetchOptions{DataDir: dataDir, Backup: "LATEST", TablespaceMapping: map[string]string{"99": mapped}}, nil)
+	wantKind(t, err, problem.Usage, "--tablespace-mapping 99=", "16400 (/srv/ts)")
+	busy := t.TempDir()
+	os.WriteFile(filepath.Join(busy, "x"), nil, 0o600)
+	_, err = a.FetchBackup(ctx, FetchOptions{DataDir: dataDir, Backup: "LATEST", TablespaceMapping: map[string]string{"16400": busy}}, nil)
+	wantKind(t, err, problem.DataDirInUse, busy, "not empty")
+	if _, statErr := os.Stat(dataDir); statErr == nil {
+		t.Fatal("a refused mapping created the data directory")
+	}
+
+	if _, err := a.FetchBackup(ctx, FetchOptions{DataDir: dataDir, Backup: "LATEST", TablespaceMapping: map[string]string{"16400": mapped}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if dest, _ := os.Readlink(filepath.Join(dataDir, "pg_tblspc", "16400")); dest != mapped {
+		t.Errorf("pg_tblspc/16400 -> %q, want %q", dest, mapped)
+	}
+	if st, err := os.Stat(mapped); err != nil || !st.IsDir() {
+		t.Errorf("the mapped directory was not made: %v", err)
+	}
+
+	// Restoring again over it, moved aside: the link is made anew.
+	res, err := a.FetchBackup(ctx, FetchOptions{DataDir: dataDir, Backup: "LATEST", MoveAside: true}, nil)
+	if err != nil || res.MovedAsideTo == "" {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if dest, _ := os.Readlink(filepath.Join(dataDir, "pg_tblspc", "16400")); dest != mapped {
+		t.Errorf("after a move aside pg_tblspc/16400 -> %q, want %q", dest, mapped)
+	}
+}
+
+// TestATablespaceWithFilesIsNotWrittenOver: the directory a tablespace link
+// points to holds files (the replaced cluster's tablespace): the restore is
+// refused before any change, with the mapping to use instead.
+func TestATablespaceWithFilesIsNotWrittenOver(t *testing.T) {
+	a := tablespaceArchive(t)
+	dataDir := filepath.Join(t.TempDir(), "main")
+	old := t.TempDir()
+	os.WriteFile(filepath.Join(old, "PG_VERSION"), []byte("15\n"), 0o600)
+	os.MkdirAll(filepath.Join(dataDir, "pg_tblspc"), 0o700)
+	os.Symlink(old, filepath.Join(dataDir, "pg_tblspc", "16400"))
+	os.WriteFile(filepath.Join(dataDir, "PG_VERSION"), []byte("15\n"), 0o600)
+	_, err := a.FetchBackup(context.Background(), FetchOptions{DataDir: dataDir, Backup: "LATEST", MoveAside: true}, nil)
+	wantKind(t, err, problem.DataDirInUse, old, "--tablespace-mapping 16400=")
+	if _, statErr := os.Stat(filepath.Join(dataDir, "PG_VERSION")); statErr != nil {
+		t.Error("the data directory was moved although the restore was refused")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -30,6 +31,11 @@ type FetchOptions struct {
 	Workers      int    // partitions fetched at once (WAL-E's --pool-size)
 	BlindRestore bool   // tablespaces as plain directories, no symlink checks
 	MoveAside    bool   // rename a non-empty data directory to DataDir.pgrescue-<time>
+	// TablespaceMapping puts a tablespace somewhere else than its symlink
+	// in the data directory says, as pg_basebackup's --tablespace-mapping
+	// does: OID to an absolute directory, absent or empty. pgrescue makes
+	// the directory and the pg_tblspc/OID symlink.
+	TablespaceMapping map[string]string
 	// Resolved is the backup and its partitions as a plan already listed
 	// them; nil resolves Backup by listing the archive.
 	Resolved *ResolvedBackup
@@ -157,13 +163,17 @@ func (a *Archive) FetchBackup(ctx context.Context, opts FetchOptions, report fun
 	if err := a.CheckDecryptable(ctx, parts[0].Key); err != nil {
 		return nil, err // a missing, wrong or locked key: nothing moved or created yet
 	}
-	tablespaces, err := tablespaceTargets(dataDir, backup, opts.BlindRestore)
+	tablespaces, err := tablespaceTargets(dataDir, backup, opts.BlindRestore, opts.TablespaceMapping)
 	if err != nil {
 		return nil, err
 	}
 	res := &FetchResult{Backup: backup, DataDir: dataDir, Partitions: len(parts), Warnings: warnings}
 	if res.MovedAsideTo, err = prepareDataDir(dataDir, opts.MoveAside, opts.Now()); err != nil {
 		return nil, err
+	}
+	madeDirs, err := linkTablespaces(dataDir, tablespaces)
+	if err != nil {
+		return nil, labelIncomplete(dataDir, err, opts.Now())
 	}
 	if res.MovedAsideTo != "" {
 		report(MovedAside{From: dataDir, To: res.MovedAsideTo})
@@ -183,6 +193,9 @@ func (a *Archive) FetchBackup(ctx context.Context, opts FetchOptions, report fun
 	err = a.extractAll(ctx, backup, parts, x, opts, report)
 	if err == nil {
 		err = x.Finish()
+	}
+	if err == nil {
+		err = ownLike(dataDir, madeDirs) // the server must own a tablespace directory pgrescue made
 	}
 	if err == nil {
 		err = syncDataDir(dataDir, tablespaces)
@@ -493,10 +506,13 @@ func checkFreeSpace(dataDir string, need int64) error {
 // tablespaceTargets maps each tablespace link to the directory it must go to.
 // Without --blind-restore every tablespace of the backup needs its
 // pg_tblspc/<oid> symlink in place, as with WAL-E.
-func tablespaceTargets(dataDir string, b Backup, blind bool) (map[string]string, error) {
+func tablespaceTargets(dataDir string, b Backup, blind bool, mapping map[string]string) (map[string]string, error) {
 	spec, err := b.Sentinel.ParseSpec()
 	if err != nil {
 		return nil, problem.Wrap(err, problem.Corrupt, b.SentinelKey, "the sentinel's tablespace spec cannot be read", "restore with --blind-restore to put tablespaces inside the data directory")
+	}
+	if err := checkMapping(spec, mapping); err != nil {
+		return nil, err
 	}
 	if blind || len(spec.Tablespaces) == 0 {
 		return nil, nil
@@ -504,12 +520,22 @@ func tablespaceTargets(dataDir string, b Backup, blind bool) (map[string]string,
 	targets := map[string]string{}
 	var missing []string
 	for _, t := range spec.Tablespaces {
+		if dir, ok := mapping[t.OID]; ok {
+			targets[t.Link] = dir
+			continue
+		}
 		link := filepath.Join(dataDir, t.Link)
 		dest, err := filepath.EvalSymlinks(link)
 		st, statErr := os.Lstat(link)
 		if err != nil || statErr != nil || st.Mode()&fs.ModeSymlink == 0 {
 			missing = append(missing, fmt.Sprintf("%s -> %s", t.Link, t.Location))
 			continue
+		}
+		if entries, err := os.ReadDir(dest); err == nil && len(entries) > 0 {
+			// Most likely the tablespace of the cluster being replaced: restoring
+			// into it would write over what moving the data directory aside keeps.
+			return nil, problem.New(problem.DataDirInUse, dest, "the directory of tablespace "+t.OID+" ("+t.Link+") is not empty; pgrescue never writes over existing files",
+				"restore it elsewhere: --tablespace-mapping "+t.OID+"=/an/empty/directory (its files stay where they are)")
 		}
 		targets[t.Link] = dest
 	}
@@ -519,6 +545,78 @@ func tablespaceTargets(dataDir string, b Backup, blind bool) (map[string]string,
 			"create each directory and symlink (mkdir -p LOCATION; ln -s LOCATION DATADIR/pg_tblspc/OID), or restore with --blind-restore to keep tablespaces inside the data directory")
 	}
 	return targets, nil
+}
+
+// checkMapping refuses a --tablespace-mapping that names no tablespace of
+// the backup, or a directory that is not absolute, or not absent or empty:
+// before anything changes.
+func checkMapping(spec TablespaceSpec, mapping map[string]string) error {
+	known := map[string]bool{}
+	var oids []string
+	for _, t := range spec.Tablespaces {
+		known[t.OID] = true
+		oids = append(oids, t.OID+" ("+t.Location+")")
+	}
+	for oid, dir := range mapping {
+		if !known[oid] {
+			return problem.New(problem.Usage, "--tablespace-mapping "+oid+"="+dir, "the backup has no tablespace with that OID",
+				fmt.Sprintf("map one of its tablespaces: %v", oids))
+		}
+		if !filepath.IsAbs(dir) {
+			return problem.New(problem.Usage, "--tablespace-mapping "+oid+"="+dir, "the tablespace directory must be an absolute path", "give it from /")
+		}
+		if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+			return problem.New(problem.DataDirInUse, dir, "the directory for tablespace "+oid+" is not empty; pgrescue never writes over existing files",
+				"map it to an empty or new directory")
+		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return problem.Wrap(err, problem.LocalIO, dir, "cannot read the directory for tablespace "+oid, "check its permissions")
+		}
+	}
+	return nil
+}
+
+// linkTablespaces makes each tablespace's pg_tblspc/OID symlink in the data
+// directory where it is missing: a mapped tablespace's (its directory made
+// too), or one whose link left with a data directory moved aside.
+func linkTablespaces(dataDir string, targets map[string]string) (made []string, err error) {
+	for link, dest := range targets {
+		path := filepath.Join(dataDir, link)
+		if _, err := os.Lstat(path); err == nil {
+			continue
+		}
+		if _, err := os.Stat(dest); errors.Is(err, fs.ErrNotExist) {
+			if err := os.MkdirAll(dest, 0o700); err != nil {
+				return made, problem.Wrap(err, problem.LocalIO, dest, "cannot create the tablespace directory", "create it yourself, owned by the database user, mode 0700")
+			}
+			made = append(made, dest)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return made, problem.Wrap(err, problem.LocalIO, filepath.Dir(path), "cannot create pg_tblspc", "check the data directory's permissions")
+		}
+		if err := os.Symlink(dest, path); err != nil {
+			return made, problem.Wrap(err, problem.LocalIO, path, "cannot create the tablespace symlink", "create it yourself: ln -s "+shellcmd.Quote(dest)+" "+shellcmd.Quote(path))
+		}
+	}
+	return made, nil
+}
+
+// ownLike gives dirs the owner of the restored data directory, when running
+// as root (otherwise they are already the user's).
+func ownLike(dataDir string, dirs []string) error {
+	if os.Geteuid() != 0 || len(dirs) == 0 {
+		return nil
+	}
+	st, err := os.Stat(dataDir)
+	if err != nil {
+		return err
+	}
+	owner := st.Sys().(*syscall.Stat_t)
+	for _, d := range dirs {
+		if err := os.Chown(d, int(owner.Uid), int(owner.Gid)); err != nil {
+			return problem.Wrap(err, problem.LocalIO, d, "cannot give the tablespace directory to the data directory's owner", "chown it to the database user")
+		}
+	}
+	return nil
 }
 
 // syncDataDir flushes everything written to disk: one syncfs per file system

@@ -20,6 +20,8 @@ type Options struct {
 	Target    recovery.Target // zero: the end of the archive
 	MoveAside bool            // a non-empty data directory may be renamed aside
 	Workers   int             // partitions fetched at once
+	// TablespaceMapping restores tablespaces elsewhere: OID to directory.
+	TablespaceMapping map[string]string
 	// Replay chooses the recovering server (port, socket directory, log,
 	// Debian cluster), the prefetch depth and restore_command's program;
 	// the data directory, archive, backup and target are filled in.

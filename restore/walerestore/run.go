@@ -79,7 +79,8 @@ func (p *Plan) fetch(ctx context.Context, t *timer) (*wale.FetchResult, error) {
 		first = ActionMoveAside
 	}
 	t.start(first)
-	opts := wale.FetchOptions{DataDir: o.PGData, Backup: p.Backup.Name, Workers: o.Workers, MoveAside: moving, Now: o.Now, Resolved: p.resolved}
+	opts := wale.FetchOptions{DataDir: o.PGData, Backup: p.Backup.Name, Workers: o.Workers, MoveAside: moving, Now: o.Now, Resolved: p.resolved,
+		TablespaceMapping: o.TablespaceMapping}
 	res, err := o.Archive.FetchBackup(ctx, opts, func(e wale.Event) {
 		if _, ok := e.(wale.MovedAside); ok && moving {
 			t.report(FetchEvent{Event: e})
