@@ -171,14 +171,13 @@ func TestScreens(t *testing.T) {
 	})
 }
 
-// TestPlanNeedsTheTypedPath: with a cluster to move aside, enter alone
-// never starts anything, nor does a wrong path.
-func TestPlanNeedsTheTypedPath(t *testing.T) {
-	// A fixed path, so the golden screen is the same on every machine.
-	root := "/tmp/pgrescue-golden-present"
+// toDestructivePlan walks to the plan of a restore into dir, made to hold a
+// cluster (at a fixed path, so screens are the same on every machine),
+// which the plan moves aside.
+func toDestructivePlan(t *testing.T, root, dir string) *Model {
+	t.Helper()
 	os.RemoveAll(root)
 	t.Cleanup(func() { os.RemoveAll(root) })
-	dir := root + "/main"
 	os.MkdirAll(dir, 0o700)
 	os.WriteFile(dir+"/PG_VERSION", []byte("15\n"), 0o600)
 	m, _ := newModel(t, 80, 24)
@@ -191,13 +190,21 @@ func TestPlanNeedsTheTypedPath(t *testing.T) {
 	if !onTop[*planPage](t, m).destructive() {
 		t.Fatal("moving a cluster aside is not destructive")
 	}
+	return m
+}
+
+// TestPlanNeedsTheTypedPath: with a cluster to move aside, enter alone
+// never starts anything, nor does a wrong name.
+func TestPlanNeedsTheTypedPath(t *testing.T) {
+	dir := "/tmp/pgrescue-golden-present/main"
+	m := toDestructivePlan(t, "/tmp/pgrescue-golden-present", dir)
 	press(t, m, "enter")
 	if onTop[*planPage](t, m); !strings.Contains(screen(m), "Nothing has been changed") {
 		t.Fatalf("enter alone went on:\n%s", screen(m))
 	}
 	typeText(t, m, "main")
 	press(t, m, "enter")
-	onTop[*planPage](t, m) // a wrong path starts nothing
+	onTop[*planPage](t, m) // a wrong name starts nothing
 	golden(t, m, "plan-confirm-refused-80x24")
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Error("the data directory changed")
@@ -208,20 +215,8 @@ func TestPlanNeedsTheTypedPath(t *testing.T) {
 // data directory's last two names, as pg_lsclusters shows 15/main) is
 // enough; nobody types a 48-character path at 3 a.m.
 func TestThePlanIsConfirmedWithTheShortName(t *testing.T) {
-	root := "/tmp/pgrescue-golden-short"
-	os.RemoveAll(root)
-	t.Cleanup(func() { os.RemoveAll(root) })
-	dir := root + "/15/main"
-	os.MkdirAll(dir, 0o700)
-	os.WriteFile(dir+"/PG_VERSION", []byte("15\n"), 0o600)
-	m, _ := newModel(t, 80, 24)
-	m.deps.Defaults.PGData = dir
-	toPreflight(t, m)
-	press(t, m, "enter", "enter")
-	passphrase, _ := os.ReadFile(walefixture.Path(t, "gpg-passphrase.txt"))
-	typeText(t, m, string(passphrase))
-	press(t, m, "enter", "enter", "enter")
-	if s := screen(m); !onTop[*planPage](t, m).destructive() || !strings.Contains(s, "type 15/main") {
+	m := toDestructivePlan(t, "/tmp/pgrescue-golden-short", "/tmp/pgrescue-golden-short/15/main")
+	if s := screen(m); !strings.Contains(s, "type 15/main") {
 		t.Fatalf("the plan does not ask for the short name:\n%s", s)
 	}
 	typeText(t, m, "15/main")
