@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"pgrescue/problem"
@@ -232,7 +233,10 @@ func parseContentRange(s string) (start, total int64, ok bool) {
 }
 
 // resume handles a failed read: the end of the object, cancellation, or a
-// transient failure to retry from the current offset after a backoff.
+// transient failure to retry from the current offset after a backoff. It
+// reopens one HTTP try at a time with its own backoff, so that a server
+// refusing connections for a few seconds (a restart) is waited for within
+// MaxAttempts, as a 5xx is, instead of failing at once.
 func (b *Body) resume(cause error) error {
 	stalled := b.cur.stalled.Load()
 	b.cur.close()
@@ -240,17 +244,46 @@ func (b *Body) resume(cause error) error {
 	if cause == io.EOF && (b.size < 0 || b.read >= b.size) {
 		return io.EOF
 	}
-	if b.ctx.Err() != nil {
-		return b.store.explain(b.ctx, b.ctx.Err(), opGet, b.uri)
+	for {
+		if b.ctx.Err() != nil {
+			return b.store.explain(b.ctx, b.ctx.Err(), opGet, b.uri)
+		}
+		if b.attempts >= b.store.opts.MaxAttempts {
+			return b.gaveUp(cause, stalled)
+		}
+		if err := sleep(b.ctx, backoff(b.resumes+1, b.store.opts.MaxBackoff)); err != nil {
+			return b.store.explain(b.ctx, err, opGet, b.uri)
+		}
+		b.resumes++
+		again, err := b.reopen()
+		if !again {
+			return err
+		}
+		cause, stalled = err, false
 	}
-	if b.attempts >= b.store.opts.MaxAttempts {
-		return b.gaveUp(cause, stalled)
+}
+
+// reopen sends one ranged GetObject for the rest of the object. again is
+// true for a failure worth another try: a refused or broken connection, a
+// 5xx, throttling (the SDK's own judgement of what is retryable).
+func (b *Body) reopen() (again bool, err error) {
+	ctx, cancel := context.WithCancel(b.ctx)
+	out, err := b.store.client.GetObject(ctx, b.request(), withMaxAttempts(1))
+	b.attempts++
+	if err != nil {
+		cancel()
+		if b.ctx.Err() == nil && retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary {
+			return true, err
+		}
+		return false, b.explainOpenFailure(err)
 	}
-	if err := sleep(b.ctx, backoff(b.resumes+1, b.store.opts.MaxBackoff)); err != nil {
-		return b.store.explain(b.ctx, err, opGet, b.uri)
+	if err := b.accept(out); err != nil {
+		out.Body.Close()
+		cancel()
+		return false, err
 	}
-	b.resumes++
-	return b.open()
+	b.cur = newAttempt(out.Body, cancel)
+	return false, nil
 }
 
 func (b *Body) gaveUp(cause error, stalled bool) error {
