@@ -280,6 +280,9 @@ func (r *runPage) fetchView(m *Model, w int) string {
 		fmt.Sprintf("       partitions %d of %d (%d at a time), %s/s, ETA %s", p.PartitionsDone, r.fetchStart.Partitions, r.fetchStart.Workers,
 			wale.HumanBytes(int64(p.Rate)), eta(p.ETA)),
 	}
+	if p.Retrying != "" {
+		lines = append(lines, "       "+m.st.Warn.Render(p.Retrying))
+	}
 	if r.movedTo != "" {
 		lines = append(lines, "       the old data directory is kept at "+r.movedTo)
 	}

@@ -544,3 +544,17 @@ func TestRestoreAgainFromTheDoneScreen(t *testing.T) {
 	press(t, m, "enter")
 	onTop[*planPage](t, m) // and on to a new plan
 }
+
+// TestTheRunScreenSaysWhenAFetchRetries: a download waiting to resume is
+// named on the fetch's progress, not left to look frozen at 0 B/s.
+func TestTheRunScreenSaysWhenAFetchRetries(t *testing.T) {
+	m, r := runModel(t, 80, 24)
+	fetch, _ := r.plan.Action(walerestore.ActionFetch)
+	feed(m, r, walerestore.ActionStarted{Action: fetch},
+		walerestore.FetchEvent{Event: wale.FetchStarted{Backup: "b", Partitions: 1, CompressedBytes: 1 << 20, ExpandedBytes: 4 << 20, Workers: 1}},
+		walerestore.FetchEvent{Event: wale.FetchProgress{Downloaded: 100000, CompressedTotal: 1 << 20, ExpandedTotal: 4 << 20, Partitions: 1,
+			Retrying: "retrying (attempt 2 of 5): the S3 endpoint refuses connections"}})
+	if s := screen(m); !strings.Contains(s, "retrying (attempt 2 of 5): the S3 endpoint refuses connections") {
+		t.Errorf("the retry is not on the screen:\n%s", s)
+	}
+}

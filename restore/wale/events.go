@@ -45,6 +45,7 @@ type FetchProgress struct {
 	Elapsed                     time.Duration
 	Rate                        float64       // extracted bytes per second
 	ETA                         time.Duration // 0 when unknown
+	Retrying                    string        // "retrying (attempt 2 of 5): …" while a download waits to resume
 }
 
 // Warning: something handled specially that the engineer should know.
@@ -82,9 +83,13 @@ func (p FetchProgress) String() string {
 	if p.ETA > 0 {
 		eta = p.ETA.Round(time.Second).String()
 	}
-	return fmt.Sprintf("%5.1f%%  %s of %s downloaded, %s extracted, %s/s, partitions %d/%d, elapsed %s, ETA %s",
+	line := fmt.Sprintf("%5.1f%%  %s of %s downloaded, %s extracted, %s/s, partitions %d/%d, elapsed %s, ETA %s",
 		pct, HumanBytes(p.Downloaded), HumanBytes(p.CompressedTotal), HumanBytes(p.Extracted), HumanBytes(int64(p.Rate)),
 		p.PartitionsDone, p.Partitions, p.Elapsed.Round(time.Second), eta)
+	if p.Retrying != "" {
+		line += "; " + p.Retrying
+	}
+	return line
 }
 
 // HumanBytes renders a size in binary units.

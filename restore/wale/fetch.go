@@ -223,8 +223,17 @@ func (a *Archive) extractAll(ctx context.Context, b Backup, parts []Partition, x
 
 	var downloaded atomic.Int64
 	var done atomic.Int32
+	var open sync.Map // partition key -> *s3store.Body being read, for its retry state
 	progress := func(now time.Time, started time.Time) FetchProgress {
-		return newFetchProgress(downloaded.Load(), total, x.BytesWritten(), b.Sentinel.ExpandedSizeBytes, int(done.Load()), len(parts), now.Sub(started))
+		p := newFetchProgress(downloaded.Load(), total, x.BytesWritten(), b.Sentinel.ExpandedSizeBytes, int(done.Load()), len(parts), now.Sub(started))
+		open.Range(func(_, body any) bool {
+			if r := body.(*s3store.Body).Retrying(); r != nil {
+				p.Retrying = r.String()
+				return false
+			}
+			return true
+		})
+		return p
 	}
 	stopTicker := tick(opts.Now, progress, report)
 	defer stopTicker()
@@ -241,7 +250,7 @@ func (a *Archive) extractAll(ctx context.Context, b Backup, parts []Partition, x
 			for p := range jobs {
 				report(PartitionStarted{Key: p.Key, Index: p.Index, Size: p.Size})
 				t0 := opts.Now()
-				if err := a.extractPartition(ctx, p, x, &downloaded); err != nil {
+				if err := a.extractPartition(ctx, p, x, &downloaded, &open); err != nil {
 					fail(err)
 					return
 				}
@@ -267,12 +276,14 @@ feed:
 	return interrupted(firstErr)
 }
 
-func (a *Archive) extractPartition(ctx context.Context, p Partition, x *tarx.Extractor, downloaded *atomic.Int64) error {
+func (a *Archive) extractPartition(ctx context.Context, p Partition, x *tarx.Extractor, downloaded *atomic.Int64, open *sync.Map) error {
 	d, err := a.open(ctx, p.Key)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	open.Store(p.Key, d.body)
+	defer open.Delete(p.Key)
 	before := int64(0)
 	counted := func() {
 		n := d.body.BytesRead()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,6 +41,41 @@ type Body struct {
 	cur     *attempt
 	pending error // a failure that came with data, handled on the next Read
 	err     error // sticky: io.EOF or the final *problem.Error
+	retry   atomic.Pointer[Retry]
+}
+
+// Retry is a download waiting to resume, for a progress line that says so
+// instead of freezing at 0 B/s.
+type Retry struct {
+	Attempt, Of int    // the try about to be made, and the most there will be
+	Why         string // what broke the last one
+}
+
+func (r Retry) String() string {
+	return fmt.Sprintf("retrying (attempt %d of %d): %s", r.Attempt, r.Of, r.Why)
+}
+
+// Retrying is the resume under way, or nil when the download is flowing.
+// It may be called from any goroutine.
+func (b *Body) Retrying() *Retry { return b.retry.Load() }
+
+// retryWhy says in a few words what broke a try.
+func retryWhy(cause error, stalled bool, idle time.Duration) string {
+	switch {
+	case stalled:
+		return fmt.Sprintf("no data for %s", idle)
+	case cause == io.EOF || errors.Is(cause, io.ErrUnexpectedEOF):
+		return "the connection ended early"
+	case errors.Is(cause, syscall.ECONNREFUSED):
+		return "the S3 endpoint refuses connections"
+	case errors.Is(cause, syscall.ECONNRESET):
+		return "the connection was reset"
+	}
+	why := cause.Error()
+	if len(why) > 60 {
+		why = why[:60] + "…"
+	}
+	return why
 }
 
 // attempt is one GetObject response being read. Its context is cancelled by
@@ -251,12 +287,16 @@ func (b *Body) resume(cause error) error {
 		if b.attempts >= b.store.opts.MaxAttempts {
 			return b.gaveUp(cause, stalled)
 		}
+		b.retry.Store(&Retry{Attempt: b.attempts + 1, Of: b.store.opts.MaxAttempts, Why: retryWhy(cause, stalled, b.store.opts.IdleTimeout)})
 		if err := sleep(b.ctx, backoff(b.resumes+1, b.store.opts.MaxBackoff)); err != nil {
 			return b.store.explain(b.ctx, err, opGet, b.uri)
 		}
 		b.resumes++
 		again, err := b.reopen()
 		if !again {
+			if err == nil {
+				b.retry.Store(nil) // flowing again
+			}
 			return err
 		}
 		cause, stalled = err, false

@@ -122,3 +122,55 @@ func TestAnOutageLongerThanTheAttemptsBlamesTheNetwork(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestARetryIsVisibleWhileItWaits: while a download waits to resume, the
+// body says so (attempt n of m, and why) for the progress line, which
+// would otherwise freeze at 0 B/s; once data flows again it says nothing.
+func TestARetryIsVisibleWhileItWaits(t *testing.T) {
+	srv, data := serverWithObject(t, objectKey, 1<<20)
+	target := srv.Options().Endpoint
+	target = target[strings.LastIndex(target, "/")+1:]
+	proxy := startProxy(t, target)
+	srv.Faults().Inject(s3test.Match{Method: "GET", KeyContains: objectKey, Times: 1},
+		s3test.ResetAfter(100000, func() { proxy.down(t, time.Second) }))
+	st := newStore(t, srv, testBucket, func(o *s3store.Options) {
+		o.Endpoint = strings.Replace(o.Endpoint, target, proxy.addr, 1)
+		o.MaxAttempts, o.MaxBackoff = 5, time.Second
+	})
+	body, err := st.Get(context.Background(), objectKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	seen := make(chan string, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+				if r := body.Retrying(); r != nil {
+					seen <- r.String()
+					return
+				}
+			}
+		}
+	}()
+	got, err := io.ReadAll(body)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("%d bytes, %v", len(got), err)
+	}
+	select {
+	case line := <-seen:
+		if !strings.HasPrefix(line, "retrying (attempt ") || !strings.Contains(line, " of 5): ") {
+			t.Errorf("retry line %q", line)
+		}
+	default:
+		t.Error("the retry was never visible")
+	}
+	if body.Retrying() != nil {
+		t.Errorf("still retrying after the download: %v", body.Retrying())
+	}
+}
