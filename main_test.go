@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -74,12 +75,22 @@ func nothingLeftBehind(before map[string]bool) bool {
 	return ok
 }
 
-// emptySocketDirs are the empty private socket directories in /tmp.
+// emptySocketDirs are the private socket directories in /tmp that no
+// server uses: empty, or holding only pgrescue's own files (its copy for
+// restore_command, the prefetcher's socket), which go with the server.
 func emptySocketDirs() map[string]bool {
 	dirs := map[string]bool{}
 	found, _ := filepath.Glob("/tmp/pgrescue-*")
 	for _, d := range found {
-		if entries, err := os.ReadDir(d); err == nil && len(entries) == 0 && recovery.PrivateSocketDir(d) {
+		entries, err := os.ReadDir(d)
+		if err != nil || !recovery.PrivateSocketDir(d) {
+			continue
+		}
+		unused := true
+		for _, e := range entries {
+			unused = unused && slices.Contains(recovery.PrivateSocketFiles, e.Name())
+		}
+		if unused {
 			dirs[d] = true
 		}
 	}

@@ -438,13 +438,35 @@ func (s *Server) Stop(ctx context.Context, mode string) error {
 				"run it by hand and read the log: "+s.ownerLine(s.stopArgv("immediate")))
 		}
 	}
+	s.release()
+	return nil
+}
+
+// ReleaseIfStopped removes what pgrescue made for the server (its files in
+// the private socket directory, then the directory) when the server is not
+// running: after a recovery PostgreSQL ended itself (a FATAL), or one that
+// never started. A running server keeps them.
+func (s *Server) ReleaseIfStopped() {
+	if !s.Running() {
+		s.release()
+	}
+}
+
+func (s *Server) release() {
 	if s.socketCreated || PrivateSocketDir(s.SocketDir) {
+		for _, own := range PrivateSocketFiles {
+			os.Remove(filepath.Join(s.SocketDir, own))
+		}
 		if os.Remove(s.SocketDir) == nil { // only succeeds once empty
 			s.socketCreated = false
 		}
 	}
-	return nil
 }
+
+// PrivateSocketFiles are what pgrescue itself puts in a private socket
+// directory: the copy of itself restore_command runs as the server's user,
+// and the prefetcher's socket. They go with the server.
+var PrivateSocketFiles = []string{"pgrescue", "pgrescue-prefetch.sock"}
 
 // PID returns the postmaster's PID when a live one is recorded in
 // postmaster.pid.

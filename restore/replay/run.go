@@ -65,6 +65,7 @@ func (p *Prepared) Run(ctx context.Context, report func(Event)) (*Result, error)
 	if err := p.Server.Prepare(); err != nil {
 		return nil, err
 	}
+	defer p.Server.ReleaseIfStopped() // a failed or stopped recovery leaves no socket directory
 	program, err := p.programForOwner()
 	if err != nil {
 		return nil, err
