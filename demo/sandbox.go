@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -288,17 +287,10 @@ func (s *Sandbox) stopServer(dir string) error {
 }
 
 // postmasterSocketDir is the first socket directory postmaster.pid records
-// (its fifth line), or "".
+// (recovery.RunningServer reads it), or "".
 func postmasterSocketDir(dataDir string) string {
-	data, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(string(data), "\n")
-	if len(lines) < 5 {
-		return ""
-	}
-	return strings.TrimSpace(lines[4])
+	st, _ := recovery.RunningServer(dataDir)
+	return st.SocketDir
 }
 
 // dataDirsUnder finds PostgreSQL data directories (they hold PG_VERSION)

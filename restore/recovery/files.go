@@ -2,15 +2,11 @@ package recovery
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"pgrescue/problem"
 	"pgrescue/shellcmd"
@@ -139,59 +135,4 @@ func moveAside(path, why string) (*Move, error) {
 			"move it away yourself (mv "+shellcmd.Quote(path)+" "+shellcmd.Quote(to)+"), then run again")
 	}
 	return &Move{From: path, To: to}, syncDir(filepath.Dir(path))
-}
-
-// ServerStatus is what a data directory's postmaster.pid says.
-type ServerStatus struct {
-	PID     int  // the process ID it records; 0 when there is no postmaster.pid
-	Running bool // a process with that ID exists
-}
-
-// RunningServer is pgrescue's one rule for "is a server running on this data
-// directory", and it is PostgreSQL's own: postmaster.pid names a process ID
-// and a process with that ID exists (kill(pid, 0) succeeds, or fails with
-// EPERM: it exists but belongs to another user). A pid file whose process is
-// gone is stale and no obstacle: PostgreSQL replaces it when it starts. A
-// live ID is taken as the server even if another program reused it, as
-// PostgreSQL takes it; the refusal says how to tell. A pid file that cannot
-// be read or does not start with an ID is an error, so callers refuse
-// rather than guess.
-func RunningServer(pgdata string) (ServerStatus, error) {
-	data, err := os.ReadFile(filepath.Join(pgdata, "postmaster.pid"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return ServerStatus{}, nil
-	}
-	if err != nil {
-		return ServerStatus{}, err
-	}
-	first, _, _ := strings.Cut(string(data), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(first))
-	if err != nil || pid <= 0 {
-		return ServerStatus{}, fmt.Errorf("postmaster.pid does not start with a process ID")
-	}
-	return ServerStatus{PID: pid, Running: processAlive(pid)}, nil
-}
-
-// processAlive uses kill(pid, 0): EPERM still means the process exists.
-func processAlive(pid int) bool {
-	err := unix.Kill(pid, 0)
-	return err == nil || errors.Is(err, unix.EPERM)
-}
-
-// RefuseLive refuses to touch a data directory whose server is running
-// (RunningServer): changing its files under it, or starting a second server
-// on it, destroys data.
-func RefuseLive(pgdata, doing string) error {
-	pidFile := filepath.Join(pgdata, "postmaster.pid")
-	st, err := RunningServer(pgdata)
-	if err != nil {
-		return problem.Wrap(err, problem.DataDirInUse, pidFile, "refusing to "+doing+": postmaster.pid exists but cannot be read, so a server may be running",
-			"check with `pg_ctl -D "+shellcmd.Quote(pgdata)+" status`; if no server runs on it, move postmaster.pid away")
-	}
-	if !st.Running {
-		return nil
-	}
-	return problem.New(problem.DataDirInUse, pidFile,
-		fmt.Sprintf("refusing to %s: PostgreSQL is running on this data directory (PID %d)", doing, st.PID),
-		fmt.Sprintf("stop it first (pg_ctl -D %s stop -m fast), then run again; if `ps -p %d` shows no postgres, postmaster.pid is stale: move it away", shellcmd.Quote(pgdata), st.PID))
 }

@@ -302,12 +302,11 @@ func (s *Server) refusePortInUse() error {
 		return nil
 	}
 	lock := socketPath(s.SocketDir, s.Port) + ".lock"
-	data, err := os.ReadFile(lock)
+	pid, _, err := readLockFile(lock) // the rule of RunningServer, for the socket's lock file
 	if err != nil {
 		return nil
 	}
-	first, _, _ := strings.Cut(string(data), "\n")
-	if pid, err := strconv.Atoi(strings.TrimSpace(first)); err == nil && processAlive(pid) {
+	if pid = max(pid, -pid); processAlive(pid) {
 		return problem.New(problem.Usage, lock, fmt.Sprintf("port %d is in use in %s by PID %d", s.Port, s.SocketDir, pid),
 			"give another port, or leave it out to pick a free one")
 	}

@@ -158,3 +158,35 @@ func TestPreflightRefusesAFolderItCannotWriteIn(t *testing.T) {
 		t.Fatalf("server check %+v", c)
 	}
 }
+
+// TestPreflightAndFetchAgreeOnARefusedPIDFile is the other half: what the
+// preflight refuses (a live server, a single-user backend, a pid file that
+// names no process), the fetch refuses too, as the same DataDirInUse, even
+// when asked to move the directory aside, and nothing is changed.
+func TestPreflightAndFetchAgreeOnARefusedPIDFile(t *testing.T) {
+	archive, _ := walefixture.Open(t)
+	for name, pidFile := range map[string]string{
+		"live":        strconv.Itoa(os.Getpid()) + "\n",
+		"single-user": strconv.Itoa(-os.Getpid()) + "\n",
+		"malformed":   "postgres\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			opts := Options{Archive: archive, Keys: fixtureKeySource(t, walefixture.Path(t, "gpg-secret-protected.asc")),
+				PGData: filepath.Join(t.TempDir(), "main"), MoveAside: true}
+			writeFile(t, opts.PGData, "PG_VERSION", "15\n")
+			writeFile(t, opts.PGData, "postmaster.pid", pidFile)
+			ctx := context.Background()
+			rep := Preflight(ctx, opts, fixtureConfig, nil)
+			if c := rep.Check(CheckServer); c.Status != Failed || !problem.Is(c.Err, problem.DataDirInUse) {
+				t.Fatalf("server check %+v, want a DataDirInUse failure", c)
+			}
+			_, err := archive.FetchBackup(ctx, wale.FetchOptions{DataDir: opts.PGData, Backup: "LATEST", MoveAside: true}, nil)
+			if !problem.Is(err, problem.DataDirInUse) {
+				t.Fatalf("the fetch did not refuse what the preflight refused: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(opts.PGData, "PG_VERSION")); err != nil {
+				t.Errorf("the refused data directory was changed: %v", err)
+			}
+		})
+	}
+}
