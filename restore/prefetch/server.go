@@ -42,10 +42,14 @@ type Owner struct{ UID, GID int }
 
 // Options configure a Server.
 type Options struct {
-	Fetch       FetchFunc
-	StagingDir  string // on the same file system as pg_wal, so delivery is a rename
-	SocketPath  string // at most ~100 bytes: Unix socket paths are short
-	Ahead       int    // segments fetched ahead; 0 means DefaultAhead, <0 disables
+	Fetch      FetchFunc
+	StagingDir string // on the same file system as pg_wal, so delivery is a rename
+	SocketPath string // at most ~100 bytes: Unix socket paths are short
+	// Ahead is how many segments are fetched ahead of the one asked for;
+	// 0 (or less) is none: each file is fetched when asked for. As in
+	// replay.Options.Prefetch and `replay --prefetch`, 0 always means
+	// none, never the default: callers that want it pass DefaultAhead.
+	Ahead       int
 	SegmentSize int64
 	Owner       *Owner      // chown staged files and the socket (when running as root)
 	Report      func(Event) // optional; called from many goroutines, serialized by the Server
@@ -105,9 +109,6 @@ type Stats struct {
 func Listen(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Fetch == nil {
 		return nil, errors.New("prefetch: Options.Fetch is required")
-	}
-	if opts.Ahead == 0 {
-		opts.Ahead = DefaultAhead
 	}
 	if opts.SegmentSize <= 0 {
 		opts.SegmentSize = wale.DefaultSegmentSize

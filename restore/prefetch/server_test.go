@@ -156,7 +156,7 @@ func TestNotFoundIsNotCached(t *testing.T) {
 
 func TestFetchErrorsKeepTheirKind(t *testing.T) {
 	archive, srv := walefixture.Open(t)
-	s, dir, log := startServer(t, archiveFetch(archive), -1)
+	s, dir, log := startServer(t, archiveFetch(archive), 0)
 	srv.Faults().Inject(s3test.Match{Method: http.MethodGet, KeyContains: "0000000000000013"},
 		s3test.Respond(http.StatusForbidden, "AccessDenied", "Access Denied"))
 	_, err := fetchThrough(t, s, dir, "000000010000000000000013")

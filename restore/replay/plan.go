@@ -32,9 +32,11 @@ type Options struct {
 	// it here.
 	Listing *wale.Listing
 	// Prefetch is how many segments this process fetches ahead of replay;
-	// 0 is no prefetch: every restore_command fetches its own file (in
-	// band), which needs the key usable without this process. The
-	// commands and the wizard ask for prefetch.DefaultAhead.
+	// 0 (or less) is no prefetch: every restore_command fetches its own
+	// file (in band), which needs the key usable without this process.
+	// 0 never means the default, here, in prefetch.Options.Ahead or in
+	// `replay --prefetch`: the commands and the wizard ask for
+	// prefetch.DefaultAhead.
 	Prefetch int
 	// MinDuration spaces the segments the prefetcher hands over so that the
 	// replay lasts at least this long; 0 replays as fast as it can. Only the
