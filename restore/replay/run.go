@@ -65,7 +65,7 @@ func (p *Prepared) Run(ctx context.Context, report func(Event)) (*Result, error)
 	if err := p.Server.Prepare(); err != nil {
 		return nil, err
 	}
-	defer p.Server.ReleaseIfStopped() // a failed or stopped recovery leaves no socket directory
+	defer p.Server.ReleaseIfStopped() // a failed or stopped replay leaves no socket directory
 	program, err := p.programForOwner()
 	if err != nil {
 		return nil, err
@@ -124,7 +124,7 @@ func (r *run) writeSettings() error {
 	}
 	r.report(Step{Title: "wrote the recovery settings for PostgreSQL " + p.Version.String(), Detail: strings.Join(w.Files, ", ")})
 	for _, m := range w.Moved {
-		r.warn(fmt.Sprintf("moved %s aside to %s: it would stop this recovery", m.From, m.To))
+		r.warn(fmt.Sprintf("moved %s aside to %s: it would stop this replay", m.From, m.To))
 	}
 	if p.Server.Cluster != nil {
 		return nil
