@@ -28,6 +28,22 @@ const (
 	Skipped Status = "skipped" // not checked, Detail says why
 )
 
+// Mark is the status as every front-end prints it in front of a check's
+// title: "[ OK ]", "[WARN]", "[FAIL]", "[SKIP]"; "" while it runs.
+func (s Status) Mark() string {
+	switch s {
+	case Passed:
+		return "[ OK ]"
+	case Warning:
+		return "[WARN]"
+	case Failed:
+		return "[FAIL]"
+	case Skipped:
+		return "[SKIP]"
+	}
+	return ""
+}
+
 // CheckID names a preflight check.
 type CheckID string
 
@@ -61,6 +77,20 @@ type Check struct {
 	Detail string // what was found
 	Fix    string // the next step, for a failure or warning
 	Err    error  // the failure itself
+}
+
+// Lines are the check as the plain front-ends print it once it has ended:
+// its mark, title and detail, then the next step unless it passed. A
+// check still running has no lines.
+func (c Check) Lines() []string {
+	if c.Status.Mark() == "" {
+		return nil
+	}
+	lines := []string{c.Status.Mark() + " " + c.Title + ": " + c.Detail}
+	if c.Fix != "" && c.Status != Passed {
+		lines = append(lines, "       next: "+c.Fix)
+	}
+	return lines
 }
 
 // Resolved is how the caller resolved the WAL-E settings: which archive

@@ -212,3 +212,23 @@ func TestPlanOfAMoveAsideAndATarget(t *testing.T) {
 		t.Error("planning changed the data directory")
 	}
 }
+
+// TestCheckLinesAreWhatFrontEndsPrint: the plain form of a check, which the
+// command line and the wizard's line-by-line mode both print; a passed
+// check's fix is not a next step, and a running check prints nothing yet.
+func TestCheckLinesAreWhatFrontEndsPrint(t *testing.T) {
+	for _, tc := range []struct {
+		check Check
+		want  []string
+	}{
+		{Check{Title: "T", Status: Running, Detail: "d"}, nil},
+		{Check{Title: "T", Status: Passed, Detail: "d", Fix: "f"}, []string{"[ OK ] T: d"}},
+		{Check{Title: "T", Status: Skipped, Detail: "d"}, []string{"[SKIP] T: d"}},
+		{Check{Title: "T", Status: Warning, Detail: "d", Fix: "f"}, []string{"[WARN] T: d", "       next: f"}},
+		{Check{Title: "T", Status: Failed, Detail: "d", Fix: "f"}, []string{"[FAIL] T: d", "       next: f"}},
+	} {
+		if got := tc.check.Lines(); strings.Join(got, "|") != strings.Join(tc.want, "|") || len(got) != len(tc.want) {
+			t.Errorf("%s: %q, want %q", tc.check.Status, got, tc.want)
+		}
+	}
+}
