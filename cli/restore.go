@@ -121,18 +121,10 @@ func (cl *commandLine) restoreSettings(ctx context.Context, opts *walerestore.Op
 	return walerestore.ResolvedFrom(s, nil)
 }
 
-var checkMarks = map[walerestore.Status]string{
-	walerestore.Passed: "[ OK ]", walerestore.Warning: "[WARN]", walerestore.Failed: "[FAIL]", walerestore.Skipped: "[SKIP]",
-}
-
+// check prints a check once, when it ends (Lines is empty while it runs).
 func (r *restoreRun) check(c walerestore.Check) {
-	mark, done := checkMarks[c.Status]
-	if !done {
-		return // the line is printed once, when the check ends
-	}
-	fmt.Fprintf(r.log, "%s %s: %s\n", mark, c.Title, c.Detail)
-	if c.Fix != "" && c.Status != walerestore.Passed {
-		fmt.Fprintf(r.log, "       next: %s\n", c.Fix)
+	for _, l := range c.Lines() {
+		fmt.Fprintln(r.log, l)
 	}
 }
 

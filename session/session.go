@@ -2,10 +2,9 @@
 // share, built once from the global flags: the WAL-E settings they resolve
 // to (envdir, environment, flags), the archive in S3, the keys that decrypt
 // it and where a passphrase comes from, the GnuPG home WAL-E uses, and the
-// journal. The
-// commands (package cli) and the wizard's backends (package wizardbackend)
-// both start from a Session, so a restore reads the same settings whichever
-// front-end runs it.
+// journal. The commands (package cli) and the wizard's backends (package
+// wizardbackend) both start from a Session, so a restore reads the same
+// settings whichever front-end runs it.
 package session
 
 import (

@@ -116,12 +116,8 @@ func (p *preflightPage) record(m *Model, c walerestore.Check) {
 			p.checks[i] = c
 		}
 	}
-	if c.Status == walerestore.Running {
-		return
-	}
-	m.say("%s %s: %s", checkMarks[c.Status], c.Title, c.Detail)
-	if c.Fix != "" && c.Status != walerestore.Passed {
-		m.say("       next: %s", c.Fix)
+	for _, l := range c.Lines() { // none while it runs: said once, when it ends
+		m.say("%s", l)
 	}
 }
 
