@@ -38,6 +38,14 @@ const (
 	BadKey                       // a key file that cannot be read as an OpenPGP key
 	ReplayIncomplete             // the server is up, but short of the requested point
 	RecoveryFailed               // PostgreSQL stopped during recovery, or did not start
+	DatabaseExists               // the database a dump would be restored into exists
+	ServerUnreachable            // the PostgreSQL server refused the connection or the login
+	RolesMissing                 // roles a dump needs are not on the server
+	ImportFailed                 // psql stopped on an error while loading a dump
+	SessionsConnected            // a database to rename still has sessions
+	HostKey                      // ssh refused the host's key
+	WrongDatabase                // a dump holds another database than the one asked for
+	DumpVerifyFailed             // a restored database's rows differ from the dump's
 )
 
 // Info documents one kind for `pgrescue help exit-codes`.
@@ -72,6 +80,14 @@ var Kinds = []Info{
 	{BadKey, 20, "bad-key", "a key file could not be read as an OpenPGP secret key"},
 	{ReplayIncomplete, 21, "replay-incomplete", "the restored server is up but short of the requested point: WAL missing from the archive, or the target not reached"},
 	{RecoveryFailed, 22, "recovery-failed", "PostgreSQL stopped during recovery or did not start; its own FATAL line is printed"},
+	{DatabaseExists, 23, "database-exists", "the database a dump would be restored into already exists (pgrescue never drops one: choose another --into)"},
+	{ServerUnreachable, 24, "server-unreachable", "the PostgreSQL server could not be reached, or refused the login (-h/-p/-U, PGHOST, ~/.pgpass)"},
+	{RolesMissing, 25, "roles-missing", "roles the dump's objects belong to are not on the server (--globals loads that night's roles)"},
+	{ImportFailed, 26, "import-failed", "psql stopped on an error while loading the dump; the half-made database is renamed <name>_incomplete"},
+	{SessionsConnected, 27, "sessions-connected", "sessions are connected to a database that --replace would rename"},
+	{HostKey, 28, "host-key", "ssh refused the backup machine's host key (unknown or changed)"},
+	{WrongDatabase, 29, "wrong-database", "the dump holds another database than the one asked for"},
+	{DumpVerifyFailed, 30, "verify-failed", "the restored database's row counts or sequences differ from the dump's"},
 	{Interrupted, 130, "interrupted", "cancelled by the user (ctrl+c or SIGTERM)"},
 }
 

@@ -80,20 +80,20 @@ type Listing struct {
 // YYYY-MM-DD_HHhMMm, DOW the weekday, M the month, W the ISO week), then
 // .gz, .bz2 or .xz, then .enc when encrypted.
 const (
-	stamp = `(\d{4})-(\d{2})-(\d{2})_(\d{2})h(\d{2})m`
-	tail  = `\.sql(\.gz|\.bz2|\.xz)?(\.enc)?$`
+	stamp    = `(\d{4})-(\d{2})-(\d{2})_(\d{2})h(\d{2})m`
+	nameTail = `\.sql(\.gz|\.bz2|\.xz)?(\.enc)?$`
 )
 
 var (
 	perDatabase = map[Kind]*regexp.Regexp{
-		Daily:   regexp.MustCompile(`^(.+)_` + stamp + `\.[A-Za-z]+` + tail),
-		Weekly:  regexp.MustCompile(`^(.+)_week\.(\d{2})\.` + stamp + tail),
-		Monthly: regexp.MustCompile(`^(.+)_` + stamp + `\.[A-Za-z]+\.(.+)` + tail),
+		Daily:   regexp.MustCompile(`^(.+)_` + stamp + `\.[A-Za-z]+` + nameTail),
+		Weekly:  regexp.MustCompile(`^(.+)_week\.(\d{2})\.` + stamp + nameTail),
+		Monthly: regexp.MustCompile(`^(.+)_` + stamp + `\.[A-Za-z]+\.(.+)` + nameTail),
 	}
 	allDatabases = map[Kind]*regexp.Regexp{
-		Daily:   regexp.MustCompile(`^` + stamp + `\.[A-Za-z]+` + tail),
-		Weekly:  regexp.MustCompile(`^week\.(\d{2})\.` + stamp + tail),
-		Monthly: regexp.MustCompile(`^` + stamp + `\.[A-Za-z]+\.all-databases` + tail),
+		Daily:   regexp.MustCompile(`^` + stamp + `\.[A-Za-z]+` + nameTail),
+		Weekly:  regexp.MustCompile(`^week\.(\d{2})\.` + stamp + nameTail),
+		Monthly: regexp.MustCompile(`^` + stamp + `\.[A-Za-z]+\.all-databases` + nameTail),
 	}
 )
 
@@ -127,10 +127,10 @@ func classify(e Entry, loc *time.Location) (Dump, bool) {
 	case len(parts) == 3 && (parts[0] == string(Daily) || parts[0] == string(Weekly) || parts[0] == string(Monthly)):
 		d.Kind = Kind(parts[0])
 		return d, d.readPerDatabase(parts[2], parts[1], loc)
-	case len(parts) == 2 && parts[0] == string(Latest):
+	case len(parts) == 2 && parts[0] == string(Latest), len(parts) == 3 && parts[0] == tarballName && parts[1] == string(Latest):
 		d.Kind = Latest
 		for _, k := range []Kind{Weekly, Monthly, Daily} { // weekly and monthly names are the more specific
-			if d.readPerDatabaseAs(k, parts[1], "", loc) {
+			if d.readPerDatabaseAs(k, parts[len(parts)-1], "", loc) {
 				return d, true
 			}
 		}

@@ -1,0 +1,180 @@
+// Package pgtest starts a real PostgreSQL server for a test: initdb and
+// pg_ctl of the installed major in a temp dir, run as the postgres user
+// when the test runs as root, listening on 127.0.0.1 and a socket of its
+// own, with trust authentication. Tests reach it through libpq's usual
+// settings (Env), as an engineer's psql would.
+package pgtest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"pgrescue/internal/testtool"
+)
+
+// Server is a running test cluster.
+type Server struct {
+	Bin     string // the directory of initdb, pg_ctl, psql, pg_dump
+	DataDir string
+	Port    int
+	User    string // the superuser
+	uid     int
+	gid     int
+	logFile string
+}
+
+// Start makes and starts a cluster; the test's cleanup stops it.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	initdb := testtool.Need(t, "initdb")
+	if real, err := filepath.EvalSymlinks(initdb); err == nil {
+		initdb = real
+	}
+	s := &Server{Bin: filepath.Dir(initdb), User: "postgres", uid: os.Geteuid(), gid: os.Getegid()}
+	for _, tool := range []string{"pg_ctl", "psql", "pg_dump", "pg_dumpall"} {
+		if _, err := os.Stat(filepath.Join(s.Bin, tool)); err != nil {
+			testtool.Missing(t, tool, "install the postgresql package")
+		}
+	}
+	if s.uid == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			testtool.Missing(t, "postgres user", "install the postgresql package, which creates it")
+		}
+		s.uid, _ = strconv.Atoi(u.Uid)
+		s.gid, _ = strconv.Atoi(u.Gid)
+	}
+	work := t.TempDir()
+	// the server's user enters it (t.TempDir makes both levels 0700)
+	os.Chmod(filepath.Dir(work), 0o755)
+	os.Chmod(work, 0o755)
+	s.DataDir = filepath.Join(work, "data")
+	s.logFile = filepath.Join(work, "server.log")
+	s.mkdir(t, s.DataDir)
+	if f, err := os.Create(s.logFile); err == nil {
+		f.Close()
+		os.Chown(s.logFile, s.uid, s.gid)
+	}
+	s.Port = freePort(t)
+	s.Run(t, "initdb", "-D", s.DataDir, "-U", s.User, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	opts := strings.Join([]string{
+		"-c listen_addresses=127.0.0.1",
+		"-c port=" + strconv.Itoa(s.Port),
+		"-c unix_socket_directories=" + s.DataDir,
+		"-c fsync=off",
+		"-c max_wal_size=4GB",
+	}, " ")
+	s.Run(t, "pg_ctl", "start", "-D", s.DataDir, "-l", s.logFile, "-w", "-t", "60", "-o", opts)
+	t.Cleanup(func() { s.command("pg_ctl", "stop", "-D", s.DataDir, "-m", "immediate", "-w").Run() })
+	return s
+}
+
+// freePort asks the kernel for a port nothing listens on.
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func (s *Server) mkdir(t testing.TB, dir string) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(dir, s.uid, s.gid)
+}
+
+// command runs one of the server's programs as the cluster's owner.
+func (s *Server) command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(s.Bin, name), args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	if s.uid != os.Geteuid() {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(s.uid), Gid: uint32(s.gid)}}
+		cmd.Dir = "/"
+	}
+	return cmd
+}
+
+// Run runs a program of the server's installation and returns its output.
+func (s *Server) Run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	out, err := s.command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s\nlog: %s", name, strings.Join(args, " "), err, out, s.LogTail())
+	}
+	return string(out)
+}
+
+// Env is the libpq environment that reaches the server over TCP.
+func (s *Server) Env() []string {
+	return []string{"PGHOST=127.0.0.1", "PGPORT=" + strconv.Itoa(s.Port), "PGUSER=" + s.User}
+}
+
+// SetEnv points the test process's libpq settings at the server.
+func (s *Server) SetEnv(t testing.TB) {
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("PGDATABASE", "")
+	t.Setenv("PGPASSWORD", "")
+}
+
+// PSQL runs SQL in db and returns its unaligned, tuples-only output.
+func (s *Server) PSQL(t testing.TB, db, sql string) string {
+	t.Helper()
+	return strings.TrimSpace(s.Run(t, "psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+		"-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", db, "-c", sql))
+}
+
+// Dump runs pg_dump with autopostgresqlbackup's options (plain SQL, --create
+// unless told otherwise) and returns the SQL.
+func (s *Server) Dump(t testing.TB, db string, extra ...string) []byte {
+	t.Helper()
+	args := append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", s.User}, extra...)
+	out, err := s.command("pg_dump", append(args, db)...).Output()
+	if err != nil {
+		t.Fatalf("pg_dump %s: %v", db, err)
+	}
+	return out
+}
+
+// DumpGlobals runs pg_dumpall --globals-only, as autopostgresqlbackup does
+// for its postgres_globals pseudo-database.
+func (s *Server) DumpGlobals(t testing.TB) []byte {
+	t.Helper()
+	out, err := s.command("pg_dumpall", "--globals-only", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", s.User).Output()
+	if err != nil {
+		t.Fatalf("pg_dumpall --globals-only: %v", err)
+	}
+	return out
+}
+
+// Databases lists the cluster's databases, for tests that check nothing
+// was dropped or left behind.
+func (s *Server) Databases(t testing.TB) []string {
+	t.Helper()
+	return strings.Fields(s.PSQL(t, "postgres", "SELECT datname FROM pg_database ORDER BY 1"))
+}
+
+// LogTail is the end of the server's log.
+func (s *Server) LogTail() string {
+	data, _ := os.ReadFile(s.logFile)
+	if len(data) > 2000 {
+		data = data[len(data)-2000:]
+	}
+	return string(data)
+}
+
+// String names the server in failure messages.
+func (s *Server) String() string { return fmt.Sprintf("PostgreSQL on 127.0.0.1:%d", s.Port) }

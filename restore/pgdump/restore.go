@@ -1,0 +1,679 @@
+package pgdump
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"pgrescue/problem"
+	"pgrescue/shellcmd"
+)
+
+// Request is a restore of one dump into a new database, never over an
+// existing one.
+type Request struct {
+	Source   Source
+	Database string // the database whose dump is wanted
+	Dump     string // a file name or path from dump-list; "" or LATEST for the newest
+	Into     string // the new database; DefaultName unless set
+	Globals  bool   // create the roles the dump needs from that night's postgres_globals dump
+	SMIMEKey string // the private key for .enc dumps
+	Jobs     int    // connections loading COPY sections at once (1: one psql, as the runbook)
+	Location *time.Location
+	Server   Server
+	Now      time.Time
+}
+
+// Latest asks for the newest dump.
+const LatestDump = "LATEST"
+
+// maxIdentifier is PostgreSQL's NAMEDATALEN-1: longer names are cut.
+const maxIdentifier = 63
+
+// incompleteSuffix marks a database whose import failed.
+const incompleteSuffix = "_incomplete"
+
+// DefaultName is <db>_restored_<UTC yyyymmddThhmm>, short enough that the
+// _incomplete a failure adds still fits PostgreSQL's 63 bytes.
+func DefaultName(db string, now time.Time) string {
+	return fitName(db, "_restored_"+now.UTC().Format("20060102T1504"), maxIdentifier-len(incompleteSuffix))
+}
+
+// fitName is base+suffix, base cut so the whole is at most max bytes.
+func fitName(base, suffix string, max int) string {
+	if keep := max - len(suffix); len(base) > keep {
+		base = strings.ToValidUTF8(base[:keep], "")
+	}
+	return base + suffix
+}
+
+// Stage is the part of a restore an Event is about.
+type Stage string
+
+const (
+	StageCheck   Stage = "check"   // reading the whole dump once before any change
+	StageGlobals Stage = "globals" // creating the roles the dump needs
+	StageImport  Stage = "import"  // psql loading the dump
+	StageVerify  Stage = "verify"  // row counts and sequences against the dump's
+	StageRename  Stage = "rename"  // a failed import's database set aside
+)
+
+// Event is the progress of a restore: the compressed bytes of the dump
+// read so far, the table being loaded, and the time taken.
+type Event struct {
+	Stage   Stage
+	Read    int64 // compressed bytes read from the source
+	Total   int64 // the dump file's size
+	Table   string
+	Tables  int // COPY sections started
+	Of      int // COPY sections in the dump (known after the check)
+	Elapsed time.Duration
+	Note    string
+}
+
+// Rate is the bytes read per second.
+func (e Event) Rate() float64 {
+	if e.Elapsed <= 0 {
+		return 0
+	}
+	return float64(e.Read) / e.Elapsed.Seconds()
+}
+
+// ETA is the time left at the rate so far, or 0 when unknown.
+func (e Event) ETA() time.Duration {
+	r := e.Rate()
+	if r <= 0 || e.Total <= e.Read {
+		return 0
+	}
+	return time.Duration(float64(e.Total-e.Read) / r * float64(time.Second))
+}
+
+// Plan is a checked restore: the dump found, read whole once and found
+// complete, the server reached, the target name free and the roles known.
+type Plan struct {
+	Request
+	Listing     *Listing
+	Dump        Dump
+	Script      *Script
+	GlobalsDump *Dump    // that night's roles, loaded first when Globals and roles are missing
+	Missing     []string // roles the dump names that the server lacks
+	ServerVer   string
+}
+
+// Prepare checks everything a restore needs before its first change.
+func Prepare(ctx context.Context, req Request, report func(Event)) (*Plan, error) {
+	report = shellcmd.Serialized(report)
+	if req.Database == "" {
+		return nil, problem.New(problem.Usage, "--database", "no database named", "give the database whose dump to restore (pgrescue dump-list shows them)")
+	}
+	if req.Location == nil {
+		req.Location = time.Local
+	}
+	if req.Now.IsZero() {
+		req.Now = time.Now()
+	}
+	if req.Jobs < 1 {
+		req.Jobs = 1
+	}
+	listing, err := List(ctx, req.Source, req.Location)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Request: req, Listing: listing}
+	if p.Dump, err = p.Listing.Choose(req.Database, req.Dump, req.Source.String()); err != nil {
+		return nil, err
+	}
+	if p.Into == "" {
+		p.Into = DefaultName(req.Database, req.Now)
+	}
+	if err := p.checkTarget(ctx); err != nil {
+		return nil, err
+	}
+	if p.Script, err = p.scan(ctx, report); err != nil {
+		return nil, err
+	}
+	return p, p.checkRoles(ctx)
+}
+
+// Choose finds the dump to restore: by file name or path, or the newest
+// of db's own (per-database) dumps.
+func (l *Listing) Choose(db, name, source string) (Dump, error) {
+	if name != "" && name != LatestDump {
+		for _, d := range l.Dumps {
+			if d.Path == name || path.Base(d.Path) == name {
+				if d.Database != db && !d.AllDatabases() {
+					return Dump{}, problem.New(problem.WrongDatabase, d.Path, "this dump is of database "+d.Database+", not "+db,
+						"give --database "+d.Database+", or choose one of "+db+"'s dumps (pgrescue dump-list --database "+db+")")
+				}
+				return d.restorable()
+			}
+		}
+		return Dump{}, problem.New(problem.NoBackups, name, "no such dump in "+source, "pgrescue dump-list --source "+source+" lists the dumps")
+	}
+	for _, d := range l.Dumps { // newest first
+		if d.Database == db {
+			return d.restorable()
+		}
+	}
+	return Dump{}, noDumpOf(db, source, l)
+}
+
+func noDumpOf(db, source string, l *Listing) error {
+	var dbs []string
+	seen := map[string]bool{}
+	for _, d := range l.Dumps {
+		if !seen[d.Database] && !d.AllDatabases() && !d.Globals() {
+			seen[d.Database] = true
+			dbs = append(dbs, d.Database)
+		}
+	}
+	next := "pgrescue dump-list --source " + source + " shows what is there"
+	if len(dbs) > 0 {
+		next = "the source has dumps of: " + strings.Join(dbs, ", ")
+	}
+	return problem.New(problem.NoBackups, source, "no dump of database "+db, next)
+}
+
+// restorable refuses what the restore cannot load: a dump of every
+// database at once (SEPDIR=no) is pg_dumpall's script, which restores a
+// whole cluster.
+func (d Dump) restorable() (Dump, error) {
+	if d.AllDatabases() {
+		return Dump{}, problem.New(problem.Usage, d.Path, "this file holds every database of the cluster (autopostgresqlbackup's SEPDIR=no), which restores a whole cluster, not one database",
+			"restore it into a new, empty cluster: gunzip -c FILE | psql -X -v ON_ERROR_STOP=1 -d postgres")
+	}
+	if d.Globals() {
+		return Dump{}, problem.New(problem.Usage, d.Path, "this is the roles-and-tablespaces dump, not a database", "restore a database's dump with --globals to load these roles first")
+	}
+	return d, nil
+}
+
+// checkTarget reaches the server and refuses an existing target.
+func (p *Plan) checkTarget(ctx context.Context) error {
+	var err error
+	if p.ServerVer, err = p.Server.Version(ctx); err != nil {
+		return err
+	}
+	exists, err := p.Server.DatabaseExists(ctx, p.Into)
+	if err != nil {
+		return err
+	}
+	if exists {
+		return problem.New(problem.DatabaseExists, p.Into+" on "+p.Server.String(), "the database to restore into already exists",
+			"pgrescue never restores over or drops a database: give another --into name, or rename that one first")
+	}
+	return nil
+}
+
+// scan reads the whole dump once before any change: it proves the file
+// decompresses to its end, that pg_dump finished it and that it is the
+// database asked for, and learns the rows and roles to check against.
+func (p *Plan) scan(ctx context.Context, report func(Event)) (*Script, error) {
+	f := &filter{}
+	stop := p.progress(ctx, StageCheck, p.Dump, nil, nil, report)
+	sql, err := openSQL(ctx, p.Source, p.Dump, p.SMIMEKey)
+	if err != nil {
+		stop(0)
+		return nil, err
+	}
+	stop = p.progress(ctx, StageCheck, p.Dump, sql.read, f, report)
+	err = f.run(sql, io.Discard)
+	stop(0)
+	if cerr := sql.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, problem.Wrap(ctx.Err(), problem.Interrupted, p.Dump.Path, "stopped while checking the dump", "")
+		}
+		if pe := asProblem(err); pe != nil {
+			return nil, pe
+		}
+		return nil, corruptDump(p.Dump, err)
+	}
+	s := &f.script
+	if !s.Complete {
+		return nil, problem.New(problem.Truncated, p.Dump.Path, "the dump has no \""+completeLine+"\" line: pg_dump did not finish writing it",
+			"choose an earlier dump (pgrescue dump-list); this one lacks its end, often the indexes and constraints")
+	}
+	if s.Database != "" && s.Database != p.Database {
+		return nil, problem.New(problem.WrongDatabase, p.Dump.Path, "the dump's CREATE DATABASE is for "+s.Database+", not "+p.Database,
+			"the file is misnamed or misplaced; check it with: "+p.Source.FetchCommand(p.Dump.Path)+" | "+decompressCommand(p.Dump)+" | head -40")
+	}
+	return s, nil
+}
+
+func asProblem(err error) error {
+	if problem.KindOf(err) != problem.Unknown {
+		return err
+	}
+	return nil
+}
+
+// checkRoles finds the roles the dump names that the server lacks; with
+// Globals, that night's globals dump must create them all.
+func (p *Plan) checkRoles(ctx context.Context) error {
+	have, err := p.Server.Roles(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range p.Script.Roles {
+		if !have[r] {
+			p.Missing = append(p.Missing, r)
+		}
+	}
+	if len(p.Missing) == 0 {
+		return nil
+	}
+	g, found := p.Listing.GlobalsOf(p.Dump)
+	if !p.Globals {
+		next := "create them first (CREATE ROLE name;)"
+		if found {
+			next = "add --globals to create them from that night's " + path.Base(g.Path) + " (existing roles are left alone), or create them yourself (CREATE ROLE name;)"
+		}
+		return problem.New(problem.RolesMissing, p.Server.String(), "the dump's objects belong to or are granted to roles this server lacks: "+strings.Join(p.Missing, ", "), next)
+	}
+	if !found {
+		return problem.New(problem.RolesMissing, p.Dump.Path, "--globals: no postgres_globals dump of the same night ("+p.Dump.TakenAt.Format("2006-01-02")+") to create "+strings.Join(p.Missing, ", ")+" from",
+			"create the roles yourself (CREATE ROLE name;), then run again without --globals")
+	}
+	p.GlobalsDump = &g
+	roles, err := p.globalsRoles(ctx)
+	if err != nil {
+		return err
+	}
+	var absent []string
+	for _, r := range p.Missing {
+		if !roles[r] {
+			absent = append(absent, r)
+		}
+	}
+	if len(absent) > 0 {
+		return problem.New(problem.RolesMissing, g.Path, "the globals dump does not create "+strings.Join(absent, ", "), "create those roles yourself (CREATE ROLE name;), then run again")
+	}
+	return nil
+}
+
+// progress reports a stage's progress four times a second until stopped.
+func (p *Plan) progress(ctx context.Context, stage Stage, d Dump, read *counter, f *filter, report func(Event)) func(tables int) {
+	start := time.Now()
+	event := func() Event {
+		e := Event{Stage: stage, Total: d.Size, Elapsed: time.Since(start)}
+		if read != nil {
+			e.Read = read.n.Load()
+		}
+		if p.Script != nil {
+			e.Of = len(p.Script.Tables)
+		}
+		if f != nil {
+			if t, ok := f.current.Load().(string); ok {
+				e.Table = t
+			}
+			e.Tables = int(f.started.Load())
+		}
+		return e
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				report(event())
+			}
+		}
+	}()
+	return func(int) {
+		close(done)
+		<-finished
+		if read != nil {
+			report(event())
+		}
+	}
+}
+
+// Commands are the shell commands the restore stands for: what an engineer
+// would type to do it by hand, for plans, dry runs and training.
+func (p *Plan) Commands() []shellcmd.Command {
+	var cmds []shellcmd.Command
+	maint := p.Server.PsqlLine(p.Server.maintenanceDB())
+	if p.GlobalsDump != nil && len(p.Missing) > 0 {
+		cmds = append(cmds, shellcmd.Command{
+			Why:  "create the roles the dump needs (" + strings.Join(p.Missing, ", ") + ") from that night's globals; pgrescue leaves existing roles alone",
+			Line: p.Source.FetchCommand(p.GlobalsDump.Path) + " | " + decompressCommand(*p.GlobalsDump) + " | " + maint,
+		})
+	}
+	load := p.Source.FetchCommand(p.Dump.Path) + " | " + decompressCommand(p.Dump)
+	if p.Script != nil && p.Script.Database != "" {
+		cmds = append(cmds, shellcmd.Command{
+			Why:  "load the dump into a new database " + p.Into + ": its CREATE DATABASE, ALTER DATABASE and \\connect lines name " + p.Into + " instead of " + p.Database,
+			Line: load + " | " + renameSed(p.Database, p.Into) + " | " + maint,
+		})
+	} else {
+		cmds = append(cmds,
+			shellcmd.Command{Why: "the dump has no CREATE DATABASE (made without --create): create the new database first",
+				Line: maint + " -c " + shellcmd.Quote("CREATE DATABASE "+QuoteIdent(p.Into)+" TEMPLATE template0")},
+			shellcmd.Command{Why: "load the dump into it", Line: load + " | " + p.Server.PsqlLine(p.Into)})
+	}
+	if p.Script != nil {
+		for i, t := range p.Script.Tables {
+			if i == 3 {
+				cmds = append(cmds, shellcmd.Command{Why: fmt.Sprintf("… and the other %d tables the same way", len(p.Script.Tables)-3)})
+				break
+			}
+			cmds = append(cmds, shellcmd.Command{
+				Why:  fmt.Sprintf("check %s has the dump's %d rows", t.Table, p.Script.RowCount(t.Table)),
+				Line: p.Server.PsqlLine(p.Into) + " -At -c " + shellcmd.Quote("SELECT count(*) FROM ONLY "+t.Table),
+			})
+		}
+	}
+	return cmds
+}
+
+// decompressCommand is the shell filter that undoes a dump's compression.
+func decompressCommand(d Dump) string {
+	var words []string
+	if d.Encrypted {
+		words = append(words, "openssl smime -decrypt -binary -inform DEM -inkey KEY |")
+	}
+	switch d.Compression {
+	case Gzip:
+		words = append(words, "gunzip -c")
+	case Bzip2:
+		words = append(words, "bunzip2 -c")
+	case XZ:
+		words = append(words, "xz -dc")
+	default:
+		words = append(words, "cat")
+	}
+	return strings.Join(words, " ")
+}
+
+// renameSed is a sed that renames the dump's database outside its COPY
+// data, as pgrescue does while streaming.
+func renameSed(from, to string) string {
+	esc := func(s string) string {
+		return strings.NewReplacer(`\`, `\\`, `/`, `\/`, `.`, `\.`, `*`, `\*`, `[`, `\[`, `]`, `\]`, `$`, `\$`, `^`, `\^`, `&`, `\&`).Replace(s)
+	}
+	old, neu := esc(QuoteIdent(from)), esc(QuoteIdent(to))
+	connect := esc(strings.TrimPrefix(connectMeta(from), `\connect `))
+	newConnect := esc(strings.TrimPrefix(connectMeta(to), `\connect `))
+	script := `/^COPY .* FROM stdin;$/,/^\\\.$/b` + "\n" +
+		`s/^\(CREATE DATABASE\|ALTER DATABASE\|COMMENT ON DATABASE\) ` + old + `\( \|;\|$\)/\1 ` + neu + `\2/` + "\n" +
+		`s/^\\connect ` + connect + `$/\\connect ` + newConnect + `/`
+	return "sed -e " + shellcmd.Quote(script)
+}
+
+// Result is a finished restore.
+type Result struct {
+	Database     string // the new database
+	Dump         Dump
+	RolesCreated []string
+	Verification Verification
+	Took         time.Duration
+	Jobs         int
+}
+
+// Run restores the checked dump: that night's roles first when asked,
+// then the dump into the new database, then the verification. A failed
+// import leaves the half-made database renamed <name>_incomplete.
+func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
+	report = shellcmd.Serialized(report)
+	start := time.Now()
+	res := &Result{Database: p.Into, Dump: p.Dump, Jobs: p.Jobs}
+	if p.GlobalsDump != nil && len(p.Missing) > 0 {
+		created, err := p.loadGlobals(ctx, report)
+		res.RolesCreated = created
+		if err != nil {
+			return res, err
+		}
+	}
+	var err error
+	if p.Jobs > 1 && p.Script.DataOnlyBetween && len(p.Script.Tables) > 1 {
+		err = p.importParallel(ctx, report)
+	} else {
+		res.Jobs = 1
+		err = p.importSerial(ctx, report)
+	}
+	if err != nil {
+		return res, p.setAside(err, report)
+	}
+	report(Event{Stage: StageVerify, Of: len(p.Script.Tables), Elapsed: time.Since(start)})
+	v, err := p.verify(ctx)
+	res.Verification = v
+	res.Took = time.Since(start)
+	if err != nil {
+		return res, err
+	}
+	if bad := v.Differences(); len(bad) > 0 {
+		return res, problem.New(problem.DumpVerifyFailed, p.Into, "the restored database differs from the dump: "+strings.Join(bad, "; "),
+			"the database is kept as "+p.Into+" for you to inspect; compare with the dump before using it")
+	}
+	return res, nil
+}
+
+// importSerial is the runbook's `psql < dump` in one pass: the source
+// streamed through the decompressor and the renaming filter into psql.
+func (p *Plan) importSerial(ctx context.Context, report func(Event)) error {
+	db := p.Server.maintenanceDB()
+	if p.Script.Database == "" {
+		if err := p.createEmpty(ctx); err != nil {
+			return err
+		}
+		db = p.Into
+	}
+	f := &filter{rename: p.Into}
+	return p.feed(ctx, db, f, report, func(sql io.Reader, w io.Writer) error { return f.run(sql, w) })
+}
+
+// createEmpty makes the database a dump without CREATE DATABASE loads into.
+func (p *Plan) createEmpty(ctx context.Context) error {
+	return p.Server.Exec(ctx, p.Server.maintenanceDB(), "CREATE DATABASE "+QuoteIdent(p.Into)+" TEMPLATE template0")
+}
+
+// feed runs psql on db with write's output as its input, reporting
+// progress. A failure to read the dump stops psql rather than letting it
+// see the end of its input and commit half a restore quietly.
+func (p *Plan) feed(ctx context.Context, db string, f *filter, report func(Event), write func(io.Reader, io.Writer) error) error {
+	sql, err := openSQL(ctx, p.Source, p.Dump, p.SMIMEKey)
+	if err != nil {
+		return err
+	}
+	defer sql.Close()
+	psqlCtx, stopPsql := context.WithCancel(ctx)
+	defer stopPsql()
+	cmd := p.Server.command(psqlCtx, db, "-q", "-f", "-")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stdout = io.Discard
+	stderr := &firstError{tail: tail{max: 16 << 10}}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return p.Server.psqlError(ctx, err, "", db)
+	}
+	stop := p.progress(ctx, StageImport, p.Dump, sql.read, f, report)
+	werr := write(sql, stdin)
+	if werr != nil && !isBrokenPipe(werr) {
+		stopPsql()
+	}
+	stdin.Close()
+	perr := cmd.Wait()
+	stop(0)
+	switch {
+	case ctx.Err() != nil:
+		return problem.Wrap(ctx.Err(), problem.Interrupted, p.Dump.Path, "the import was stopped", "")
+	case werr != nil && !isBrokenPipe(werr):
+		if pe := asProblem(werr); pe != nil {
+			return pe
+		}
+		return corruptDump(p.Dump, werr)
+	case perr != nil:
+		return p.importError(perr, stderr, db)
+	}
+	return nil
+}
+
+// importError explains psql stopping on a statement of the dump.
+func (p *Plan) importError(err error, stderr *firstError, db string) error {
+	pe := p.Server.psqlError(context.Background(), err, stderr.String(), db)
+	if e, ok := pe.(*problem.Error); ok && e.Kind == problem.ImportFailed {
+		e.Summary = "psql stopped on an error while loading " + path.Base(p.Dump.Path)
+		if stderr.first != "" {
+			e.Detail = stderr.first
+		}
+		e.Next = "read the error; the dump's SQL is unchanged except for the database name, so the same error would stop psql < dump"
+	}
+	return pe
+}
+
+// setAside renames a failed import's database to <name>_incomplete, so the
+// name is free for another try and nobody mistakes it for a restore.
+func (p *Plan) setAside(cause error, report func(Event)) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	exists, err := p.Server.DatabaseExists(ctx, p.Into)
+	if err != nil || !exists {
+		return cause
+	}
+	report(Event{Stage: StageRename, Note: p.Into + " → " + p.Into + incompleteSuffix})
+	aside, err := p.renameAside(ctx)
+	e, ok := cause.(*problem.Error)
+	if !ok {
+		e = problem.Wrap(cause, problem.ImportFailed, p.Into, "the import failed", "")
+	}
+	if err != nil {
+		e.Next = strings.TrimSuffix(e.Next, ".") + ". The half-made database is still called " + p.Into + " (renaming it failed: " + err.Error() + "); rename or inspect it before trying again"
+		return e
+	}
+	e.Next = strings.TrimSuffix(e.Next, ".") + ". The half-made database is kept as " + aside + " (nothing was dropped): inspect it, then drop it yourself when done"
+	return e
+}
+
+// renameAside renames the target to the first free <name>_incomplete[_N],
+// waiting for the failed import's backend to go.
+func (p *Plan) renameAside(ctx context.Context) (string, error) {
+	for n := 1; ; n++ {
+		suffix := incompleteSuffix
+		if n > 1 {
+			suffix += fmt.Sprintf("_%d", n)
+		}
+		name := fitName(p.Into, suffix, maxIdentifier)
+		exists, err := p.Server.DatabaseExists(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		if exists {
+			continue
+		}
+		for {
+			err = p.Server.Rename(ctx, p.Into, name)
+			if err == nil || !strings.Contains(err.Error(), "being accessed by other users") || ctx.Err() != nil {
+				return name, err
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
+// Verification compares the restored database with the dump.
+type Verification struct {
+	Tables    []TableCount
+	Sequences []SequenceCount
+}
+
+// TableCount is a table's rows in the dump and in the restored database.
+type TableCount struct {
+	Table          string
+	Dump, Restored int64
+}
+
+// SequenceCount is a sequence's value in the dump and restored.
+type SequenceCount struct {
+	Sequence       string
+	Dump, Restored int64
+}
+
+// Differences lists what does not match.
+func (v Verification) Differences() []string {
+	var bad []string
+	for _, t := range v.Tables {
+		if t.Dump != t.Restored {
+			bad = append(bad, fmt.Sprintf("%s has %d rows, the dump %d", t.Table, t.Restored, t.Dump))
+		}
+	}
+	for _, s := range v.Sequences {
+		if s.Dump != s.Restored {
+			bad = append(bad, fmt.Sprintf("sequence %s is at %d, the dump set %d", s.Sequence, s.Restored, s.Dump))
+		}
+	}
+	return bad
+}
+
+// Rows is the rows restored in all tables.
+func (v Verification) Rows() int64 {
+	var n int64
+	for _, t := range v.Tables {
+		n += t.Restored
+	}
+	return n
+}
+
+// verify counts every table's rows (ONLY: a parent's count leaves out its
+// children, each counted on its own) and reads every sequence the dump set.
+func (p *Plan) verify(ctx context.Context) (Verification, error) {
+	var v Verification
+	var sql strings.Builder
+	seen := map[string]bool{}
+	for _, t := range p.Script.Tables {
+		if !seen[t.Table] {
+			seen[t.Table] = true
+			fmt.Fprintf(&sql, "SELECT 't', %s, count(*) FROM ONLY %s;\n", QuoteLiteral(t.Table), t.Table)
+			v.Tables = append(v.Tables, TableCount{Table: t.Table, Dump: p.Script.RowCount(t.Table)})
+		}
+	}
+	for _, s := range p.Script.Sequences {
+		fmt.Fprintf(&sql, "SELECT 's', %s, last_value FROM %s;\n", QuoteLiteral(s.Sequence), s.Sequence)
+		v.Sequences = append(v.Sequences, SequenceCount{Sequence: s.Sequence, Dump: s.Value})
+	}
+	if sql.Len() == 0 {
+		return v, nil
+	}
+	rows, err := p.Server.Query(ctx, p.Into, sql.String())
+	if err != nil {
+		return v, err
+	}
+	got := map[string]int64{}
+	for _, r := range rows {
+		if len(r) == 3 {
+			var n int64
+			fmt.Sscan(r[2], &n)
+			got[r[0]+r[1]] = n
+		}
+	}
+	for i := range v.Tables {
+		v.Tables[i].Restored = got["t"+v.Tables[i].Table]
+	}
+	for i := range v.Sequences {
+		v.Sequences[i].Restored = got["s"+v.Sequences[i].Sequence]
+	}
+	sort.SliceStable(v.Tables, func(i, j int) bool { return v.Tables[i].Dump > v.Tables[j].Dump })
+	return v, nil
+}
+
+// isBrokenPipe is psql gone before its input ended: its own error says why.
+func isBrokenPipe(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "broken pipe") || strings.Contains(err.Error(), "file already closed"))
+}

@@ -1,0 +1,249 @@
+package pgdump
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"pgrescue/problem"
+	"pgrescue/shellcmd"
+)
+
+// Server is the PostgreSQL a dump is imported into, reached the way the
+// engineer's own psql would: libpq's environment (PGHOST, PGPORT, PGUSER,
+// PGPASSWORD, PGSSLMODE…) and ~/.pgpass, overridden by the fields set here.
+type Server struct {
+	Host string
+	Port string
+	User string
+	Psql string // the psql program; "psql" on PATH unless set
+	// MaintenanceDB is the database psql connects to before the dump's
+	// CREATE DATABASE and for the checks; "postgres" unless set.
+	MaintenanceDB string
+}
+
+func (s Server) psql() string {
+	if s.Psql != "" {
+		return s.Psql
+	}
+	return "psql"
+}
+
+func (s Server) maintenanceDB() string {
+	if s.MaintenanceDB != "" {
+		return s.MaintenanceDB
+	}
+	return "postgres"
+}
+
+// connArgs are psql's connection flags for db. -w: never prompt for a
+// password (a prompt would hang a pipeline); libpq reads it from .pgpass
+// or PGPASSWORD, never from the command line.
+func (s Server) connArgs(db string) []string {
+	args := []string{"-X", "-w", "-v", "ON_ERROR_STOP=1"}
+	if s.Host != "" {
+		args = append(args, "-h", s.Host)
+	}
+	if s.Port != "" {
+		args = append(args, "-p", s.Port)
+	}
+	if s.User != "" {
+		args = append(args, "-U", s.User)
+	}
+	return append(args, "-d", db)
+}
+
+// String names the server in messages: what libpq will use.
+func (s Server) String() string {
+	host := firstSet(s.Host, os.Getenv("PGHOST"), "the local socket")
+	port := firstSet(s.Port, os.Getenv("PGPORT"), "5432")
+	user := firstSet(s.User, os.Getenv("PGUSER"), currentUser())
+	return "PostgreSQL at " + host + " port " + port + " as " + user
+}
+
+func firstSet(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func currentUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "the current user"
+}
+
+// PsqlLine is the psql command line for db, as an engineer would type it.
+func (s Server) PsqlLine(db string) string {
+	words := []string{s.psql()}
+	for _, a := range s.connArgs(db) {
+		words = append(words, shellcmd.Quote(a))
+	}
+	return strings.Join(words, " ")
+}
+
+// command is psql on db with extra arguments.
+func (s Server) command(ctx context.Context, db string, extra ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, s.psql(), append(s.connArgs(db), extra...)...)
+	// ctrl+c: psql sends PostgreSQL a cancel request on SIGINT and exits,
+	// so the server stops the statement instead of finishing it alone.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	cmd.WaitDelay = 30 * time.Second
+	cmd.Env = append(os.Environ(), "PGAPPNAME=pgrescue", "PGCONNECT_TIMEOUT=10")
+	return cmd
+}
+
+// Query runs one SQL statement on db and returns its rows, fields split.
+func (s Server) Query(ctx context.Context, db, sql string) ([][]string, error) {
+	cmd := s.command(ctx, db, "-A", "-t", "-q", "-F", "\t", "-f", "-")
+	cmd.Stdin = strings.NewReader(sql)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, s.psqlError(ctx, err, stderr.String(), db)
+	}
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n") {
+		if line != "" {
+			rows = append(rows, strings.Split(line, "\t"))
+		}
+	}
+	return rows, nil
+}
+
+// Exec runs statements on db.
+func (s Server) Exec(ctx context.Context, db, sql string) error {
+	_, err := s.Query(ctx, db, sql)
+	return err
+}
+
+var connectFailure = regexp.MustCompile(`(?i)could not connect|connection to server|could not translate host name|no password supplied|password authentication failed|no pg_hba\.conf entry|Peer authentication failed|does not exist$|timeout expired`)
+
+// psqlError explains a failed psql: a server it could not reach or that
+// refused the login, or a statement's ERROR.
+func (s Server) psqlError(ctx context.Context, err error, stderr, db string) error {
+	if ctx.Err() != nil {
+		return problem.Wrap(ctx.Err(), problem.Interrupted, s.String(), "stopped", "")
+	}
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) && exitErr.ExitCode() == 2 || connectFailure.MatchString(firstLine(stderr)) {
+		e := problem.Wrap(err, problem.ServerUnreachable, s.String()+", database "+db, "cannot connect to the PostgreSQL server",
+			"check -h/-p/-U (or PGHOST, PGPORT, PGUSER), that the server is running, and that pg_hba.conf lets this user in; a password goes in ~/.pgpass or PGPASSWORD, never on the command line")
+		e.Detail = psqlMessage(stderr)
+		return e
+	}
+	if errors.Is(err, exec.ErrNotFound) {
+		return problem.Wrap(err, problem.Config, s.psql(), "psql is not installed", "install the PostgreSQL client (apt-get install postgresql-client) or give --psql PATH")
+	}
+	e := problem.Wrap(err, problem.ImportFailed, s.String()+", database "+db, "psql stopped on an error", "read the error")
+	e.Detail = psqlMessage(stderr)
+	return e
+}
+
+// psqlMessage is the error psql printed, without its location prefix.
+func psqlMessage(stderr string) string {
+	var lines []string
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if i := strings.Index(line, "ERROR:"); i >= 0 {
+			line = line[i:]
+		}
+		if line = strings.TrimSpace(line); line != "" {
+			lines = append(lines, line)
+		}
+		if len(lines) == 4 {
+			break
+		}
+	}
+	if len(lines) == 0 {
+		return "psql printed nothing"
+	}
+	return strings.Join(lines, "; ")
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+// tail keeps the last bytes written to it: psql's stderr during a long
+// import, whose last lines hold the error.
+type tail struct {
+	buf []byte
+	max int
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string { return string(t.buf) }
+
+// firstError keeps psql's first ERROR line: with ON_ERROR_STOP it is the
+// one that stopped the import.
+type firstError struct {
+	tail
+	first string
+}
+
+func (f *firstError) Write(p []byte) (int, error) {
+	if f.first == "" {
+		if i := bytes.Index(p, []byte("ERROR:")); i >= 0 {
+			line, _, _ := bytes.Cut(p[i:], []byte("\n"))
+			f.first = string(line)
+		}
+	}
+	return f.tail.Write(p)
+}
+
+var _ io.Writer = (*firstError)(nil)
+
+// DatabaseExists reports whether the server has a database of that name.
+func (s Server) DatabaseExists(ctx context.Context, name string) (bool, error) {
+	rows, err := s.Query(ctx, s.maintenanceDB(), "SELECT 1 FROM pg_catalog.pg_database WHERE datname = "+QuoteLiteral(name))
+	return len(rows) > 0, err
+}
+
+// Roles lists the server's roles.
+func (s Server) Roles(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.Query(ctx, s.maintenanceDB(), "SELECT rolname FROM pg_catalog.pg_roles")
+	if err != nil {
+		return nil, err
+	}
+	roles := map[string]bool{}
+	for _, r := range rows {
+		roles[r[0]] = true
+	}
+	return roles, nil
+}
+
+// Version is the server's version string (e.g. 15.18).
+func (s Server) Version(ctx context.Context) (string, error) {
+	rows, err := s.Query(ctx, s.maintenanceDB(), "SHOW server_version")
+	if err != nil {
+		return "", err
+	}
+	if len(rows) == 0 {
+		return "", nil
+	}
+	return strings.Fields(rows[0][0])[0], nil
+}
+
+// Rename renames a database; nobody may be connected to it.
+func (s Server) Rename(ctx context.Context, from, to string) error {
+	return s.Exec(ctx, s.maintenanceDB(), "ALTER DATABASE "+QuoteIdent(from)+" RENAME TO "+QuoteIdent(to))
+}

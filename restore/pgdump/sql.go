@@ -1,0 +1,340 @@
+package pgdump
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+)
+
+// Script is what one pass over a plain-SQL dump learns: the database it
+// creates, whether it is whole, and what a restore of it must provide and
+// can be checked against (the roles it names, each table's COPY rows, each
+// sequence's value).
+type Script struct {
+	Database   string // from CREATE DATABASE; "" in a dump made without --create
+	DumpedFrom string // the server's version, from the header
+	DumpedBy   string // pg_dump's version
+	Complete   bool   // ends with pg_dump's "dump complete" line
+	Tables     []TableData
+	Sequences  []SequenceValue
+	Roles      []string // every role the dump names (owners, grantees), sorted
+	Bytes      int64    // the SQL's size, uncompressed
+	Preamble   []string // the session settings each connection of the dump starts with
+	DataStart  int64    // offset of the first COPY: the schema before it
+	DataEnd    int64    // offset after the last COPY's \.: sequences, indexes, constraints, grants
+	// DataOnlyBetween reports that between DataStart and DataEnd there is
+	// nothing but COPY sections and comments, so the sections can be loaded
+	// by several connections (--jobs).
+	DataOnlyBetween bool
+}
+
+// TableData is one COPY section of a dump.
+type TableData struct {
+	Table  string // as the dump writes it: schema.name, quoted where needed
+	Rows   int64
+	Offset int64 // of the COPY line in the uncompressed SQL
+	End    int64 // after its \. line
+}
+
+// SequenceValue is a sequence's setval in the dump.
+type SequenceValue struct {
+	Sequence string // as the dump writes it, a string literal's content
+	Value    int64
+	IsCalled bool
+}
+
+// completeLine ends every dump pg_dump finished.
+const completeLine = "-- PostgreSQL database dump complete"
+
+// An identifier as pg_dump writes it: plain, or double-quoted with "" for ".
+const identPattern = `("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`
+
+var (
+	createDatabaseLine = regexp.MustCompile(`^CREATE DATABASE ` + identPattern + `( .*)?;?$`)
+	// Statements that name the dump's database, which a restore under
+	// another name must say with the new name. Each captures the text
+	// before the name, the name, and the rest.
+	databaseStatements = []*regexp.Regexp{
+		createDatabaseLine,
+		regexp.MustCompile(`^(?:ALTER DATABASE|COMMENT ON DATABASE|SECURITY LABEL (?:FOR \S+ )?ON DATABASE) ` + identPattern + `( .*)?$`),
+		regexp.MustCompile(`^(?:GRANT|REVOKE) .* ON DATABASE ` + identPattern + `( (?:TO|FROM) .*)$`),
+		regexp.MustCompile(`^ALTER ROLE .* IN DATABASE ` + identPattern + `( .*)$`),
+	}
+	connectLine    = regexp.MustCompile(`^\\connect (?:-reuse-previous=on "dbname='((?:[^'\\]|\\.)*)'"|("(?:[^"]|"")*"|\S+))\s*$`)
+	copyLine       = regexp.MustCompile(`^COPY (\S+(?: \S+)*?) (?:\(.*\) )?FROM stdin;$`)
+	setvalLine     = regexp.MustCompile(`^SELECT pg_catalog\.setval\('((?:[^']|'')*)', (-?\d+), (true|false)\);$`)
+	versionLine    = regexp.MustCompile(`^-- Dumped (from database|by pg_dump) version (\S+)`)
+	roleReferences = []*regexp.Regexp{
+		regexp.MustCompile(` OWNER TO ` + identPattern + `;$`),
+		regexp.MustCompile(`^SET SESSION AUTHORIZATION '?` + identPattern + `'?;$`),
+		regexp.MustCompile(`^SET ROLE ` + identPattern + `;$`),
+		regexp.MustCompile(`^GRANT .* TO ` + identPattern + `( WITH GRANT OPTION)?( GRANTED BY \S+)?;$`),
+		regexp.MustCompile(`^REVOKE .* FROM ` + identPattern + `( GRANTED BY \S+)?;$`),
+		regexp.MustCompile(`^ALTER DEFAULT PRIVILEGES FOR ROLE ` + identPattern + ` `),
+		regexp.MustCompile(`^ALTER ROLE ` + identPattern + ` IN DATABASE `),
+	}
+)
+
+var (
+	plainIdent       = regexp.MustCompile(`^[a-z_][a-z0-9_$]*$`)
+	plainConnectWord = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
+)
+
+// pseudoRoles are names GRANT accepts that are not roles.
+var pseudoRoles = map[string]bool{"PUBLIC": true, "CURRENT_USER": true, "SESSION_USER": true, "CURRENT_ROLE": true}
+
+// unquoteIdent turns an identifier as written into its name.
+func unquoteIdent(s string) string {
+	if strings.HasPrefix(s, `"`) && strings.HasSuffix(s, `"`) && len(s) >= 2 {
+		return strings.ReplaceAll(s[1:len(s)-1], `""`, `"`)
+	}
+	return strings.ToLower(s)
+}
+
+// QuoteIdent writes a name as an SQL identifier, quoted when it must be.
+func QuoteIdent(name string) string {
+	if plainIdent.MatchString(name) && !reservedWords[name] {
+		return name
+	}
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// reservedWords are the ones a database or role name might plausibly be.
+var reservedWords = map[string]bool{"all": true, "user": true, "table": true, "select": true, "order": true, "group": true, "default": true, "public": true}
+
+// QuoteLiteral writes a string as an SQL literal.
+func QuoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// connectMeta is psql's \connect to a database by name, in the form pg_dump
+// writes: a bare word when the name is simple, else a conninfo string.
+func connectMeta(name string) string {
+	if plainConnectWord.MatchString(name) {
+		return `\connect ` + name
+	}
+	conninfo := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(name)
+	return `\connect -reuse-previous=on "dbname='` + strings.ReplaceAll(conninfo, `"`, `""`) + `'"`
+}
+
+// connectTarget reads the database of a \connect line.
+func connectTarget(m []string) string {
+	if m[1] != "" || strings.HasPrefix(m[0], `\connect -reuse`) {
+		s := strings.ReplaceAll(m[1], `""`, `"`)
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			if s[i] == '\\' && i+1 < len(s) {
+				i++
+			}
+			b.WriteByte(s[i])
+		}
+		return b.String()
+	}
+	if strings.HasPrefix(m[2], `"`) {
+		return unquoteIdent(m[2])
+	}
+	return m[2] // psql does not fold a meta-command's bare argument
+}
+
+// filter passes a dump through line by line: it learns the Script and,
+// when rename is set, writes every statement naming the dump's database
+// with the new name. COPY data passes untouched and is only counted.
+type filter struct {
+	script    Script
+	rename    string // the new database name, or "" to keep the dump's
+	current   atomic.Value // the table whose COPY section is passing
+	started   atomic.Int64 // COPY sections met
+	roles     map[string]bool
+	inCopy    bool
+	afterData bool // a statement other than COPY, a comment or a blank was met after the first COPY
+	preamble  bool // collecting the session settings after a \connect
+}
+
+// errNotADump is returned for input that is not a plain-SQL pg_dump.
+var errNotADump = errors.New("not a plain-SQL pg_dump script")
+
+// run filters r into w (which may be io.Discard for a check).
+func (f *filter) run(r io.Reader, w io.Writer) error {
+	f.roles = map[string]bool{}
+	f.preamble = true
+	br := bufio.NewReaderSize(r, 1<<20)
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var long []byte // a line longer than the buffer
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long = append(long, line...)
+			continue
+		}
+		if long != nil {
+			line = append(long, line...)
+			long = nil
+		}
+		if len(line) > 0 {
+			out := f.line(line)
+			if _, werr := bw.Write(out); werr != nil {
+				return werr
+			}
+			f.script.Bytes += int64(len(line))
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if f.script.Bytes == 0 {
+		return errNotADump
+	}
+	f.finish()
+	return bw.Flush()
+}
+
+// line handles one line (with its newline) and returns what to write.
+func (f *filter) line(line []byte) []byte {
+	if f.inCopy {
+		if len(line) >= 2 && line[0] == '\\' && line[1] == '.' && (len(line) == 2 || line[2] == '\n' || line[2] == '\r') {
+			f.inCopy = false
+			t := &f.script.Tables[len(f.script.Tables)-1]
+			t.End = f.script.Bytes + int64(len(line))
+			f.script.DataEnd = t.End
+			return line
+		}
+		f.script.Tables[len(f.script.Tables)-1].Rows++
+		return line
+	}
+	text := strings.TrimRight(string(line), "\r\n")
+	if text == "" || strings.HasPrefix(text, "--") {
+		f.comment(text)
+		return line
+	}
+	if m := copyLine.FindStringSubmatch(text); m != nil {
+		f.startCopy(m[1])
+		return line
+	}
+	if len(f.script.Tables) > 0 {
+		f.afterData = true
+	}
+	f.collectPreamble(text)
+	if m := setvalLine.FindStringSubmatch(text); m != nil {
+		v, _ := strconv.ParseInt(m[2], 10, 64)
+		f.script.Sequences = append(f.script.Sequences, SequenceValue{Sequence: strings.ReplaceAll(m[1], "''", "'"), Value: v, IsCalled: m[3] == "true"})
+		return line
+	}
+	f.noteRoles(text)
+	if rewritten, ok := f.databaseLine(text); ok {
+		return []byte(rewritten + "\n")
+	}
+	return line
+}
+
+func (f *filter) comment(text string) {
+	if text == completeLine {
+		f.script.Complete = true
+	}
+	if m := versionLine.FindStringSubmatch(text); m != nil {
+		if m[1] == "by pg_dump" {
+			f.script.DumpedBy = m[2]
+		} else {
+			f.script.DumpedFrom = m[2]
+		}
+	}
+}
+
+func (f *filter) startCopy(table string) {
+	if len(f.script.Tables) == 0 {
+		f.script.DataStart = f.script.Bytes
+		f.script.DataOnlyBetween = true
+	}
+	if f.afterData {
+		f.script.DataOnlyBetween = false
+	}
+	f.inCopy = true
+	f.preamble = false
+	f.script.Tables = append(f.script.Tables, TableData{Table: table, Offset: f.script.Bytes})
+	f.current.Store(table)
+	f.started.Add(1)
+}
+
+// collectPreamble keeps the session settings that follow the last
+// \connect before the first other statement: a connection that loads COPY
+// sections on its own needs the same ones.
+func (f *filter) collectPreamble(text string) {
+	if strings.HasPrefix(text, `\connect `) {
+		f.script.Preamble = nil
+		f.preamble = true
+		return
+	}
+	if !f.preamble {
+		return
+	}
+	switch {
+	case strings.HasPrefix(text, "SET "), strings.HasPrefix(text, "SELECT pg_catalog.set_config("), strings.HasPrefix(text, `\restrict `):
+		f.script.Preamble = append(f.script.Preamble, text)
+	case strings.HasPrefix(text, `\`), strings.HasPrefix(text, "CREATE DATABASE "), strings.HasPrefix(text, "ALTER DATABASE "):
+	default:
+		f.preamble = false
+	}
+}
+
+// noteRoles records the roles a statement names.
+func (f *filter) noteRoles(text string) {
+	for _, re := range roleReferences {
+		if m := re.FindStringSubmatch(text); m != nil {
+			if !pseudoRoles[strings.ToUpper(m[1])] {
+				f.roles[unquoteIdent(m[1])] = true
+			}
+		}
+	}
+}
+
+// databaseLine rewrites a statement that names the dump's database.
+func (f *filter) databaseLine(text string) (string, bool) {
+	if m := connectLine.FindStringSubmatch(text); m != nil {
+		if f.rename == "" || connectTarget(m) != f.script.Database {
+			return "", false
+		}
+		return connectMeta(f.rename), true
+	}
+	if f.script.Database == "" {
+		if m := createDatabaseLine.FindStringSubmatch(text); m != nil {
+			f.script.Database = unquoteIdent(m[1])
+		}
+	}
+	if f.rename == "" || f.script.Database == "" {
+		return "", false
+	}
+	for _, re := range databaseStatements {
+		loc := re.FindStringSubmatchIndex(text)
+		if loc == nil || unquoteIdent(text[loc[2]:loc[3]]) != f.script.Database {
+			continue
+		}
+		return text[:loc[2]] + QuoteIdent(f.rename) + text[loc[3]:], true
+	}
+	return "", false
+}
+
+func (f *filter) finish() {
+	for r := range f.roles {
+		f.script.Roles = append(f.script.Roles, r)
+	}
+	sort.Strings(f.script.Roles)
+	if len(f.script.Tables) == 0 {
+		f.script.DataOnlyBetween = false
+	}
+}
+
+// RowCount is the rows a dump's COPY sections hold for one table, summed.
+func (s *Script) RowCount(table string) int64 {
+	var n int64
+	for _, t := range s.Tables {
+		if t.Table == table {
+			n += t.Rows
+		}
+	}
+	return n
+}
