@@ -15,37 +15,37 @@ type Kind int
 
 // The kinds, in exit-code order. Never renumber: exit codes are a public contract.
 const (
-	Unknown          Kind = iota // an unexpected failure: exit 2
-	NotFound                     // the requested object is not in the archive: exit 1
-	Usage                        // bad arguments or flags
-	Config                       // a setting is missing or malformed
-	RegionEndpoint               // wrong AWS region or S3 endpoint
-	AccessDenied                 // credentials refused or missing permissions
-	NoSuchBucket                 // the bucket does not exist
-	NoBackups                    // nothing under the prefix, or no matching backup
-	KeyMissing                   // archive is encrypted but no key was given
-	WrongKey                     // the key given is not the archive's recipient
-	PassphraseNeeded             // the secret key is protected and no passphrase was given
-	WrongPassphrase              // the passphrase does not unlock the key
-	Corrupt                      // damaged lzop/OpenPGP/tar data
-	Truncated                    // a download ended early
-	UnsafeMember                 // a tar member would land outside the data directory
-	DataDirInUse                 // the data directory is live or not empty
-	DiskSpace                    // not enough free space
-	Network                      // S3 unreachable after bounded retries
-	LocalIO                      // a local file could not be read or written
-	Interrupted                  // cancelled by the user
-	BadKey                       // a key file that cannot be read as an OpenPGP key
-	ReplayIncomplete             // the server is up, but short of the requested point
-	RecoveryFailed               // PostgreSQL stopped during recovery, or did not start
-	DatabaseExists               // the database a dump would be restored into exists
-	ServerUnreachable            // the PostgreSQL server refused the connection or the login
-	RolesMissing                 // roles a dump needs are not on the server
-	ImportFailed                 // psql stopped on an error while loading a dump
-	SessionsConnected            // a database to rename still has sessions
-	HostKey                      // ssh refused the host's key
-	WrongDatabase                // a dump holds another database than the one asked for
-	DumpVerifyFailed             // a restored database's rows differ from the dump's
+	Unknown           Kind = iota // an unexpected failure: exit 2
+	NotFound                      // the requested object is not in the archive: exit 1
+	Usage                         // bad arguments or flags
+	Config                        // a setting is missing or malformed
+	RegionEndpoint                // wrong AWS region or S3 endpoint
+	AccessDenied                  // credentials refused or missing permissions
+	NoSuchBucket                  // the bucket does not exist
+	NoBackups                     // nothing under the prefix, or no matching backup
+	KeyMissing                    // archive is encrypted but no key was given
+	WrongKey                      // the key given is not the archive's recipient
+	PassphraseNeeded              // the secret key is protected and no passphrase was given
+	WrongPassphrase               // the passphrase does not unlock the key
+	Corrupt                       // damaged lzop/OpenPGP/tar data
+	Truncated                     // a download ended early
+	UnsafeMember                  // a tar member would land outside the data directory
+	DataDirInUse                  // the data directory is live or not empty
+	DiskSpace                     // not enough free space
+	Network                       // S3 unreachable after bounded retries
+	LocalIO                       // a local file could not be read or written
+	Interrupted                   // cancelled by the user
+	BadKey                        // a key file that cannot be read as an OpenPGP key
+	ReplayIncomplete              // the server is up, but short of the requested point
+	RecoveryFailed                // PostgreSQL stopped during recovery, or did not start
+	DatabaseExists                // the database a dump would be restored into exists
+	ServerUnreachable             // the PostgreSQL server refused the connection or the login
+	RolesMissing                  // roles a dump needs are not on the server
+	ImportFailed                  // psql stopped on an error while loading a dump
+	SessionsConnected             // a database to rename still has sessions
+	HostKey                       // ssh refused the host's key
+	WrongDatabase                 // a dump holds another database than the one asked for
+	DumpVerifyFailed              // a restored database's rows differ from the dump's
 )
 
 // Info documents one kind for `pgrescue help exit-codes`.

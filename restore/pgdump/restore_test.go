@@ -324,4 +324,3 @@ func closedPort(t *testing.T) int {
 	s.Run(t, "pg_ctl", "stop", "-D", s.DataDir, "-m", "fast", "-w")
 	return port
 }
-

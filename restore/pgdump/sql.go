@@ -144,7 +144,7 @@ func connectTarget(m []string) string {
 // with the new name. COPY data passes untouched and is only counted.
 type filter struct {
 	script    Script
-	rename    string // the new database name, or "" to keep the dump's
+	rename    string       // the new database name, or "" to keep the dump's
 	current   atomic.Value // the table whose COPY section is passing
 	started   atomic.Int64 // COPY sections met
 	roles     map[string]bool
