@@ -104,7 +104,7 @@ func (cl *commandLine) rootCommand() *cobra.Command {
 		cl.backupPushCommand(),
 		cl.demoCommand(),
 		journalCommand(),
-		dumpListCommand(),
+		cl.dumpListCommand(),
 		exitCodesTopic(),
 	)
 	root.AddCommand(manCommand(root))

@@ -63,7 +63,7 @@ func (d *Duplicity) run(ctx context.Context, args ...string) ([]logRecord, error
 		return nil, err
 	}
 	defer logR.Close()
-	all := append([]string{"--log-fd", "3"}, args...)
+	all := append(append([]string{"--log-fd", "3"}, d.opts.DuplicityOptions...), args...)
 	if d.opts.TempDir != "" {
 		all = append([]string{"--tempdir", d.opts.TempDir}, all...)
 	}

@@ -100,6 +100,9 @@ var (
 // Classify names every entry of a tree. loc is the primary's time zone, in
 // which the names' times were written.
 func Classify(entries []Entry, loc *time.Location) *Listing {
+	if loc == nil {
+		loc = time.Local
+	}
 	l := &Listing{}
 	for _, e := range entries {
 		e.Path = path.Clean(filepath.ToSlash(e.Path))

@@ -89,6 +89,7 @@ type SourceOptions struct {
 	Passphrase       string   // duplicity's PASSPHRASE: passed in its environment only
 	TempDir          string   // duplicity's --tempdir
 	DuplicityEnv     []string // more environment for duplicity (AWS_*, GNUPGHOME)
+	DuplicityOptions []string // more options, e.g. --s3-endpoint-url URL or --archive-dir DIR
 	Progress         func(string)
 }
 
