@@ -365,8 +365,7 @@ func TestTablespaceMappingIsReadAsPgBasebackupReadsIt(t *testing.T) {
 
 // TestDumpListNamesTheNightlyDumps: the legacy dumps of an
 // autopostgresqlbackup tree, newest first, by database, with the rest
-// listed as not recognised; other sources are refused for now with the
-// way round.
+// listed as not recognised; a malformed source is a usage error.
 func TestDumpListNamesTheNightlyDumps(t *testing.T) {
 	root := t.TempDir()
 	for _, name := range []string{"daily/db1/db1_2026-11-25_03h00m.Wednesday.sql.gz", "daily/db2/db2_2026-11-25_03h00m.Wednesday.sql.gz",
@@ -386,8 +385,8 @@ func TestDumpListNamesTheNightlyDumps(t *testing.T) {
 	if r := pgrescue(t, nil, "dump-list", "--source", root, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"Database": "db2"`) {
 		t.Errorf("--json: %+v", r)
 	}
-	if r := pgrescue(t, nil, "dump-list", "--source", "ssh://backup-1/data/backups"); r.code != 3 || !strings.Contains(r.stderr, "rsync -a") {
-		t.Errorf("an ssh source: %+v", r)
+	if r := pgrescue(t, nil, "dump-list", "--source", "ssh://backup-1"); r.code != 3 || !strings.Contains(r.stderr, "ssh://[user@]host[:port]/path") {
+		t.Errorf("an ssh source without a path: %+v", r)
 	}
 	if r := pgrescue(t, nil, "dump-list", "--source", root, "--timezone", "Mars/Olympus"); r.code != 3 || !strings.Contains(r.stderr, "--timezone") {
 		t.Errorf("a bad time zone: %+v", r)

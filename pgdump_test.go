@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"pgrescue/internal/pgtest"
+	"pgrescue/internal/testtool"
+)
+
+// nightlyTree lays out one night of autopostgresqlbackup's files for db,
+// dumped by the real pg_dump and pg_dumpall and gzipped by gzip.
+func nightlyTree(t *testing.T, s *pgtest.Server, db string) string {
+	t.Helper()
+	root := t.TempDir()
+	gz := func(data []byte) []byte {
+		cmd := exec.Command(testtool.Need(t, "gzip"), "-c")
+		cmd.Stdin = bytes.NewReader(data)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for name, data := range map[string][]byte{
+		"daily/" + db + "/" + db + "_2026-11-25_03h00m.Wednesday.sql.gz":             gz(s.Dump(t, db, "--create")),
+		"daily/postgres_globals/postgres_globals_2026-11-25_03h00m.Wednesday.sql.gz": gz(s.DumpGlobals(t)),
+		"latest/" + db + "_2026-11-25_03h00m.Wednesday.sql.gz":                       gz(s.Dump(t, db, "--create")),
+	} {
+		p := filepath.Join(root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, data, 0o600)
+	}
+	return root
+}
+
+// TestRestorePgDumpCommand is the legacy path as an engineer runs it: the
+// plan first, then the restore into a new database with its verification,
+// then --replace, which waits for no sessions (or ends them when told),
+// keeps the old database and is written to the journal.
+func TestRestorePgDumpCommand(t *testing.T) {
+	s := pgtest.Start(t)
+	s.PSQL(t, "postgres", "CREATE DATABASE content_store")
+	s.PSQL(t, "content_store", "CREATE TABLE items (id serial PRIMARY KEY, body text); INSERT INTO items (body) SELECT md5(g::text) FROM generate_series(1, 2500) g")
+	root := nightlyTree(t, s, "content_store")
+	s.PSQL(t, "content_store", "DELETE FROM items WHERE id > 100") // the incident
+	state := t.TempDir()
+	env := append(s.Env(), "XDG_STATE_HOME="+state)
+	args := []string{"restore", "pg-dump", "--source", root, "--database", "content_store", "--timezone", "UTC", "--psql", filepath.Join(s.Bin, "psql")}
+
+	r := pgrescue(t, env, args...)
+	if r.code != 3 || !strings.Contains(r.stdout, "# plan: restore content_store's daily dump of 2026-11-25 03:00 UTC") || !strings.Contains(r.stderr, "--yes") {
+		t.Fatalf("without --yes: %+v", r)
+	}
+	r = pgrescue(t, env, append(args, "--yes")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "verified: 1 tables, 2500 rows, 1 sequences match the dump") {
+		t.Fatalf("restore: %+v", r)
+	}
+	restored := regexp.MustCompile(`into (content_store_restored_\d{8}T\d{4}) in`).FindStringSubmatch(r.stdout)
+	if restored == nil {
+		t.Fatalf("no restored name in %s", r.stdout)
+	}
+	if n := s.PSQL(t, restored[1], "SELECT count(*) FROM items"); n != "2500" {
+		t.Errorf("restored rows: %s", n)
+	}
+	if n := s.PSQL(t, "content_store", "SELECT count(*) FROM items"); n != "100" {
+		t.Errorf("the live database was touched: %s rows", n)
+	}
+
+	// a session on the live database stops --replace, which names it
+	hold := exec.Command(filepath.Join(s.Bin, "psql"), "-X", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", "content_store", "-c", "SELECT pg_sleep(60)")
+	hold.Env = append(os.Environ(), "PGAPPNAME=publisher-worker")
+	if err := hold.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { hold.Process.Kill(); hold.Wait() }()
+	waitForSession(t, s, "publisher-worker")
+	replace := append(args, "--yes", "--replace", "--confirm", "content_store", "--into", "content_store_new")
+	r = pgrescue(t, env, replace...)
+	if r.code != 27 || !strings.Contains(r.stderr, "publisher-worker") || !strings.Contains(r.stderr, "--terminate-sessions") {
+		t.Fatalf("--replace with a session: %+v", r)
+	}
+	if dbs := s.Databases(t); !slices.Contains(dbs, "content_store_new") || !slices.Contains(dbs, "content_store") {
+		t.Fatalf("after a refused swap: %v", dbs)
+	}
+	if r = pgrescue(t, env, append(args, "--yes", "--replace", "--confirm", "content_stor", "--into", "content_store_x")...); r.code != 3 || !strings.Contains(r.stderr, "not confirmed") {
+		t.Fatalf("a mistyped confirmation: %+v", r)
+	}
+	r = pgrescue(t, env, append(args, "--yes", "--replace", "--confirm", "content_store", "--into", "content_store_new2", "--terminate-sessions")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "replaced: content_store is the restored database; the old one is kept as content_store_before_") {
+		t.Fatalf("--replace --terminate-sessions: %+v", r)
+	}
+	if n := s.PSQL(t, "content_store", "SELECT count(*) FROM items"); n != "2500" {
+		t.Errorf("content_store after the swap: %s rows", n)
+	}
+	r = pgrescue(t, env, "journal", "--last", "1")
+	if !strings.Contains(r.stdout, "terminate") || !strings.Contains(r.stdout, "replaced") {
+		t.Errorf("journal: %s", r.stdout)
+	}
+}
+
+func waitForSession(t *testing.T, s *pgtest.Server, app string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		if s.PSQL(t, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"+app+"'") == "1" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no session of %s", app)
+}
