@@ -105,7 +105,14 @@ type result struct {
 // pgrescue runs the real binary with a clean environment plus env.
 func pgrescue(t *testing.T, env []string, args ...string) result {
 	t.Helper()
+	return pgrescueWithInput(t, env, "", args...)
+}
+
+// pgrescueWithInput runs the real binary with answers on its stdin.
+func pgrescueWithInput(t *testing.T, env []string, input string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
+	cmd.Stdin = strings.NewReader(input)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

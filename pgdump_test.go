@@ -117,3 +117,35 @@ func waitForSession(t *testing.T, s *pgtest.Server, app string) {
 	}
 	t.Fatalf("no session of %s", app)
 }
+
+// TestWizardRestoresANightlyDumpLineByLine: the wizard's pg_dump flow as
+// an engineer answers it with --plain: the application, its hosting, the
+// legacy source, the mount point, the newest dump, yes; the dump lands in a
+// new database and is verified, next to the live one.
+func TestWizardRestoresANightlyDumpLineByLine(t *testing.T) {
+	s := pgtest.Start(t)
+	db := "content_publisher_production"
+	s.PSQL(t, "postgres", "CREATE DATABASE "+db)
+	s.PSQL(t, db, "CREATE TABLE documents (id int PRIMARY KEY, title text); INSERT INTO documents SELECT g, 'doc ' || g FROM generate_series(1, 700) g")
+	root := nightlyTree(t, s, db)
+	config := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(config, []byte("applications:\n  content-publisher:\n    databases: ["+db+"]\n    pg_dump_dir: "+root+"\n"), 0o644)
+	env := append(s.Env(), "XDG_STATE_HOME="+t.TempDir(), "TZ=UTC")
+	answers := strings.Join([]string{"content-publisher", "", "2", "1", "1", "yes"}, "\n") + "\n"
+	r := pgrescueWithInput(t, env, answers, "--config", config, "--plain")
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	for _, want := range []string{"Found 2 dumps", "The dump is whole: 1 tables", "Verified: 1 tables, 700 rows"} {
+		if !strings.Contains(r.stderr+r.stdout, want) {
+			t.Errorf("the session lacks %q:\nstdout:\n%s\nstderr:\n%s", want, r.stdout, r.stderr)
+		}
+	}
+	restored := regexp.MustCompile(`into (`+db+`_restored_\d{8}T\d{4})`).FindStringSubmatch(r.stdout)
+	if restored == nil {
+		t.Fatalf("no restored database named in:\n%s", r.stdout)
+	}
+	if n := s.PSQL(t, restored[1], "SELECT count(*) FROM documents"); n != "700" {
+		t.Errorf("restored rows: %s", n)
+	}
+}

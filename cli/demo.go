@@ -121,8 +121,10 @@ func (cl *commandLine) demoWizard(ctx context.Context, cmd *cobra.Command, sb *d
 	sess.Journal = j
 	backend := wizardbackend.New(sess)
 	backend.ReplayAtLeast = demoReplayTime
+	dumps := &wizardbackend.PgDump{Location: time.Local}
+	defer dumps.Close()
 	deps := ui.Deps{
-		WALE: backend, GPG: backend, Catalog: cat, Config: cfg, Journal: j,
+		WALE: backend, GPG: backend, PgDump: dumps, Catalog: cat, Config: cfg, Journal: j,
 		Defaults: ui.WALERequest{Envdir: sb.Envdir}, Context: ctx, NoColor: os.Getenv("NO_COLOR") != "",
 		Training: training(sb),
 	}

@@ -335,7 +335,7 @@ func (p *dumpProgress) event(e pgdump.Event) {
 		p.stage = e.Stage
 		p.last = time.Time{}
 	}
-	line := DumpProgressLine(e)
+	line := e.String()
 	switch {
 	case p.terminal:
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
@@ -343,37 +343,4 @@ func (p *dumpProgress) event(e pgdump.Event) {
 		fmt.Fprintln(p.w, line)
 		p.last = time.Now()
 	}
-}
-
-// DumpProgressLine is one line of a restore's progress.
-func DumpProgressLine(e pgdump.Event) string {
-	var b strings.Builder
-	switch e.Stage {
-	case pgdump.StageCheck:
-		b.WriteString("checking")
-	case pgdump.StageGlobals:
-		return "creating roles from the globals dump: " + e.Note
-	case pgdump.StageImport:
-		b.WriteString("loading")
-	case pgdump.StageVerify:
-		return fmt.Sprintf("verifying %d tables against the dump's row counts", e.Of)
-	case pgdump.StageRename:
-		return "setting the failed import aside: " + e.Note
-	}
-	if e.Total > 0 {
-		fmt.Fprintf(&b, " %s of %s (%.0f%%)", wale.HumanBytes(e.Read), wale.HumanBytes(e.Total), 100*float64(e.Read)/float64(e.Total))
-	} else {
-		fmt.Fprintf(&b, " %s", wale.HumanBytes(e.Read))
-	}
-	fmt.Fprintf(&b, ", %s/s", wale.HumanBytes(int64(e.Rate())))
-	if eta := e.ETA(); eta > 0 {
-		fmt.Fprintf(&b, ", about %s left", eta.Round(time.Second))
-	}
-	switch {
-	case e.Table != "" && e.Of > 0:
-		fmt.Fprintf(&b, ", table %d of %d: %s", e.Tables, e.Of, e.Table)
-	case e.Table != "":
-		fmt.Fprintf(&b, ", table %d: %s", e.Tables, e.Table)
-	}
-	return b.String()
 }

@@ -57,8 +57,10 @@ func (cl *commandLine) wizard(cmd *cobra.Command, w *wizardFlags) error {
 	sess := cl.session()
 	sess.Journal = j
 	backend := wizardbackend.New(sess)
+	dumps := &wizardbackend.PgDump{Location: time.Local}
+	defer dumps.Close()
 	deps := ui.Deps{
-		WALE: backend, GPG: backend, Catalog: cat, Config: cfg, Journal: j, DryRun: w.dryRun,
+		WALE: backend, GPG: backend, PgDump: dumps, Catalog: cat, Config: cfg, Journal: j, DryRun: w.dryRun,
 		Defaults: ui.WALERequest{PGData: w.pgdata, Envdir: cl.flags.Envdir}, Context: cmd.Context(),
 		NoColor: os.Getenv("NO_COLOR") != "",
 	}

@@ -11,23 +11,8 @@ import (
 )
 
 // The runbook flow shows the runbook's steps, with the exact commands, for
-// a branch pgrescue does not restore by itself yet: AWS RDS and the legacy
-// nightly pg_dump. Each is replaced by a flow of its own as it is built.
-
-// pgDumpRunbooks are the legacy pg_dump's sources, as restore paths.
-func pgDumpRunbooks() []restorePath {
-	var paths []restorePath
-	for _, src := range hosting.DumpSources {
-		paths = append(paths, restorePath{
-			Text: "Legacy nightly pg_dump, from " + src.String() + ": one database as of the last nightly dump " +
-				"(03:00); everything after it is lost. Deprecated, kept until WAL-E restores are proven.",
-			Start: func(m *Model, s Selection) tea.Cmd {
-				return m.push(newRunbookPage(m, "legacy pg_dump from "+src.String(), hosting.PgDumpSteps(s.App, s.Details, src)))
-			},
-		})
-	}
-	return paths
-}
+// a branch pgrescue does not restore by itself yet: AWS RDS. It is
+// replaced by a flow of its own as it is built.
 
 func startRDSRunbook(m *Model, s Selection) tea.Cmd {
 	return m.push(newRunbookPage(m, "AWS RDS", hosting.RDSSteps(s.App, s.Details)))

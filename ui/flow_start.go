@@ -30,9 +30,10 @@ type restorePath struct {
 // selfManagedPaths are the restore paths the source page offers for
 // Carrenza/6DG, the recommended one first. A new restore path is a flow
 // file and one line here.
-var selfManagedPaths = append([]restorePath{
+var selfManagedPaths = []restorePath{
 	{Text: waleSourceText, Start: startWALE},
-}, pgDumpRunbooks()...)
+	{Text: pgDumpSourceText, Start: startPgDump},
+}
 
 // rdsPath is where an application hosted on AWS RDS goes.
 var rdsPath = restorePath{Text: "AWS RDS: restore through AWS (the runbook's RDS page)", Start: startRDSRunbook}

@@ -29,8 +29,9 @@ import (
 
 // Deps is what the wizard works with.
 type Deps struct {
-	WALE    WALEBackend // the WAL-E restore flow's work
-	GPG     GPGBackend  // the GPG key flow's work
+	WALE    WALEBackend   // the WAL-E restore flow's work
+	GPG     GPGBackend    // the GPG key flow's work
+	PgDump  PgDumpBackend // the legacy pg_dump flow's work
 	Catalog *hosting.Catalog
 	Config  *hosting.Config // may be nil
 	Journal *journal.Journal

@@ -110,10 +110,6 @@ func TestScreens(t *testing.T) {
 		typeText(t, m, "local-links-manager")
 		press(t, m, "enter", "enter")
 	})
-	eachSize(t, "runbook-pgdump", func(t *testing.T, m *Model) {
-		typeText(t, m, "content-publisher")
-		press(t, m, "enter", "enter", "down", "enter")
-	})
 	eachSize(t, "preflight-ask-pgdata", func(t *testing.T, m *Model) {
 		typeText(t, m, "content-publisher")
 		press(t, m, "enter", "enter")

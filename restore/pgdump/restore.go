@@ -92,6 +92,40 @@ func (e Event) ETA() time.Duration {
 	return time.Duration(float64(e.Total-e.Read) / r * float64(time.Second))
 }
 
+// String is the event as one line of progress, for the command line, the
+// wizard and the journal alike.
+func (e Event) String() string {
+	var b strings.Builder
+	switch e.Stage {
+	case StageCheck:
+		b.WriteString("checking")
+	case StageGlobals:
+		return "creating roles from the globals dump: " + e.Note
+	case StageImport:
+		b.WriteString("loading")
+	case StageVerify:
+		return fmt.Sprintf("verifying %d tables against the dump's row counts", e.Of)
+	case StageRename:
+		return "setting the failed import aside: " + e.Note
+	}
+	if e.Total > 0 {
+		fmt.Fprintf(&b, " %s of %s (%.0f%%)", describeSize(e.Read), describeSize(e.Total), 100*float64(e.Read)/float64(e.Total))
+	} else {
+		fmt.Fprintf(&b, " %s", describeSize(e.Read))
+	}
+	fmt.Fprintf(&b, ", %s/s", describeSize(int64(e.Rate())))
+	if eta := e.ETA(); eta > 0 {
+		fmt.Fprintf(&b, ", about %s left", eta.Round(time.Second))
+	}
+	switch {
+	case e.Table != "" && e.Of > 0:
+		fmt.Fprintf(&b, ", table %d of %d: %s", e.Tables, e.Of, e.Table)
+	case e.Table != "":
+		fmt.Fprintf(&b, ", table %d: %s", e.Tables, e.Table)
+	}
+	return b.String()
+}
+
 // Plan is a checked restore: the dump found, read whole once and found
 // complete, the server reached, the target name free and the roles known.
 type Plan struct {

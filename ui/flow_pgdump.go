@@ -1,0 +1,662 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"pgrescue/hosting"
+	"pgrescue/problem"
+	"pgrescue/restore/pgdump"
+)
+
+// The pg_dump flow restores one database from the legacy nightly dumps:
+// the source (the primary's mount point, the backup machine, the offsite
+// archive), the dump, the check (the whole dump read once, the server and
+// the roles), then the import into a new database with its verification.
+
+// pgDumpSourceText is how the source page offers this flow.
+const pgDumpSourceText = "Legacy nightly pg_dump (autopostgresqlbackup): one database as of the last nightly dump (03:00), " +
+	"into a new database next to the live one; everything after the dump is lost. From the primary, the backup machine or S3."
+
+// pgDumpCrumbs are the flow's pages, for the breadcrumb.
+var pgDumpCrumbs = []string{"Dumps", "Dump", "Check", "Import"}
+
+// PgDumpRequest is what the pg_dump flow gathers.
+type PgDumpRequest struct {
+	Source   string // as restore pg-dump's --source
+	Database string
+	Dump     string // the dump's path in its tree
+	Globals  bool   // create the missing roles from that night's globals
+	Jobs     int
+}
+
+// PgDumpBackend does the flow's work over the pgdump engine; the server
+// it restores into is the backend's (libpq's settings, as psql's).
+type PgDumpBackend interface {
+	// List lists a source's dumps, with what the source says about itself
+	// (the offsite archive: how stale it is).
+	List(ctx context.Context, source string) (*pgdump.Listing, []string, error)
+	Prepare(ctx context.Context, req PgDumpRequest, report func(pgdump.Event)) (*pgdump.Plan, error)
+	Run(ctx context.Context, plan *pgdump.Plan, report func(pgdump.Event)) (*pgdump.Result, error)
+}
+
+// pgDumpFlow is the flow's state, shared by its pages.
+type pgDumpFlow struct {
+	sel     Selection
+	req     PgDumpRequest
+	sources []dumpSource
+	listing *pgdump.Listing
+	notes   []string
+}
+
+// dumpSource is one place the dumps are kept, as the source page lists it.
+type dumpSource struct {
+	label string
+	url   string
+	found string // what listing it found, once tried
+	err   error
+}
+
+func startPgDump(m *Model, s Selection) tea.Cmd {
+	f := &pgDumpFlow{sel: s, req: PgDumpRequest{Jobs: 1}, sources: dumpSources(s)}
+	p := &dumpSourcePage{flow: f}
+	p.next = pgDumpCrumbs[1:]
+	return m.push(p)
+}
+
+// dumpSources are the runbook's three places, named for the application.
+func dumpSources(s Selection) []dumpSource {
+	d := s.Details
+	dir := strings.TrimSuffix(firstOf(d.PgDumpDir, hosting.DefaultPgDumpDir), "/")
+	return []dumpSource{
+		{label: hosting.MountPoint.String(), url: dir},
+		{label: hosting.BackupMachine.String(), url: "ssh://" + firstOf(d.BackupHost, hosting.DefaultBackupHost) + hosting.DefaultBackupRoot + "/" + hosting.DefaultPrimaryFQDN + dir},
+		{label: hosting.S3Duplicity.String(), url: hosting.OffsiteURL},
+	}
+}
+
+func firstOf(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// dumpSourcePage chooses where to read the dumps from, and lists them.
+type dumpSourcePage struct {
+	basePage
+	flow    *pgDumpFlow
+	cursor  int
+	listing *job
+}
+
+func (p *dumpSourcePage) Crumb() string { return "Dumps" }
+func (p *dumpSourcePage) Keys() []key.Binding {
+	return []key.Binding{keyChoose, binding("enter", "list its dumps", "enter")}
+}
+
+func (p *dumpSourcePage) Update(m *Model, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		if p.listing != nil {
+			return nil
+		}
+		switch msg.String() {
+		case "up", "k":
+			p.cursor = max(p.cursor-1, 0)
+		case "down", "j":
+			p.cursor = min(p.cursor+1, len(p.flow.sources)-1)
+		case "enter":
+			return p.list(m)
+		}
+	case jobDone:
+		return p.listed(m, msg.result)
+	}
+	return nil
+}
+
+type listed struct {
+	listing *pgdump.Listing
+	notes   []string
+	err     error
+}
+
+func (p *dumpSourcePage) list(m *Model) tea.Cmd {
+	src := p.flow.sources[p.cursor]
+	m.deps.Journal.Event("dumps", "listing "+src.url)
+	m.say("Listing the dumps in %s…", src.url)
+	backend := m.deps.PgDump
+	j, cmd := m.startJob(p, func(ctx context.Context, _ func(any)) any {
+		l, notes, err := backend.List(ctx, src.url)
+		return listed{l, notes, err}
+	})
+	p.listing = j
+	return cmd
+}
+
+func (p *dumpSourcePage) listed(m *Model, result any) tea.Cmd {
+	p.listing = nil
+	r := result.(listed)
+	src := &p.flow.sources[p.cursor]
+	src.err = r.err
+	if r.err != nil {
+		src.found = ""
+		m.say("%s", r.err.Error())
+		if m.plain() {
+			return m.end(r.err)
+		}
+		return nil
+	}
+	mine := dumpsFor(r.listing, p.flow.sel.Details.Databases)
+	src.found = fmt.Sprintf("%d dumps", len(mine))
+	if len(mine) > 0 {
+		src.found += ", newest " + mine[0].TakenAt.Format("2006-01-02 15:04 MST")
+	}
+	m.say("Found %s.", src.found)
+	for _, n := range r.notes {
+		m.say("Note: %s", n)
+	}
+	p.flow.req.Source, p.flow.listing, p.flow.notes = src.url, r.listing, r.notes
+	if len(mine) == 0 {
+		src.err = problem.New(problem.NoBackups, src.url, "no dump of this application's databases here", "choose another source")
+		if m.plain() {
+			return m.end(src.err)
+		}
+		return nil
+	}
+	next := &dumpChoicePage{flow: p.flow, dumps: mine}
+	next.next = pgDumpCrumbs[2:]
+	return m.push(next)
+}
+
+// dumpsFor keeps the per-database dumps of the application's databases
+// (all of them when the catalog names none), newest first.
+func dumpsFor(l *pgdump.Listing, databases []string) []pgdump.Dump {
+	var kept []pgdump.Dump
+	for _, d := range l.Dumps {
+		if d.AllDatabases() || d.Globals() {
+			continue
+		}
+		if len(databases) == 0 || contains(databases, d.Database) {
+			kept = append(kept, d)
+		}
+	}
+	return kept
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *dumpSourcePage) Ask(m *Model) *Question {
+	q := &Question{Text: "Dumps from", Default: p.cursor}
+	for _, s := range p.flow.sources {
+		q.Options = append(q.Options, s.label+": "+s.url)
+	}
+	return q
+}
+
+func (p *dumpSourcePage) Answer(m *Model, a Answer) tea.Cmd {
+	p.cursor = a.Choice
+	return p.list(m)
+}
+
+func (p *dumpSourcePage) View(m *Model) string {
+	w := m.width - 2
+	var b strings.Builder
+	b.WriteString(m.st.Bold.Render("Where are the nightly dumps?") + "\n")
+	b.WriteString(wrapWords("autopostgresqlbackup dumped each database at 03:00 onto the primary's own mount point; the backup machine copied them every morning; until July 2018 they also went to S3 with duplicity.", w) + "\n\n")
+	for i, s := range p.flow.sources {
+		text := s.label + "\n" + s.url
+		switch {
+		case p.listing != nil && i == p.cursor:
+			text += "\n" + m.st.Running.Render("listing…")
+		case s.err != nil:
+			text += "\n" + m.st.Error.Render(s.err.Error())
+		case s.found != "":
+			text += "\n" + m.st.OK.Render(s.found)
+		}
+		b.WriteString(choiceLine(m, text, i == p.cursor, w) + "\n")
+	}
+	return b.String()
+}
+
+// dumpChoicePage chooses the dump: newest first, with its age and size.
+type dumpChoicePage struct {
+	basePage
+	flow   *pgDumpFlow
+	dumps  []pgdump.Dump
+	cursor int
+	offset int
+}
+
+func (p *dumpChoicePage) Crumb() string { return "Dump" }
+func (p *dumpChoicePage) Keys() []key.Binding {
+	return []key.Binding{keyChoose, binding("enter", "check this dump", "enter")}
+}
+
+func (p *dumpChoicePage) Update(m *Model, msg tea.Msg) tea.Cmd {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "up", "k":
+			p.cursor = max(p.cursor-1, 0)
+		case "down", "j":
+			p.cursor = min(p.cursor+1, len(p.dumps)-1)
+		case "enter":
+			return p.choose(m)
+		}
+	}
+	return nil
+}
+
+func (p *dumpChoicePage) describe(m *Model, d pgdump.Dump) string {
+	age := m.deps.Now().Sub(d.TakenAt)
+	text := fmt.Sprintf("%s  %s %s, %s ago, %s %s", d.Database, d.Kind, d.TakenAt.Format("Mon 2006-01-02 15:04 MST"), roundAge(age), humanSize(d.Size), d.Compression)
+	if d.Encrypted {
+		text += ", encrypted"
+	}
+	if d.TimeMismatch != "" {
+		text += " (" + d.TimeMismatch + ")"
+	}
+	return text
+}
+
+func roundAge(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	case d >= time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d minutes", max(int(d.Minutes()), 0))
+}
+
+func humanSize(n int64) string {
+	if n <= 0 {
+		return "size unknown,"
+	}
+	const unit = 1024
+	v, u := float64(n), 0
+	for v >= unit && u < 4 {
+		v /= unit
+		u++
+	}
+	return fmt.Sprintf("%.1f %s,", v, []string{"B", "KiB", "MiB", "GiB", "TiB"}[u])
+}
+
+func (p *dumpChoicePage) choose(m *Model) tea.Cmd {
+	d := p.dumps[p.cursor]
+	p.flow.req.Database, p.flow.req.Dump, p.flow.req.Globals = d.Database, d.Path, false
+	m.deps.Journal.Event("dump", d.Path)
+	check := &dumpCheckPage{flow: p.flow}
+	check.next = pgDumpCrumbs[3:]
+	return tea.Batch(m.push(check), check.start(m))
+}
+
+func (p *dumpChoicePage) Ask(m *Model) *Question {
+	q := &Question{Text: "Dump"}
+	for _, d := range p.dumps {
+		q.Options = append(q.Options, p.describe(m, d))
+	}
+	return q
+}
+
+func (p *dumpChoicePage) Answer(m *Model, a Answer) tea.Cmd {
+	p.cursor = a.Choice
+	return p.choose(m)
+}
+
+func (p *dumpChoicePage) View(m *Model) string {
+	w := m.width - 2
+	var head, list strings.Builder
+	head.WriteString(m.st.Bold.Render("Which dump? Newest first") + "\n")
+	for _, n := range p.flow.notes {
+		head.WriteString(m.st.Warn.Render(wrapWords(n, w)) + "\n")
+	}
+	head.WriteString("\n")
+	for i, d := range p.dumps {
+		list.WriteString(choiceLine(m, p.describe(m, d), i == p.cursor, w) + "\n")
+	}
+	room := m.bodyHeight() - strings.Count(head.String(), "\n") - 1
+	p.offset = max(min(p.offset, p.cursor), p.cursor-room+2)
+	return head.String() + scrollLines(list.String(), &p.offset, room)
+}
+
+// dumpCheckPage reads the whole dump once and checks the server, then
+// shows the plan; enter starts the import (into a new database: nothing
+// that exists is changed).
+type dumpCheckPage struct {
+	basePage
+	flow     *pgDumpFlow
+	job      *job
+	progress pgdump.Event
+	plan     *pgdump.Plan
+	err      error
+	offset   int
+}
+
+func (p *dumpCheckPage) Crumb() string { return "Check" }
+
+func (p *dumpCheckPage) Keys() []key.Binding {
+	switch {
+	case p.plan != nil:
+		return []key.Binding{binding("up/down", "scroll the plan", "up", "down"), binding("enter", "restore into "+p.plan.Into, "enter")}
+	case p.canLoadGlobals():
+		return []key.Binding{binding("g", "create the roles from that night's globals", "g")}
+	}
+	return nil
+}
+
+func (p *dumpCheckPage) start(m *Model) tea.Cmd {
+	p.plan, p.err, p.progress = nil, nil, pgdump.Event{}
+	m.say("Checking %s: it is read once, whole, before anything changes…", p.flow.req.Dump)
+	backend, req := m.deps.PgDump, p.flow.req
+	j, cmd := m.startJob(p, func(ctx context.Context, emit func(any)) any {
+		plan, err := backend.Prepare(ctx, req, func(e pgdump.Event) { emit(e) })
+		if err != nil {
+			return err
+		}
+		return plan
+	})
+	p.job = j
+	return cmd
+}
+
+// canLoadGlobals: the check stopped on roles the server lacks, and that
+// night's globals dump is there to create them.
+func (p *dumpCheckPage) canLoadGlobals() bool {
+	if !problem.Is(p.err, problem.RolesMissing) || p.flow.req.Globals || p.flow.listing == nil {
+		return false
+	}
+	for _, d := range p.flow.listing.Dumps {
+		if d.Path == p.flow.req.Dump {
+			_, ok := p.flow.listing.GlobalsOf(d)
+			return ok
+		}
+	}
+	return false
+}
+
+func (p *dumpCheckPage) Update(m *Model, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case jobEvents:
+		for _, e := range msg.events {
+			if ev, ok := e.(pgdump.Event); ok {
+				p.progress = ev
+			}
+		}
+		if p.job != nil {
+			return p.job.listen()
+		}
+	case jobDone:
+		p.job = nil
+		return p.checked(m, msg.result)
+	case tea.KeyPressMsg:
+		switch msg.String() {
+		case "up":
+			p.offset = max(p.offset-1, 0)
+		case "down":
+			p.offset++
+		case "g":
+			if p.canLoadGlobals() {
+				p.flow.req.Globals = true
+				return p.start(m)
+			}
+		case "enter":
+			if p.plan != nil {
+				return p.proceed(m)
+			}
+		}
+	}
+	return nil
+}
+
+func (p *dumpCheckPage) checked(m *Model, result any) tea.Cmd {
+	switch r := result.(type) {
+	case error:
+		p.err = r
+		m.deps.Journal.Event("check", r.Error())
+		m.say("%s", r.Error())
+		if m.plain() && !p.canLoadGlobals() {
+			return m.end(r)
+		}
+	case *pgdump.Plan:
+		p.plan = r
+		m.deps.Journal.Event("plan", planScript(r))
+		m.say("The dump is whole: %d tables, %s of SQL. The plan (nothing has been changed yet):", len(r.Script.Tables), humanSize(r.Script.Bytes))
+		m.say("%s", strings.TrimRight(planScript(r), "\n"))
+		if m.plain() && m.deps.DryRun {
+			m.say("Dry run: nothing was run.")
+			m.outcome.Summary = "The plan for " + r.Database + ":\n\n" + planScript(r)
+			return m.end(nil)
+		}
+	}
+	return nil
+}
+
+func planScript(p *pgdump.Plan) string {
+	var b strings.Builder
+	for _, c := range p.Commands() {
+		if c.Why != "" {
+			b.WriteString("# " + c.Why + "\n")
+		}
+		if c.Line != "" {
+			b.WriteString(c.Line + "\n")
+		}
+	}
+	return b.String()
+}
+
+func (p *dumpCheckPage) proceed(m *Model) tea.Cmd {
+	if m.deps.DryRun {
+		m.outcome.Summary = "The plan for " + p.plan.Database + " (dry run, nothing was run):\n\n" + planScript(p.plan)
+		return m.quit()
+	}
+	run := &dumpImportPage{flow: p.flow, plan: p.plan}
+	return tea.Batch(m.push(run), run.start(m))
+}
+
+// Ask: yes starts the import; g, after missing roles, loads the globals.
+func (p *dumpCheckPage) Ask(m *Model) *Question {
+	if p.job != nil {
+		return nil
+	}
+	if p.canLoadGlobals() {
+		return &Question{Text: "Type g to create the missing roles from that night's globals dump and check again"}
+	}
+	if p.plan == nil {
+		return nil
+	}
+	return &Question{Text: "Type yes to restore into the new database " + p.plan.Into}
+}
+
+func (p *dumpCheckPage) Answer(m *Model, a Answer) tea.Cmd {
+	if p.canLoadGlobals() {
+		if a.Text != "g" {
+			return m.end(p.err)
+		}
+		p.flow.req.Globals = true
+		return p.start(m)
+	}
+	if a.Text != "yes" {
+		return m.end(problem.New(problem.Usage, "confirmation", "the restore was not confirmed: nothing was run", "run pgrescue again and answer yes"))
+	}
+	return p.proceed(m)
+}
+
+func (p *dumpCheckPage) View(m *Model) string {
+	w := m.width - 2
+	var b strings.Builder
+	b.WriteString(m.st.Bold.Render("Checking the dump before anything changes") + "\n")
+	b.WriteString(wrapWords("pgrescue reads the whole dump once: it must decompress to its end, be finished by pg_dump and be of "+p.flow.req.Database+"; the server must be reachable, the new name free and the roles there.", w) + "\n\n")
+	switch {
+	case p.job != nil:
+		b.WriteString(m.st.Running.Render(wrapWords(p.progress.String(), w)) + "\n")
+	case p.err != nil:
+		b.WriteString(m.st.Error.Render(wrapWords(p.err.Error(), w)) + "\n")
+		if p.canLoadGlobals() {
+			b.WriteString("\n" + wrapWords("Press g to create the missing roles from that night's postgres_globals dump (roles that exist are left as they are) and check again.", w) + "\n")
+		}
+	case p.plan != nil:
+		head := b.String() + m.st.OK.Render(wrapWords(fmt.Sprintf("The dump is whole: %d tables, %s of SQL, made by pg_dump %s.", len(p.plan.Script.Tables), strings.TrimSuffix(humanSize(p.plan.Script.Bytes), ","), p.plan.Script.DumpedBy), w)) + "\n"
+		head += wrapWords("The plan: restore into a new database "+p.plan.Into+" next to the live one; nothing that exists is changed.", w) + "\n\n"
+		foot := "\nPress enter to start the import.\n"
+		room := m.bodyHeight() - strings.Count(head, "\n") - strings.Count(foot, "\n") - 1
+		return head + scrollLines(commandsView(m, p.plan.Commands(), w), &p.offset, room) + "\n" + foot
+	}
+	return b.String()
+}
+
+// dumpImportPage loads the dump live, then shows the verification.
+type dumpImportPage struct {
+	basePage
+	flow     *pgDumpFlow
+	plan     *pgdump.Plan
+	job      *job
+	progress pgdump.Event
+	result   *pgdump.Result
+	err      error
+}
+
+func (p *dumpImportPage) Crumb() string { return "Import" }
+func (p *dumpImportPage) Sealed() bool  { return p.job != nil }
+func (p *dumpImportPage) Keys() []key.Binding {
+	if p.job != nil {
+		return nil
+	}
+	return []key.Binding{keyQuit}
+}
+
+func (p *dumpImportPage) start(m *Model) tea.Cmd {
+	m.say("Loading %s into %s…", p.plan.Dump.Path, p.plan.Into)
+	backend, plan := m.deps.PgDump, p.plan
+	j, cmd := m.startJob(p, func(ctx context.Context, emit func(any)) any {
+		res, err := backend.Run(ctx, plan, func(e pgdump.Event) { emit(e) })
+		return importDone{res, err}
+	})
+	p.job = j
+	return cmd
+}
+
+type importDone struct {
+	res *pgdump.Result
+	err error
+}
+
+// Interrupt stops the import: psql cancels its statement, and the half-made
+// database is set aside as <name>_incomplete.
+func (p *dumpImportPage) Interrupt(m *Model) tea.Cmd {
+	if p.job == nil {
+		return m.interrupt()
+	}
+	p.job.cancel()
+	return nil
+}
+
+// Abandon stops the import when the program is ending under it.
+func (p *dumpImportPage) Abandon(m *Model, wait func(*job) bool) {
+	if p.job != nil {
+		wait(p.job)
+	}
+}
+
+func (p *dumpImportPage) Update(m *Model, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case jobEvents:
+		for _, e := range msg.events {
+			if ev, ok := e.(pgdump.Event); ok {
+				if ev.Stage != p.progress.Stage && ev.Stage != pgdump.StageImport {
+					m.say("%s", ev.String())
+				}
+				p.progress = ev
+			}
+		}
+		if p.job != nil {
+			return p.job.listen()
+		}
+	case jobDone:
+		p.job = nil
+		d := msg.result.(importDone)
+		p.result, p.err = d.res, d.err
+		return p.finished(m)
+	case tea.KeyPressMsg:
+		if msg.String() == "q" && p.job == nil {
+			return m.quit()
+		}
+	}
+	return nil
+}
+
+func (p *dumpImportPage) finished(m *Model) tea.Cmd {
+	summary := p.summary()
+	m.outcome.Summary = summary
+	m.outcome.Err = p.err
+	if p.err != nil {
+		m.deps.Journal.Event("import", p.err.Error())
+	} else {
+		m.deps.Journal.Event("import", fmt.Sprintf("restored into %s: %d tables, %d rows, verified", p.result.Database, len(p.result.Verification.Tables), p.result.Verification.Rows()))
+	}
+	m.say("%s", strings.TrimRight(summary, "\n"))
+	if m.plain() {
+		return m.end(p.err)
+	}
+	return nil
+}
+
+// summary is the verification and what to do next.
+func (p *dumpImportPage) summary() string {
+	var b strings.Builder
+	if p.err != nil {
+		b.WriteString("The import failed: " + p.err.Error() + "\n")
+	}
+	if r := p.result; r != nil && (p.err == nil || problem.Is(p.err, problem.DumpVerifyFailed)) {
+		fmt.Fprintf(&b, "Restored %s into %s in %s.\n", p.plan.Dump.Path, r.Database, r.Took.Round(time.Second))
+		if len(r.RolesCreated) > 0 {
+			fmt.Fprintf(&b, "Roles created from that night's globals: %s\n", strings.Join(r.RolesCreated, ", "))
+		}
+		for _, t := range r.Verification.Tables {
+			mark := "ok"
+			if t.Dump != t.Restored {
+				mark = "DIFFERS"
+			}
+			fmt.Fprintf(&b, "  %-7s %s: %d rows (dump: %d)\n", mark, t.Table, t.Restored, t.Dump)
+		}
+		fmt.Fprintf(&b, "Verified: %d tables, %d rows, %d sequences against the dump.\n", len(r.Verification.Tables), r.Verification.Rows(), len(r.Verification.Sequences))
+		if p.err == nil {
+			fmt.Fprintf(&b, "Next: check it with %s\n", p.plan.Server.PsqlLine(r.Database))
+			fmt.Fprintf(&b, "Then, to put it in place of %s (the old one is kept, renamed): pgrescue restore pg-dump --source %s --database %s --replace (or ALTER DATABASE … RENAME by hand).\n",
+				p.plan.Database, p.flow.req.Source, p.plan.Database)
+		}
+	}
+	return b.String()
+}
+
+func (p *dumpImportPage) View(m *Model) string {
+	w := m.width - 2
+	var b strings.Builder
+	b.WriteString(m.st.Bold.Render("Loading "+p.plan.Dump.Path+" into "+p.plan.Into) + "\n\n")
+	if p.job != nil {
+		b.WriteString(m.st.Running.Render(wrapWords(p.progress.String(), w)) + "\n\n")
+		b.WriteString(wrapWords("ctrl+c stops the import; the half-made database is then renamed "+p.plan.Into+"_incomplete, never dropped.", w) + "\n")
+		return b.String()
+	}
+	summary := p.summary()
+	if p.err != nil {
+		return b.String() + m.st.Error.Render(wrapWords(summary, w)) + "\n"
+	}
+	room := m.bodyHeight() - 3
+	offset := 0
+	return b.String() + scrollLines(summary, &offset, room) + "\n"
+}

@@ -1,0 +1,86 @@
+package wizardbackend
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"pgrescue/restore/pgdump"
+	"pgrescue/ui"
+)
+
+// PgDump carries out the wizard's pg_dump flow with the engine restore
+// pg-dump uses. The server is reached through libpq's settings, as psql
+// would; each source is opened once, so a duplicity archive's restored
+// files serve both the listing and the restore.
+type PgDump struct {
+	Server   pgdump.Server
+	Location *time.Location
+	Options  pgdump.SourceOptions
+	Now      func() time.Time
+
+	mu      sync.Mutex
+	sources map[string]pgdump.Source
+}
+
+var _ ui.PgDumpBackend = (*PgDump)(nil)
+
+func (b *PgDump) source(url string) (pgdump.Source, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s, ok := b.sources[url]; ok {
+		return s, nil
+	}
+	s, err := pgdump.ParseSource(url, b.Options)
+	if err != nil {
+		return nil, err
+	}
+	if b.sources == nil {
+		b.sources = map[string]pgdump.Source{}
+	}
+	b.sources[url] = s
+	return s, nil
+}
+
+// List lists a source and says what the source says about itself.
+func (b *PgDump) List(ctx context.Context, url string) (*pgdump.Listing, []string, error) {
+	src, err := b.source(url)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := pgdump.List(ctx, src, b.Location)
+	var notes []string
+	if n, ok := src.(interface{ Notes() []string }); ok && err == nil {
+		notes = n.Notes()
+	}
+	return l, notes, err
+}
+
+func (b *PgDump) Prepare(ctx context.Context, req ui.PgDumpRequest, report func(pgdump.Event)) (*pgdump.Plan, error) {
+	src, err := b.source(req.Source)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if b.Now != nil {
+		now = b.Now
+	}
+	return pgdump.Prepare(ctx, pgdump.Request{Source: src, Database: req.Database, Dump: req.Dump, Globals: req.Globals,
+		Jobs: req.Jobs, Location: b.Location, Server: b.Server, Now: now()}, report)
+}
+
+func (b *PgDump) Run(ctx context.Context, plan *pgdump.Plan, report func(pgdump.Event)) (*pgdump.Result, error) {
+	return plan.Run(ctx, report)
+}
+
+// Close releases what the sources hold (duplicity's restored files).
+func (b *PgDump) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, s := range b.sources {
+		if c, ok := s.(interface{ Close() error }); ok {
+			c.Close()
+		}
+	}
+	b.sources = nil
+}
