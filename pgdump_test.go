@@ -141,7 +141,7 @@ func TestWizardRestoresANightlyDumpLineByLine(t *testing.T) {
 			t.Errorf("the session lacks %q:\nstdout:\n%s\nstderr:\n%s", want, r.stdout, r.stderr)
 		}
 	}
-	restored := regexp.MustCompile(`into (`+db+`_restored_\d{8}T\d{4})`).FindStringSubmatch(r.stdout)
+	restored := regexp.MustCompile(`into (` + db + `_restored_\d{8}T\d{4})`).FindStringSubmatch(r.stdout)
 	if restored == nil {
 		t.Fatalf("no restored database named in:\n%s", r.stdout)
 	}
