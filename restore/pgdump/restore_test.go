@@ -324,3 +324,38 @@ func closedPort(t *testing.T) int {
 	s.Run(t, "pg_ctl", "stop", "-D", s.DataDir, "-m", "fast", "-w")
 	return port
 }
+
+// TestStoppedImportIsSetAside: ctrl+c during the load makes psql cancel
+// the statement PostgreSQL is running (a long one here), and the half-made
+// database is renamed _incomplete, with nothing left connected.
+func TestStoppedImportIsSetAside(t *testing.T) {
+	f := newFixture(t)
+	f.dst.PSQL(t, "postgres", "CREATE ROLE app_owner; CREATE ROLE app_reader")
+	slow := bytes.Replace(f.dump, []byte("CREATE INDEX links_target"), []byte("SELECT pg_sleep(600);\nCREATE INDEX links_target"), 1)
+	root := dumpTree(t, map[string][]byte{dailyName("my-app", ".gz"): slow})
+	plan, err := Prepare(context.Background(), f.request(root), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for f.dst.PSQL(t, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(600)%'") != "1" {
+			time.Sleep(50 * time.Millisecond)
+		}
+		cancel()
+	}()
+	start := time.Now()
+	_, err = plan.Run(ctx, nil)
+	if !problem.Is(err, problem.Interrupted) || !strings.Contains(err.Error(), "_incomplete") {
+		t.Fatalf("want interrupted naming the _incomplete database, got %v", err)
+	}
+	if took := time.Since(start); took > 60*time.Second {
+		t.Errorf("stopping took %s: the statement was not cancelled", took)
+	}
+	if dbs := f.dst.Databases(t); !slices.Contains(dbs, "my-app_restored_20261204T0412_incomplete") {
+		t.Errorf("databases: %v", dbs)
+	}
+	if n := f.dst.PSQL(t, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgrescue'"); n != "0" {
+		t.Errorf("%s pgrescue sessions left", n)
+	}
+}
