@@ -211,3 +211,54 @@ func TestDemoAsAnOrdinaryUserInPlainMode(t *testing.T) {
 		t.Errorf("the passphrase appears %d times on the terminal", n)
 	}
 }
+
+// TestDemoNightlyDumpThroughTheOffsiteCopy is the legacy path's exercise,
+// full screen: the trainee takes the pg_dump branch, reads the offsite
+// duplicity copy, restores last night's dump into a new database beside
+// the damaged live one, and the check passes; nothing is left behind.
+func TestDemoNightlyDumpThroughTheOffsiteCopy(t *testing.T) {
+	needPostgres(t)
+	testtool.Need(t, "duplicity")
+	home := t.TempDir()
+	term := tmuxtest.Start(t, tmuxtest.Options{Width: 110, Height: 40, Env: []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home, "TZ=UTC"}},
+		binary, "demo", "--scenario", "nightly-dump")
+	briefing := term.WaitFor("enter start the exercise", 90*time.Second)
+	if !strings.Contains(strings.Join(strings.Fields(briefing), " "), "The offsite copy (duplicity") {
+		t.Fatalf("the briefing does not name the offsite copy:\n%s", briefing)
+	}
+	term.Keys("Enter")
+	term.WaitFor("Which application's database needs restoring?", 10*time.Second)
+	term.Type("content-publisher")
+	term.Keys("Enter")
+	term.WaitFor("hosted on Carrenza", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Which backup should the restore come from?", 5*time.Second)
+	term.Keys("Down", "Enter")
+	term.WaitFor("Where are the nightly dumps?", 5*time.Second)
+	term.Keys("Down", "Down", "Enter") // the offsite copy
+	dumps := term.WaitFor("Which dump? Newest first", 60*time.Second)
+	if !strings.Contains(dumps, "stopped going offsite") {
+		t.Errorf("the offsite copy is not flagged as possibly stale:\n%s", dumps)
+	}
+	term.Keys("Enter")
+	term.WaitFor("Press enter to start the import.", 60*time.Second)
+	term.Keys("Enter")
+	done := term.WaitFor("Exercise passed", 120*time.Second)
+	if !strings.Contains(done, "Verified: 1 tables") {
+		t.Errorf("the verification is not shown:\n%s", done)
+	}
+	term.Keys("q")
+	if code := term.WaitExit(60 * time.Second); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, term.History())
+	}
+	dir := sandboxDir.FindStringSubmatch(term.History())
+	if dir == nil {
+		t.Fatalf("no sandbox folder named:\n%s", term.History())
+	}
+	if _, err := os.Stat(dir[1]); err == nil {
+		t.Errorf("the sandbox %s was left behind", dir[1])
+	}
+	if out, _ := pgrep(dir[1]); out != "" {
+		t.Errorf("processes of the sandbox are still running:\n%s", out)
+	}
+}

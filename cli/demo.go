@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 	"pgrescue/hosting"
 	"pgrescue/journal"
 	"pgrescue/problem"
+	"pgrescue/restore/pgdump"
 	"pgrescue/session"
 	"pgrescue/ui"
 	"pgrescue/wizardbackend"
@@ -121,7 +123,9 @@ func (cl *commandLine) demoWizard(ctx context.Context, cmd *cobra.Command, sb *d
 	sess.Journal = j
 	backend := wizardbackend.New(sess)
 	backend.ReplayAtLeast = demoReplayTime
-	dumps := &wizardbackend.PgDump{Location: time.Local}
+	// the pg_dump flow restores into the sandbox's running primary
+	dumps := &wizardbackend.PgDump{Location: time.Local,
+		Server: pgdump.Server{Host: sb.PrimarySocket, Port: strconv.Itoa(sb.PrimaryPort), User: sb.Owner}}
 	defer dumps.Close()
 	deps := ui.Deps{
 		WALE: backend, GPG: backend, PgDump: dumps, Catalog: cat, Config: cfg, Journal: j,
@@ -146,7 +150,14 @@ func training(sb *demo.Sandbox) *ui.Training {
 	if sb.Passphrase != "" {
 		facts = append(facts, "The GPG key's passphrase, found in the secrets store: "+sb.Passphrase)
 	}
-	facts = append(facts, "WAL-E settings: "+sb.Envdir)
+	if sb.DumpTree != "" {
+		facts = append(facts, "The nightly dumps: "+sb.DumpTree)
+		if sb.OffsiteURL != "" {
+			facts = append(facts, "The offsite copy (duplicity, not encrypted here): "+sb.OffsiteURL)
+		}
+	} else {
+		facts = append(facts, "WAL-E settings: "+sb.Envdir)
+	}
 	return &ui.Training{
 		Title:    sb.Scenario.Title,
 		Briefing: sb.Expected.Describe,

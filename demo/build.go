@@ -52,6 +52,18 @@ func newBuilder(s *Sandbox, exe string, now func() time.Time) *builder {
 
 // steps lists the build for the sandbox's scenario.
 func (b *builder) steps() []step {
+	if b.s.Scenario.Name == nightlyDumpScenario {
+		return []step{
+			{"Writing the catalog and pgrescue's config", b.writeSettings},
+			{"Creating the cluster (initdb)", b.initCluster},
+			{"Starting the primary", b.startPrimary},
+			{"Writing the application's data", b.firstWrites},
+			{"Last night's dump (pg_dump, as autopostgresqlbackup)", b.nightlyDump},
+			{"Sending it offsite (duplicity, file://)", b.sendOffsite},
+			{"This morning: more writes, then the accident", b.damage},
+			{"Pointing pgrescue's config at the dumps", b.writeSettings},
+		}
+	}
 	steps := []step{
 		{"Starting the S3 server", b.startS3},
 		{"Generating the GPG key (passphrase-protected)", b.makeKey},
@@ -134,6 +146,12 @@ func (b *builder) makeKey(ctx context.Context) error {
 
 func (b *builder) writeSettings(context.Context) error {
 	s := b.s
+	if s.Scenario.Name == nightlyDumpScenario {
+		if err := writeCatalog(s.Catalog); err != nil {
+			return err
+		}
+		return writeDumpConfig(s.Config, s.Catalog, s.DumpTree, s.OffsiteURL)
+	}
 	if err := writeEnvdir(s.Envdir, envdirValues(s.S3Endpoint, s.KeyID, s.GNUPGHome), s.owner); err != nil {
 		return err
 	}
@@ -171,6 +189,9 @@ func (b *builder) initCluster(ctx context.Context) error {
 		return err
 	}
 	b.primary = &primary{bins: s.bins, owner: s.owner, dataDir: s.PrimaryDir, socketDir: socketDir, logFile: logFile, port: port}
+	if s.Scenario.Name == nightlyDumpScenario {
+		b.primary.localAuth = "trust"
+	}
 	return b.primary.initdb(ctx)
 }
 
@@ -196,11 +217,16 @@ func (b *builder) makeLogFile() (string, error) {
 }
 
 func (b *builder) startPrimary(ctx context.Context) error {
+	b.s.PrimarySocket, b.s.PrimaryPort, b.s.Owner = b.primary.socketDir, b.primary.port, b.primary.owner.Name
 	exe, err := programForOwner(ctx, b.exe, b.s.owner, filepath.Join(b.s.Dir, "bin"))
 	if err != nil {
 		return err
 	}
-	if err := b.primary.configure(archiveCommand(exe, b.s.Envdir, b.publicKey)); err != nil {
+	archive := archiveCommand(exe, b.s.Envdir, b.publicKey)
+	if b.s.Scenario.Name == nightlyDumpScenario {
+		archive = "/bin/true" // this exercise has no WAL-E archive
+	}
+	if err := b.primary.configure(archive); err != nil {
 		return err
 	}
 	return b.primary.start(ctx)

@@ -40,6 +40,9 @@ type restoredCounts struct {
 // same name when pgrescue is root, as the restored pg_hba.conf allows only
 // peer connections of the data directory's owner.
 func (s *Sandbox) Check(ctx context.Context, socketDir string, port int, user string) (Verdict, error) {
+	if s.Scenario.Name == nightlyDumpScenario {
+		return s.checkNightly(ctx, socketDir, port, user)
+	}
 	c, err := s.countRestored(ctx, socketDir, port, user)
 	if err != nil {
 		return Verdict{}, err

@@ -126,6 +126,20 @@ func writeConfig(path, catalog, envdir, pgdata string) error {
 	return writePublic(path, append([]byte(configHeader), data...))
 }
 
+// writeDumpConfig is the nightly-dump exercise's config: the dumps' tree
+// on "the primary" and the offsite archive, for the wizard's pg_dump flow.
+func writeDumpConfig(path, catalog, tree, offsite string) error {
+	d := hosting.AppDetails{Databases: []string{sandboxDatabase}, OffsiteURL: offsite}
+	if tree != "" {
+		d.PgDumpDir = tree
+	}
+	data, err := hosting.MarshalConfig(catalog, map[string]hosting.AppDetails{sandboxApp: d})
+	if err != nil {
+		return fileError(path, err)
+	}
+	return writePublic(path, append([]byte(configHeader), data...))
+}
+
 // writePublic writes a file anyone may read: nothing secret is in it.
 func writePublic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

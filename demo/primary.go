@@ -24,6 +24,11 @@ type primary struct {
 	socketDir string
 	logFile   string
 	port      int
+	// localAuth is pg_hba's method on the socket: peer (the owner only),
+	// or trust for the nightly-dump exercise, where pgrescue itself (root,
+	// or the owner) connects to load a dump; the socket's folder is the
+	// owner's alone either way.
+	localAuth string
 }
 
 // run runs one of the cluster's programs as its owner.
@@ -35,7 +40,11 @@ func (p *primary) run(ctx context.Context, stdin io.Reader, program string, args
 // restored copy's pg_hba.conf (peer, for the data directory's owner) lets
 // the same user in; TCP is refused outright, the socket uses peer.
 func (p *primary) initdb(ctx context.Context) error {
-	_, err := p.run(ctx, nil, "initdb", "-D", p.dataDir, "-U", p.owner.Name, "--auth-local=peer", "--auth-host=reject",
+	auth := p.localAuth
+	if auth == "" {
+		auth = "peer"
+	}
+	_, err := p.run(ctx, nil, "initdb", "-D", p.dataDir, "-U", p.owner.Name, "--auth-local="+auth, "--auth-host=reject",
 		"-E", "UTF8", "--locale=C", "-N")
 	if err != nil {
 		return problem.Wrap(err, problem.LocalIO, p.dataDir, "initdb could not create the sandbox's cluster",

@@ -68,6 +68,18 @@ type Sandbox struct {
 	Expected   Expectation
 	S3Endpoint string // WAL-E's form, http+path://127.0.0.1:PORT
 
+	// The nightly-dump scenario's: the autopostgresqlbackup tree, the dump
+	// of the database in it, when it was taken, the offsite duplicity
+	// archive ("" without duplicity), and the running primary to restore
+	// into (psql -h PrimarySocket -p PrimaryPort -U Owner).
+	DumpTree      string
+	DumpFile      string
+	DumpTakenAt   time.Time
+	OffsiteURL    string
+	PrimarySocket string
+	PrimaryPort   int
+	Owner         string
+
 	lastIDBefore int // the last document written before the accident
 	bins         postgresBinaries
 	owner        recovery.Owner

@@ -33,6 +33,12 @@ var Scenarios = []Scenario{
 		Summary: "The primary's data directory is gone with its disk. " +
 			"Restore everything the WAL-E archive holds onto a new disk.",
 	},
+	{
+		Name:  nightlyDumpScenario,
+		Title: "Restore one database from last night's pg_dump (the legacy path)",
+		Summary: "An application's database was damaged this morning. Restore last night's autopostgresqlbackup dump " +
+			"into a new database beside the live one, from the primary's mount point or the offsite duplicity copy, and check it.",
+	},
 }
 
 // FindScenario returns the scenario called name; "" means the first. An

@@ -243,6 +243,9 @@ func (b *builder) describe() {
 
 func describeScenario(s *Sandbox) string {
 	e := s.Expected
+	if s.Scenario.Name == nightlyDumpScenario {
+		return describeNightly(s)
+	}
 	if s.Scenario.Name == diskLostScenario {
 		return fmt.Sprintf("The disk of postgresql-primary-1, the Carrenza PostgreSQL primary that holds %s's production database %s, "+
 			"has failed: its data directory %s is gone. WAL-E had archived every WAL segment to S3 until then. "+

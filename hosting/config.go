@@ -33,6 +33,7 @@ type AppDetails struct {
 	Cluster       string   // Debian cluster VERSION/NAME, an alternative to PGData
 	PgDumpDir     string   // autopostgresqlbackup's directory on the primary
 	BackupHost    string   // the onsite backup machine
+	OffsiteURL    string   // the duplicity archive the backup machine sent offsite
 	RDS           RDSInstance
 
 	// Built-in knowledge only; the config file cannot set these.
@@ -104,7 +105,7 @@ func LoadConfig(path string) (*Config, error) {
 // The keys pgrescue's config accepts, per level.
 var (
 	topKeys = []string{"catalog", "applications"}
-	appKeys = []string{"databases", "wale_envdir", "pgdata", "cluster", "pg_dump_dir", "backup_host", "rds"}
+	appKeys = []string{"databases", "wale_envdir", "pgdata", "cluster", "pg_dump_dir", "backup_host", "offsite_url", "rds"}
 	rdsKeys = []string{"instance", "region"}
 )
 
@@ -123,6 +124,7 @@ type rawConfigApp struct {
 	Cluster    string   `yaml:"cluster,omitempty"`
 	PgDumpDir  string   `yaml:"pg_dump_dir,omitempty"`
 	BackupHost string   `yaml:"backup_host,omitempty"`
+	OffsiteURL string   `yaml:"offsite_url,omitempty"`
 	RDS        struct {
 		Instance string `yaml:"instance,omitempty"`
 		Region   string `yaml:"region,omitempty"`
@@ -137,7 +139,7 @@ func MarshalConfig(catalog string, apps map[string]AppDetails) ([]byte, error) {
 	raw := rawConfig{Catalog: catalog, Applications: map[string]rawConfigApp{}}
 	for name, d := range apps {
 		a := rawConfigApp{Databases: d.Databases, WALEEnvdir: d.WALEEnvdir, PGData: d.PGData, Cluster: d.Cluster,
-			PgDumpDir: d.PgDumpDir, BackupHost: d.BackupHost}
+			PgDumpDir: d.PgDumpDir, BackupHost: d.BackupHost, OffsiteURL: d.OffsiteURL}
 		a.RDS.Instance, a.RDS.Region = d.RDS.Instance, d.RDS.Region
 		raw.Applications[name] = a
 	}
@@ -332,6 +334,7 @@ func appDetails(r rawConfigApp, path string) AppDetails {
 		Cluster:    strings.TrimSpace(r.Cluster),
 		PgDumpDir:  strings.TrimSpace(r.PgDumpDir),
 		BackupHost: strings.TrimSpace(r.BackupHost),
+		OffsiteURL: strings.TrimSpace(r.OffsiteURL),
 		RDS:        RDSInstance{Instance: strings.TrimSpace(r.RDS.Instance), Region: strings.TrimSpace(r.RDS.Region)},
 	}
 	for _, db := range r.Databases {
@@ -374,6 +377,7 @@ func validateApp(e configApp, path string, lines map[string]int) error {
 		{"cluster", d.Cluster, clusterName.MatchString, "a Debian cluster as VERSION/NAME, e.g. " + DefaultCluster + " (see pg_lsclusters)"},
 		{"pg_dump_dir", d.PgDumpDir, filepath.IsAbs, "an absolute directory, e.g. " + DefaultPgDumpDir},
 		{"backup_host", d.BackupHost, hostName.MatchString, "a host name, e.g. " + DefaultBackupHost},
+		{"offsite_url", d.OffsiteURL, func(v string) bool { return strings.Contains(v, "://") }, "a duplicity URL, e.g. " + OffsiteURL},
 		{"rds.instance", d.RDS.Instance, validRDSID, "an RDS DB instance identifier: up to 63 letters, digits and single hyphens, starting with a letter"},
 		{"rds.region", d.RDS.Region, awsRegion.MatchString, "an AWS region such as eu-west-1"},
 	}
@@ -466,6 +470,7 @@ func overlay(d, cfg AppDetails) AppDetails {
 	setIf(&d.WALEEnvdir, cfg.WALEEnvdir)
 	setIf(&d.PgDumpDir, cfg.PgDumpDir)
 	setIf(&d.BackupHost, cfg.BackupHost)
+	setIf(&d.OffsiteURL, cfg.OffsiteURL)
 	setIf(&d.RDS.Instance, cfg.RDS.Instance)
 	setIf(&d.RDS.Region, cfg.RDS.Region)
 	return d
@@ -486,6 +491,7 @@ func withSelfManagedDefaults(d AppDetails) AppDetails {
 	d.WALEEnvdir = orEmpty(d.WALEEnvdir, DefaultWALEEnvdir)
 	d.PgDumpDir = orEmpty(d.PgDumpDir, DefaultPgDumpDir)
 	d.BackupHost = orEmpty(d.BackupHost, DefaultBackupHost)
+	d.OffsiteURL = orEmpty(d.OffsiteURL, OffsiteURL)
 	return d
 }
 

@@ -19,6 +19,7 @@ applications:
     cluster: 9.3/main              # a Debian cluster VERSION/NAME, alternative to pgdata
     pg_dump_dir: /var/lib/autopostgresqlbackup
     backup_host: backup-1.management
+    offsite_url: s3://s3-eu-west-1.amazonaws.com/govuk-offsite-backups-production/govuk-datastores/
     rds:
       instance: content-publisher-postgres
       region: eu-west-1
@@ -95,7 +96,7 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 		{"unknown rds key", "applications:\n  bouncer:\n    rds:\n      region: eu-west-1\n      instanse: x\n",
 			[]string{"c.yaml:5, key applications.bouncer.rds.instanse", `did you mean "instance"`}},
 		{"unrelated key lists the accepted ones", "applications:\n  bouncer:\n    colour: blue\n",
-			[]string{"c.yaml:3", "use one of: databases, wale_envdir, pgdata, cluster, pg_dump_dir, backup_host, rds"}},
+			[]string{"c.yaml:3", "use one of: databases, wale_envdir, pgdata, cluster, pg_dump_dir, backup_host, offsite_url, rds"}},
 		{"databases not a list", "applications:\n  bouncer:\n    databases: transition_production\n",
 			[]string{"c.yaml:3", "wrong shape", "[]string"}},
 		{"application not a mapping", "applications:\n  bouncer: transition_production\n",

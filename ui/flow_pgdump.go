@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,7 +77,7 @@ func dumpSources(s Selection) []dumpSource {
 	return []dumpSource{
 		{label: hosting.MountPoint.String(), url: dir},
 		{label: hosting.BackupMachine.String(), url: "ssh://" + firstOf(d.BackupHost, hosting.DefaultBackupHost) + hosting.DefaultBackupRoot + "/" + hosting.DefaultPrimaryFQDN + dir},
-		{label: hosting.S3Duplicity.String(), url: hosting.OffsiteURL},
+		{label: hosting.S3Duplicity.String(), url: firstOf(d.OffsiteURL, hosting.OffsiteURL)},
 	}
 }
 
@@ -528,6 +529,8 @@ type dumpImportPage struct {
 	progress pgdump.Event
 	result   *pgdump.Result
 	err      error
+	checking bool   // the exercise's check is running
+	verdict  string // the exercise's verdict
 }
 
 func (p *dumpImportPage) Crumb() string { return "Import" }
@@ -588,6 +591,9 @@ func (p *dumpImportPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 		}
 	case jobDone:
 		p.job = nil
+		if r, ok := msg.result.(checkResult); ok {
+			return p.checked(m, r)
+		}
 		d := msg.result.(importDone)
 		p.result, p.err = d.res, d.err
 		return p.finished(m)
@@ -609,8 +615,36 @@ func (p *dumpImportPage) finished(m *Model) tea.Cmd {
 		m.deps.Journal.Event("import", fmt.Sprintf("restored into %s: %d tables, %d rows, verified", p.result.Database, len(p.result.Verification.Tables), p.result.Verification.Rows()))
 	}
 	m.say("%s", strings.TrimRight(summary, "\n"))
+	if m.deps.Training != nil && p.err == nil {
+		return p.startCheck(m)
+	}
 	if m.plain() {
 		return m.end(p.err)
+	}
+	return nil
+}
+
+// startCheck asks the exercise whether the restore reached its goal.
+func (p *dumpImportPage) startCheck(m *Model) tea.Cmd {
+	check, s := m.deps.Training.Check, p.plan.Server
+	port, _ := strconv.Atoi(s.Port)
+	p.checking = true
+	j, cmd := m.startJob(p, func(ctx context.Context, _ func(any)) any {
+		ok, msg, err := check(ctx, s.Host, port, s.User)
+		return checkResult{ok: ok, message: msg, err: err}
+	})
+	p.job = j
+	return cmd
+}
+
+func (p *dumpImportPage) checked(m *Model, r checkResult) tea.Cmd {
+	p.checking = false
+	p.verdict = verdictText(r.ok, r.message, r.err, m.deps.Now().Sub(m.began))
+	m.deps.Journal.Event("exercise", p.verdict)
+	m.outcome.Summary += p.verdict + "\n"
+	m.say("%s", p.verdict)
+	if m.plain() {
+		return m.end(nil)
 	}
 	return nil
 }
@@ -653,6 +687,12 @@ func (p *dumpImportPage) View(m *Model) string {
 		return b.String()
 	}
 	summary := p.summary()
+	switch {
+	case p.checking:
+		summary += "\nChecking the exercise's goal…\n"
+	case p.verdict != "":
+		summary += "\n" + p.verdict + "\n"
+	}
 	if p.err != nil {
 		return b.String() + m.st.Error.Render(wrapWords(summary, w)) + "\n"
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"pgrescue/problem"
@@ -35,6 +36,7 @@ type Duplicity struct {
 	Newest  time.Time
 	Chains  []string // each backup set: "full 2018-07-01 08:13 UTC"
 	mu      sync.Mutex
+	plain   bool              // every backup set is unencrypted (--no-encryption)
 	fetched map[string]string // archive path → restored temp file
 	tmp     string
 }
@@ -67,7 +69,14 @@ func (d *Duplicity) run(ctx context.Context, args ...string) ([]logRecord, error
 	if d.opts.TempDir != "" {
 		all = append([]string{"--tempdir", d.opts.TempDir}, all...)
 	}
+	if d.plain {
+		all = append([]string{"--no-encryption"}, all...)
+	}
 	cmd := exec.CommandContext(ctx, d.program(), all...)
+	// A session of its own: no controlling terminal, so duplicity can
+	// never ask for a passphrase on the engineer's screen (it gets EOF
+	// and says so, exit 30) and hang or garble a wizard.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.ExtraFiles = []*os.File{logW}
 	cmd.Env = d.env()
 	stderr := &tail{max: 8192}
@@ -192,7 +201,7 @@ func lastError(records []logRecord, stderr string) string {
 	return strings.TrimSpace(strings.Join(lines, " "))
 }
 
-var duplicityStamp = regexp.MustCompile(`^\s*(full|inc)\s+(\d{8}T\d{6}Z)`)
+var duplicityStamp = regexp.MustCompile(`^\s*(full|inc)\s+(\d{8}T\d{6}Z)(?:\s+\d+\s+(enc|noenc))?`)
 
 // status reads collection-status: every backup set, and the newest.
 func (d *Duplicity) status(ctx context.Context) error {
@@ -201,6 +210,8 @@ func (d *Duplicity) status(ctx context.Context) error {
 		return err
 	}
 	d.Chains, d.Newest = nil, time.Time{}
+	sets, unencrypted := 0, 0
+	defer func() { d.plain = sets > 0 && sets == unencrypted }()
 	for _, r := range records {
 		for _, line := range r.lines {
 			m := duplicityStamp.FindStringSubmatch(line)
@@ -210,6 +221,10 @@ func (d *Duplicity) status(ctx context.Context) error {
 			t, err := time.Parse("20060102T150405Z", m[2])
 			if err != nil {
 				continue
+			}
+			sets++
+			if m[3] == "noenc" {
+				unencrypted++
 			}
 			d.Chains = append(d.Chains, m[1]+" "+t.Format("2006-01-02 15:04 UTC"))
 			if t.After(d.Newest) {
