@@ -41,7 +41,7 @@ func TestNightlyDumpScenario(t *testing.T) {
 			t.Fatal(err)
 		}
 		plan, err := pgdump.Prepare(context.Background(), pgdump.Request{Source: src, Database: sb.Database, Location: time.Local, Now: time.Now(),
-			Into: "restored_from_" + strconv.Itoa(len(source)),
+			Into:   "restored_from_" + strconv.Itoa(len(source)),
 			Server: pgdump.Server{Host: sb.PrimarySocket, Port: strconv.Itoa(sb.PrimaryPort), User: sb.Owner, Psql: sb.bins.path("psql")}}, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", source, err)
