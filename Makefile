@@ -2,7 +2,7 @@
 # end-to-end tests need when they are missing); `make bench` prints the figures.
 GO ?= go
 
-.PHONY: test build bench deps
+.PHONY: test build bench bench-pgdump deps
 build:
 	$(GO) build -o pgrescue .
 
@@ -17,3 +17,7 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkFetchVersusCPipeline$$' -benchtime 1x -timeout 30m .
 	$(GO) test -run '^$$' -bench 'BenchmarkReplay$$' -benchtime 1x -timeout 30m .
 	$(GO) test -run '^$$' -bench 'BenchmarkBuild$$' -benchtime 3x -timeout 10m ./demo/
+
+# The legacy pg_dump import against gunzip | psql (PGRESCUE_BENCH_DUMP_MB, default 1024).
+bench-pgdump: deps
+	$(GO) test -run '^$$' -bench 'BenchmarkPgDumpImport$$' -benchtime 1x -timeout 90m .
