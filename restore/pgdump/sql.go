@@ -76,6 +76,7 @@ var (
 		regexp.MustCompile(`^GRANT .* TO ` + identPattern + `( WITH GRANT OPTION)?( GRANTED BY \S+)?;$`),
 		regexp.MustCompile(`^REVOKE .* FROM ` + identPattern + `( GRANTED BY \S+)?;$`),
 		regexp.MustCompile(`^ALTER DEFAULT PRIVILEGES FOR ROLE ` + identPattern + ` `),
+		regexp.MustCompile(`^ALTER DEFAULT PRIVILEGES .* GRANT .* TO ` + identPattern + `;$`),
 		regexp.MustCompile(`^ALTER ROLE ` + identPattern + ` IN DATABASE `),
 	}
 )
