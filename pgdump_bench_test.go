@@ -96,14 +96,16 @@ func BenchmarkPgDumpImport(b *testing.B) {
 const benchDumpName = "daily/bench/bench_2026-11-25_03h00m.Wednesday.sql.gz"
 
 // benchDumpTree makes a database of four tables shaped like an
-// application's (a key, text, a number, a time, a hash), the largest a
-// half of the data, each with a secondary index, and dumps it as
-// autopostgresqlbackup does: pg_dump --create | gzip.
+// application's (a key, text, a number, a time, a hash), each with a
+// secondary index, and dumps it as
+// autopostgresqlbackup does: pg_dump --create | gzip. The tables are of
+// one size: the case --jobs is for (one table of half the data bounds any
+// parallel load by that table alone).
 func benchDumpTree(b *testing.B, s *pgtest.Server, mb int) (string, int64) {
 	s.PSQL(b, "postgres", "CREATE DATABASE bench")
 	const rowBytes = 86 // about, in the dump's COPY text
 	rows := int64(mb) << 20 / rowBytes
-	for i, share := range []float64{0.5, 0.25, 0.15, 0.10} {
+	for i, share := range []float64{0.25, 0.25, 0.25, 0.25} {
 		n := int64(float64(rows) * share)
 		t := "t" + strconv.Itoa(i)
 		s.PSQL(b, "bench", fmt.Sprintf(`CREATE TABLE %[1]s (id bigint PRIMARY KEY, account text, amount numeric(12,2), at timestamptz, hash text);

@@ -136,7 +136,7 @@ func TestWizardRestoresANightlyDumpLineByLine(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("%+v", r)
 	}
-	for _, want := range []string{"Found 2 dumps", "The dump is whole: 1 tables", "Verified: 1 tables, 700 rows"} {
+	for _, want := range []string{"Found 2 dumps", "The dump is a pg_dump", "Verified: 1 tables, 700 rows"} {
 		if !strings.Contains(r.stderr+r.stdout, want) {
 			t.Errorf("the session lacks %q:\nstdout:\n%s\nstderr:\n%s", want, r.stdout, r.stderr)
 		}
@@ -147,5 +147,52 @@ func TestWizardRestoresANightlyDumpLineByLine(t *testing.T) {
 	}
 	if n := s.PSQL(t, restored[1], "SELECT count(*) FROM documents"); n != "700" {
 		t.Errorf("restored rows: %s", n)
+	}
+}
+
+// TestWizardReplacesTheLiveDatabaseLineByLine: typing the database's name
+// instead of yes restores and then swaps; a session on the live database
+// stops the swap and is named, w checks again, t twice ends it; the live
+// database is kept under another name.
+func TestWizardReplacesTheLiveDatabaseLineByLine(t *testing.T) {
+	s := pgtest.Start(t)
+	db := "content_publisher_production"
+	s.PSQL(t, "postgres", "CREATE DATABASE "+db)
+	s.PSQL(t, db, "CREATE TABLE documents (id int PRIMARY KEY); INSERT INTO documents SELECT generate_series(1, 300)")
+	root := nightlyTree(t, s, db)
+	s.PSQL(t, db, "DELETE FROM documents WHERE id > 10")
+	config := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(config, []byte("applications:\n  content-publisher:\n    databases: ["+db+"]\n    pg_dump_dir: "+root+"\n"), 0o644)
+	env := append(s.Env(), "XDG_STATE_HOME="+t.TempDir(), "TZ=UTC")
+
+	hold := exec.Command(filepath.Join(s.Bin, "psql"), "-X", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", db, "-c", "SELECT pg_sleep(60)")
+	hold.Env = append(os.Environ(), "PGAPPNAME=publisher-worker")
+	if err := hold.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { hold.Process.Kill(); hold.Wait() }()
+	waitForSession(t, s, "publisher-worker")
+
+	answers := strings.Join([]string{"content-publisher", "", "2", "1", "1", db, "w", "t", "t"}, "\n") + "\n"
+	r := pgrescueWithInput(t, env, answers, "--config", config, "--plain")
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	for _, want := range []string{"Verified: 1 tables, 300 rows", "publisher-worker", "Type t again", db + " is now the restored database; the one it replaced is kept as " + db + "_before_"} {
+		if !strings.Contains(r.stderr+r.stdout, want) {
+			t.Errorf("the session lacks %q:\nstdout:\n%s\nstderr:\n%s", want, r.stdout, r.stderr)
+		}
+	}
+	if n := s.PSQL(t, db, "SELECT count(*) FROM documents"); n != "300" {
+		t.Errorf("%s after the swap: %s rows", db, n)
+	}
+	var before string
+	for _, name := range s.Databases(t) {
+		if strings.HasPrefix(name, db+"_before_") {
+			before = name
+		}
+	}
+	if before == "" || s.PSQL(t, before, "SELECT count(*) FROM documents") != "10" {
+		t.Errorf("the replaced database was not kept: %v", s.Databases(t))
 	}
 }

@@ -178,7 +178,7 @@ func (r *pgDumpRestore) run(ctx context.Context, cl *commandLine, out, log io.Wr
 	defer release()
 	r.req.Source, r.req.Location = source, loc
 	sourceNotes(log, source)
-	fmt.Fprintln(log, "checking the dump: it is read once, whole, before anything changes")
+	fmt.Fprintln(log, "checking the dump's head, the server, the target name and the roles before anything changes")
 	plan, err := pgdump.Prepare(ctx, r.req, newDumpProgress(log).event)
 	if err != nil {
 		return err
@@ -236,27 +236,25 @@ func (r *pgDumpRestore) confirmReplace(db string, log io.Writer) error {
 // swap waits for the old database's sessions to go (or ends them with
 // --terminate-sessions) and renames.
 func (r *pgDumpRestore) swap(ctx context.Context, cl *commandLine, plan *pgdump.Plan, swap *pgdump.Swap, out, log io.Writer) error {
+	run := swap.Run
 	if swap.Before != "" {
 		sessions, err := plan.Server.Sessions(ctx, swap.Database)
 		if err != nil {
 			return err
 		}
+		for _, s := range sessions {
+			fmt.Fprintln(log, "connected to "+swap.Database+": "+s.String())
+		}
+		if len(sessions) > 0 && !r.terminate {
+			return pgdump.SessionsError(swap.Database, sessions)
+		}
 		if len(sessions) > 0 {
-			for _, s := range sessions {
-				fmt.Fprintln(log, "connected to "+swap.Database+": "+s.String())
-			}
-			if !r.terminate {
-				return pgdump.SessionsError(swap.Database, sessions)
-			}
 			fmt.Fprintf(log, "--terminate-sessions: ending %d session(s)\n", len(sessions))
 			cl.journal.Event("terminate", fmt.Sprintf("%d sessions on %s", len(sessions), swap.Database))
-			if err := plan.Server.TerminateSessions(ctx, swap.Database); err != nil {
-				return err
-			}
-			time.Sleep(500 * time.Millisecond) // the backends exit after the signal
+			run = swap.RunEndingSessions
 		}
 	}
-	if err := swap.Run(ctx, plan.Server); err != nil {
+	if err := run(ctx, plan.Server); err != nil {
 		return err
 	}
 	cl.journal.Event("replaced", fmt.Sprintf("%s is now the restored database; the old one is %s", swap.Database, firstNonEmpty(swap.Before, "(none existed)")))
@@ -280,10 +278,10 @@ func writeDumpPlan(w io.Writer, p *pgdump.Plan, swap *pgdump.Swap) {
 	d := p.Dump
 	fmt.Fprintf(w, "# plan: restore %s's %s dump of %s (%s, %s) into a new database %s on %s\n",
 		p.Database, d.Kind, d.TakenAt.Format("2006-01-02 15:04 MST"), wale.HumanBytes(d.Size), d.Compression, p.Into, p.Server.String())
-	fmt.Fprintf(w, "# the dump: %s, %d tables, %s of SQL, made by pg_dump %s from PostgreSQL %s; the server is %s\n",
-		d.Path, len(p.Script.Tables), wale.HumanBytes(p.Script.Bytes), firstNonEmpty(p.Script.DumpedBy, "?"), firstNonEmpty(p.Script.DumpedFrom, "?"), p.ServerVer)
-	if p.Jobs > 1 && !p.Script.DataOnlyBetween {
-		fmt.Fprintln(w, "# --jobs: this dump mixes other statements between its COPY sections, so it loads on one connection")
+	fmt.Fprintf(w, "# the dump: %s, made by pg_dump %s from PostgreSQL %s; the server is %s\n",
+		d.Path, firstNonEmpty(p.Head.DumpedBy, "?"), firstNonEmpty(p.Head.DumpedFrom, "?"), p.ServerVer)
+	if p.Jobs > 1 {
+		fmt.Fprintf(w, "# --jobs %d: the schema on one connection, the tables' COPY sections on %d, then indexes, constraints and grants\n", p.Jobs, p.Jobs)
 	}
 	fmt.Fprint(w, shellcmd.Script(p.Commands()))
 	if swap != nil {

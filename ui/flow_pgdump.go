@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"pgrescue/hosting"
@@ -34,6 +35,7 @@ type PgDumpRequest struct {
 	Dump     string // the dump's path in its tree
 	Globals  bool   // create the missing roles from that night's globals
 	Jobs     int
+	Replace  bool // once verified, the restored database takes the live one's name
 }
 
 // PgDumpBackend does the flow's work over the pgdump engine; the server
@@ -44,6 +46,10 @@ type PgDumpBackend interface {
 	List(ctx context.Context, source string) (*pgdump.Listing, []string, error)
 	Prepare(ctx context.Context, req PgDumpRequest, report func(pgdump.Event)) (*pgdump.Plan, error)
 	Run(ctx context.Context, plan *pgdump.Plan, report func(pgdump.Event)) (*pgdump.Result, error)
+	// Replace renames the live database aside (kept) and the restored one
+	// into its name. With terminate it first ends the sessions on the live
+	// one; without, sessions stop it with pgdump.SessionsError.
+	Replace(ctx context.Context, plan *pgdump.Plan, terminate bool) (*pgdump.Swap, error)
 }
 
 // pgDumpFlow is the flow's state, shared by its pages.
@@ -346,14 +352,21 @@ type dumpCheckPage struct {
 	plan     *pgdump.Plan
 	err      error
 	offset   int
+	confirm  textinput.Model // the live database's name, typed to replace it
+	typing   bool
+	refusal  string
 }
 
 func (p *dumpCheckPage) Crumb() string { return "Check" }
+func (p *dumpCheckPage) Typing() bool  { return p.typing }
 
 func (p *dumpCheckPage) Keys() []key.Binding {
 	switch {
+	case p.typing:
+		return []key.Binding{binding("enter", "restore, then replace "+p.plan.Database+", once its name is typed", "enter")}
 	case p.plan != nil:
-		return []key.Binding{binding("up/down", "scroll the plan", "up", "down"), binding("enter", "restore into "+p.plan.Into, "enter")}
+		return []key.Binding{binding("up/down", "scroll the plan", "up", "down"), binding("enter", "restore into "+p.plan.Into, "enter"),
+			binding("r", "restore, then replace "+p.plan.Database, "r")}
 	case p.canLoadGlobals():
 		return []key.Binding{binding("g", "create the roles from that night's globals", "g")}
 	}
@@ -362,7 +375,7 @@ func (p *dumpCheckPage) Keys() []key.Binding {
 
 func (p *dumpCheckPage) start(m *Model) tea.Cmd {
 	p.plan, p.err, p.progress = nil, nil, pgdump.Event{}
-	m.say("Checking %s: it is read once, whole, before anything changes…", p.flow.req.Dump)
+	m.say("Checking %s and the server before anything changes…", p.flow.req.Dump)
 	backend, req := m.deps.PgDump, p.flow.req
 	j, cmd := m.startJob(p, func(ctx context.Context, emit func(any)) any {
 		plan, err := backend.Prepare(ctx, req, func(e pgdump.Event) { emit(e) })
@@ -405,11 +418,25 @@ func (p *dumpCheckPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 		p.job = nil
 		return p.checked(m, msg.result)
 	case tea.KeyPressMsg:
+		if p.typing {
+			if msg.String() == "enter" {
+				return p.confirmReplace(m, p.confirm.Value())
+			}
+			var cmd tea.Cmd
+			p.confirm, cmd = p.confirm.Update(msg)
+			return cmd
+		}
 		switch msg.String() {
 		case "up":
 			p.offset = max(p.offset-1, 0)
 		case "down":
 			p.offset++
+		case "r":
+			if p.plan != nil {
+				p.typing = true
+				p.confirm = newTextInput(p.plan.Database, 40)
+				return p.confirm.Focus()
+			}
 		case "g":
 			if p.canLoadGlobals() {
 				p.flow.req.Globals = true
@@ -436,7 +463,7 @@ func (p *dumpCheckPage) checked(m *Model, result any) tea.Cmd {
 	case *pgdump.Plan:
 		p.plan = r
 		m.deps.Journal.Event("plan", planScript(r))
-		m.say("The dump is whole: %d tables, %s of SQL. The plan (nothing has been changed yet):", len(r.Script.Tables), humanSize(r.Script.Bytes))
+		m.say("The dump is a pg_dump %s of %s. The plan (nothing has been changed yet):", firstOf(r.Head.DumpedBy, "(version not given)"), r.Database)
 		m.say("%s", strings.TrimRight(planScript(r), "\n"))
 		if m.plain() && m.deps.DryRun {
 			m.say("Dry run: nothing was run.")
@@ -460,6 +487,20 @@ func planScript(p *pgdump.Plan) string {
 	return b.String()
 }
 
+// confirmReplace goes on with the replace when the live database's name
+// was typed: enter alone never renames it.
+func (p *dumpCheckPage) confirmReplace(m *Model, typed string) tea.Cmd {
+	if strings.TrimSpace(typed) != p.plan.Database {
+		p.refusal = "Type " + p.plan.Database + " exactly to replace it. Nothing has been changed."
+		m.deps.Journal.Event("replace", "confirmation refused")
+		return nil
+	}
+	p.typing, p.refusal = false, ""
+	p.flow.req.Replace = true
+	m.deps.Journal.Event("replace", "confirmed for "+p.plan.Database)
+	return p.proceed(m)
+}
+
 func (p *dumpCheckPage) proceed(m *Model) tea.Cmd {
 	if m.deps.DryRun {
 		m.outcome.Summary = "The plan for " + p.plan.Database + " (dry run, nothing was run):\n\n" + planScript(p.plan)
@@ -480,7 +521,7 @@ func (p *dumpCheckPage) Ask(m *Model) *Question {
 	if p.plan == nil {
 		return nil
 	}
-	return &Question{Text: "Type yes to restore into the new database " + p.plan.Into}
+	return &Question{Text: "Type yes to restore into the new database " + p.plan.Into + ", or " + p.plan.Database + " to restore and then replace it"}
 }
 
 func (p *dumpCheckPage) Answer(m *Model, a Answer) tea.Cmd {
@@ -491,17 +532,20 @@ func (p *dumpCheckPage) Answer(m *Model, a Answer) tea.Cmd {
 		p.flow.req.Globals = true
 		return p.start(m)
 	}
-	if a.Text != "yes" {
-		return m.end(problem.New(problem.Usage, "confirmation", "the restore was not confirmed: nothing was run", "run pgrescue again and answer yes"))
+	switch a.Text {
+	case "yes":
+		return p.proceed(m)
+	case p.plan.Database:
+		return p.confirmReplace(m, a.Text)
 	}
-	return p.proceed(m)
+	return m.end(problem.New(problem.Usage, "confirmation", "the restore was not confirmed: nothing was run", "run pgrescue again and answer yes"))
 }
 
 func (p *dumpCheckPage) View(m *Model) string {
 	w := m.width - 2
 	var b strings.Builder
 	b.WriteString(m.st.Bold.Render("Checking the dump before anything changes") + "\n")
-	b.WriteString(wrapWords("pgrescue reads the whole dump once: it must decompress to its end, be finished by pg_dump and be of "+p.flow.req.Database+"; the server must be reachable, the new name free and the roles there.", w) + "\n\n")
+	b.WriteString(wrapWords("The dump must be a pg_dump of "+p.flow.req.Database+", the server reachable, the new name free and the roles its schema needs there. The rest of the dump is checked while it loads: a problem stops the import and sets the new database aside.", w) + "\n\n")
 	switch {
 	case p.job != nil:
 		b.WriteString(m.st.Running.Render(wrapWords(p.progress.String(), w)) + "\n")
@@ -511,9 +555,15 @@ func (p *dumpCheckPage) View(m *Model) string {
 			b.WriteString("\n" + wrapWords("Press g to create the missing roles from that night's postgres_globals dump (roles that exist are left as they are) and check again.", w) + "\n")
 		}
 	case p.plan != nil:
-		head := b.String() + m.st.OK.Render(wrapWords(fmt.Sprintf("The dump is whole: %d tables, %s of SQL, made by pg_dump %s.", len(p.plan.Script.Tables), strings.TrimSuffix(humanSize(p.plan.Script.Bytes), ","), p.plan.Script.DumpedBy), w)) + "\n"
+		head := b.String() + m.st.OK.Render(wrapWords(fmt.Sprintf("The server is ready, the name %s is free and the roles are there; the dump is a pg_dump %s of %s.", p.plan.Into, firstOf(p.plan.Head.DumpedBy, "(version not given)"), p.plan.Database), w)) + "\n"
 		head += wrapWords("The plan: restore into a new database "+p.plan.Into+" next to the live one; nothing that exists is changed.", w) + "\n\n"
-		foot := "\nPress enter to start the import.\n"
+		foot := "\nPress enter to start the import, or r to restore and then put it in place of " + p.plan.Database + " (the live one is kept, renamed).\n"
+		if p.typing {
+			foot = "\n" + wrapWords("To restore and then replace "+p.plan.Database+" (kept as "+p.plan.Database+"_before_<time>), type its name and press enter:", w) + "\n" + p.confirm.View() + "\n"
+		}
+		if p.refusal != "" {
+			foot += m.st.Error.Render(wrapWords(p.refusal, w)) + "\n"
+		}
 		room := m.bodyHeight() - strings.Count(head, "\n") - strings.Count(foot, "\n") - 1
 		return head + scrollLines(commandsView(m, p.plan.Commands(), w), &p.offset, room) + "\n" + foot
 	}
@@ -615,6 +665,10 @@ func (p *dumpImportPage) finished(m *Model) tea.Cmd {
 		m.deps.Journal.Event("import", fmt.Sprintf("restored into %s: %d tables, %d rows, verified", p.result.Database, len(p.result.Verification.Tables), p.result.Verification.Rows()))
 	}
 	m.say("%s", strings.TrimRight(summary, "\n"))
+	if p.flow.req.Replace && p.err == nil {
+		r := &dumpReplacePage{flow: p.flow, plan: p.plan}
+		return tea.Batch(m.push(r), r.start(m, false))
+	}
 	if m.deps.Training != nil && p.err == nil {
 		return p.startCheck(m)
 	}
@@ -668,10 +722,10 @@ func (p *dumpImportPage) summary() string {
 			fmt.Fprintf(&b, "  %-7s %s: %d rows (dump: %d)\n", mark, t.Table, t.Restored, t.Dump)
 		}
 		fmt.Fprintf(&b, "Verified: %d tables, %d rows, %d sequences against the dump.\n", len(r.Verification.Tables), r.Verification.Rows(), len(r.Verification.Sequences))
-		if p.err == nil {
+		if p.err == nil && !p.flow.req.Replace {
 			fmt.Fprintf(&b, "Next: check it with %s\n", p.plan.Server.PsqlLine(r.Database))
-			fmt.Fprintf(&b, "Then, to put it in place of %s (the old one is kept, renamed): pgrescue restore pg-dump --source %s --database %s --replace (or ALTER DATABASE … RENAME by hand).\n",
-				p.plan.Database, p.flow.req.Source, p.plan.Database)
+			fmt.Fprintf(&b, "Then, to put it in place of %s, keeping the old one: ALTER DATABASE %s RENAME TO %s; ALTER DATABASE %s RENAME TO %s; (or type %s at the plan next time: pgrescue does both).\n",
+				p.plan.Database, pgdump.QuoteIdent(p.plan.Database), pgdump.QuoteIdent(p.plan.Database+"_before_restore"), pgdump.QuoteIdent(r.Database), pgdump.QuoteIdent(p.plan.Database), p.plan.Database)
 		}
 	}
 	return b.String()

@@ -76,3 +76,7 @@ func TestPgDumpScreens(t *testing.T) {
 		onTop[*dumpChoicePage](t, m)
 	})
 }
+
+func (treeBackend) Replace(context.Context, *pgdump.Plan, bool) (*pgdump.Swap, error) {
+	return nil, errors.New("the screen tests have no server")
+}

@@ -84,3 +84,16 @@ func (b *PgDump) Close() {
 	}
 	b.sources = nil
 }
+
+// Replace is restore pg-dump --replace's swap: the live database kept
+// under another name, the restored one in its place.
+func (b *PgDump) Replace(ctx context.Context, plan *pgdump.Plan, terminate bool) (*pgdump.Swap, error) {
+	swap, err := plan.Server.PlanSwap(ctx, plan.Database, plan.Into, plan.Now)
+	if err != nil {
+		return nil, err
+	}
+	if terminate {
+		return swap, swap.RunEndingSessions(ctx, plan.Server)
+	}
+	return swap, swap.Run(ctx, plan.Server)
+}

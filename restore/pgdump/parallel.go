@@ -2,127 +2,183 @@ package pgdump
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"pgrescue/problem"
 )
 
 // importParallel loads a dump with several connections, as pg_restore -j
 // does for its own format: the schema (everything before the first COPY)
-// in one psql, then the COPY sections shared among Jobs connections, then
-// the rest (sequences, indexes, constraints, grants) in one psql. A plain
-// dump cannot be read from the middle, so each connection decompresses
-// the dump itself and skips to its sections: decompression is several
-// times faster than PostgreSQL loads rows.
+// on one psql, then the COPY sections on Jobs connections, then the rest
+// (sequences, indexes, constraints, grants) on one psql. A plain dump
+// cannot be read from the middle, so each connection reads the dump
+// itself and takes the next COPY section no other has taken: one loading
+// a big table is passed by the others, which skip it at the speed of
+// decompression. The first connection also keeps what follows the data,
+// which is small, to load last.
 func (p *Plan) importParallel(ctx context.Context, report func(Event)) error {
-	s := p.Script
 	db := p.Server.maintenanceDB()
-	if s.Database == "" {
+	if p.Head.Database == "" {
 		if err := p.createEmpty(ctx); err != nil {
 			return err
 		}
 		db = p.Into
 	}
 	loaded := &atomic.Int64{}
-	stop := p.parallelProgress(ctx, loaded, report)
-	defer stop()
+	current := &atomic.Value{}
+	stopProgress := p.parallelProgress(ctx, loaded, current, report)
+	defer stopProgress()
 	schema := &filter{rename: p.Into}
 	err := p.feed(ctx, db, schema, func(Event) {}, func(sql io.Reader, w io.Writer) error {
-		return schema.run(&countingReader{r: io.LimitReader(sql, s.DataStart), n: loaded}, w)
+		bw := bufio.NewWriterSize(w, 1<<20)
+		err := schema.each(sql, func(line, out []byte) error {
+			if len(schema.script.Tables) > 0 {
+				return errStop
+			}
+			loaded.Add(int64(len(line)))
+			_, err := bw.Write(out)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return bw.Flush()
 	})
 	if err != nil {
 		return err
 	}
-	if err := p.loadSections(ctx, loaded); err != nil {
+	whole, rest, err := p.loadSections(ctx, schema.script.Preamble, loaded, current)
+	if err != nil {
 		return err
 	}
-	rest := &filter{rename: p.Into}
-	return p.feed(ctx, p.Into, rest, func(Event) {}, func(sql io.Reader, w io.Writer) error {
-		if err := writePreamble(w, s.Preamble); err != nil {
+	p.Script = whole
+	if err := p.checkWhole(whole); err != nil {
+		return err
+	}
+	return p.session(ctx, p.Into, func(w io.Writer) error {
+		if err := writePreamble(w, whole.Preamble); err != nil {
 			return err
 		}
-		if _, err := io.CopyN(io.Discard, sql, s.DataEnd); err != nil {
-			return err
-		}
-		return rest.run(&countingReader{r: sql, n: loaded}, w)
+		_, err := w.Write(rest)
+		loaded.Add(int64(len(rest)))
+		return err
 	})
 }
 
-// loadSections shares the COPY sections among Jobs connections, largest
-// first to the least loaded, and waits for them all.
-func (p *Plan) loadSections(ctx context.Context, loaded *atomic.Int64) error {
-	shares := shareSections(p.Script.Tables, p.Jobs)
+// maxRest bounds what the first connection keeps of the dump after its
+// data: a schema's indexes, constraints and grants are kilobytes to a few
+// megabytes; more means data the plain format interleaves (large objects).
+const maxRest = 64 << 20
+
+// claims hands out COPY sections, by their place in the dump, once each.
+type claims struct {
+	mu    sync.Mutex
+	taken map[int]bool
+}
+
+func (c *claims) take(i int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.taken[i] {
+		return false
+	}
+	c.taken[i] = true
+	return true
+}
+
+// loadSections runs Jobs connections over the dump and returns the first
+// one's account of the whole dump (every section's rows) and what follows
+// the data.
+func (p *Plan) loadSections(ctx context.Context, preamble []string, loaded *atomic.Int64, current *atomic.Value) (*Script, []byte, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for _, share := range shares {
-		if len(share) == 0 {
-			continue
-		}
+	board := &claims{taken: map[int]bool{}}
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+		whole *Script
+		rest  bytes.Buffer
+	)
+	for i := range p.Jobs {
 		wg.Add(1)
-		go func(share []TableData) {
+		go func() {
 			defer wg.Done()
-			if err := p.loadShare(ctx, share, loaded); err != nil {
-				once.Do(func() { first = err; cancel() })
+			var keep *bytes.Buffer
+			if i == 0 {
+				keep = &rest
 			}
-		}(share)
+			s, err := p.loadClaimed(ctx, board, preamble, keep, loaded, current)
+			if err != nil {
+				once.Do(func() { first = err; cancel() })
+				return
+			}
+			if i == 0 {
+				whole = s
+			}
+		}()
 	}
 	wg.Wait()
-	return first
+	if first != nil {
+		return nil, nil, first
+	}
+	return whole, rest.Bytes(), nil
 }
 
-// shareSections is the longest-processing-time-first schedule: each
-// section, biggest first, goes to the connection with the least bytes;
-// each connection then reads its sections in the dump's order.
-func shareSections(tables []TableData, jobs int) [][]TableData {
-	sorted := append([]TableData(nil), tables...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].End-sorted[i].Offset > sorted[j].End-sorted[j].Offset })
-	shares := make([][]TableData, jobs)
-	load := make([]int64, jobs)
-	for _, t := range sorted {
-		least := 0
-		for i := range load {
-			if load[i] < load[least] {
-				least = i
-			}
-		}
-		shares[least] = append(shares[least], t)
-		load[least] += t.End - t.Offset
-	}
-	for _, s := range shares {
-		sort.Slice(s, func(i, j int) bool { return s[i].Offset < s[j].Offset })
-	}
-	return shares
-}
-
-// loadShare is one connection's COPY sections, copied byte for byte.
-func (p *Plan) loadShare(ctx context.Context, share []TableData, loaded *atomic.Int64) error {
+// loadClaimed is one connection: it reads the whole dump, loads each COPY
+// section it is first to claim, and (for the first connection) keeps the
+// dump's lines after its first COPY that are not COPY data.
+func (p *Plan) loadClaimed(ctx context.Context, board *claims, preamble []string, keep *bytes.Buffer, loaded *atomic.Int64, current *atomic.Value) (*Script, error) {
 	f := &filter{}
-	return p.feed(ctx, p.Into, f, func(Event) {}, func(sql io.Reader, w io.Writer) error {
-		if err := writePreamble(w, p.Script.Preamble); err != nil {
+	if keep != nil {
+		f.rename = p.Into
+	}
+	err := p.feed(ctx, p.Into, f, func(Event) {}, func(sql io.Reader, w io.Writer) error {
+		if err := writePreamble(w, preamble); err != nil {
 			return err
 		}
 		bw := bufio.NewWriterSize(w, 1<<20)
-		var pos int64
-		for _, t := range share {
-			if _, err := io.CopyN(io.Discard, sql, t.Offset-pos); err != nil {
-				return err
+		inSection, loading := false, false
+		err := f.each(sql, func(line, out []byte) error {
+			switch {
+			case !inSection && f.inCopy: // a COPY line
+				inSection = true
+				loading = board.take(len(f.script.Tables) - 1)
+				if !loading {
+					return nil
+				}
+				current.Store(f.script.Tables[len(f.script.Tables)-1].Table)
+			case inSection:
+				inSection = f.inCopy // false after the \. line
+				if !loading {
+					return nil
+				}
+			default:
+				if keep != nil && len(f.script.Tables) > 0 {
+					if keep.Len()+len(out) > maxRest {
+						return problem.New(problem.Usage, p.Dump.Path, "--jobs: more than 64 MiB of the dump follows its table data (large objects?)", "restore it without --jobs")
+					}
+					keep.Write(out)
+				}
+				return nil
 			}
-			f.current.Store(t.Table)
-			if _, err := io.CopyN(bw, &countingReader{r: sql, n: loaded}, t.End-t.Offset); err != nil {
-				return err
-			}
-			pos = t.End
+			loaded.Add(int64(len(line)))
+			_, err := bw.Write(out)
+			return err
+		})
+		if err != nil {
+			return err
 		}
 		return bw.Flush()
 	})
+	return &f.script, err
 }
 
 // writePreamble starts a connection with the dump's session settings.
@@ -131,22 +187,10 @@ func writePreamble(w io.Writer, preamble []string) error {
 	return err
 }
 
-// countingReader adds the bytes read to a shared count.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n.Add(int64(n))
-	return n, err
-}
-
 // parallelProgress reports the SQL bytes loaded by every connection (the
 // compressed position means little when each connection reads the whole
 // file).
-func (p *Plan) parallelProgress(ctx context.Context, loaded *atomic.Int64, report func(Event)) func() {
+func (p *Plan) parallelProgress(ctx context.Context, loaded *atomic.Int64, current *atomic.Value, report func(Event)) func() {
 	start := time.Now()
 	done := make(chan struct{})
 	finished := make(chan struct{})
@@ -161,8 +205,11 @@ func (p *Plan) parallelProgress(ctx context.Context, loaded *atomic.Int64, repor
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				report(Event{Stage: StageImport, Read: loaded.Load(), Total: p.Script.Bytes, Of: len(p.Script.Tables),
-					Elapsed: time.Since(start), Note: "SQL bytes loaded by " + strconv.Itoa(p.Jobs) + " connections"})
+				e := Event{Stage: StageImport, Read: loaded.Load(), Elapsed: time.Since(start), Note: "SQL bytes loaded by " + strconv.Itoa(p.Jobs) + " connections"}
+				if t, ok := current.Load().(string); ok {
+					e.Table = t
+				}
+				report(e)
 			}
 		}
 	}()

@@ -89,6 +89,26 @@ func (sw *Swap) Commands(s Server) []shellcmd.Command {
 		Line: s.PsqlLine(s.maintenanceDB()) + " -c " + shellcmd.Quote("ALTER DATABASE "+QuoteIdent(sw.Restored)+" RENAME TO "+QuoteIdent(sw.Database))})
 }
 
+// RunEndingSessions first ends the sessions on the database being replaced
+// (the engineer confirmed it twice), then renames.
+func (sw *Swap) RunEndingSessions(ctx context.Context, s Server) error {
+	if sw.Before != "" {
+		if err := s.TerminateSessions(ctx, sw.Database); err != nil {
+			return err
+		}
+		// the backends exit after the signal, and the application's
+		// pools may reconnect at once: wait a little for the first, and
+		// let Run name the second
+		for i := 0; i < 20; i++ {
+			if sessions, err := s.Sessions(ctx, sw.Database); err != nil || len(sessions) == 0 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return sw.Run(ctx, s)
+}
+
 // Run renames. Sessions on the old database must be gone: PostgreSQL
 // refuses to rename a database in use, and says so.
 func (sw *Swap) Run(ctx context.Context, s Server) error {

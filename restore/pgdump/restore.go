@@ -2,8 +2,8 @@ package pgdump
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
@@ -126,16 +126,20 @@ func (e Event) String() string {
 	return b.String()
 }
 
-// Plan is a checked restore: the dump found, read whole once and found
-// complete, the server reached, the target name free and the roles known.
+// Plan is a checked restore: the dump found and its head read (the
+// database it creates, the roles its schema needs), the server reached,
+// the target name free and the roles there.
 type Plan struct {
 	Request
 	Listing     *Listing
 	Dump        Dump
-	Script      *Script
+	Head        *Script  // what the dump says before its first COPY
+	Script      *Script  // the whole dump, once the import has read it
 	GlobalsDump *Dump    // that night's roles, loaded first when Globals and roles are missing
-	Missing     []string // roles the dump names that the server lacks
+	Missing     []string // roles the dump's schema names that the server lacks
 	ServerVer   string
+	serverRoles map[string]bool
+	created     []string // roles the globals dump created
 }
 
 // Prepare checks everything a restore needs before its first change.
@@ -167,7 +171,7 @@ func Prepare(ctx context.Context, req Request, report func(Event)) (*Plan, error
 	if err := p.checkTarget(ctx); err != nil {
 		return nil, err
 	}
-	if p.Script, err = p.scan(ctx, report); err != nil {
+	if p.Head, err = p.readHead(ctx, report); err != nil {
 		return nil, err
 	}
 	return p, p.checkRoles(ctx)
@@ -243,42 +247,54 @@ func (p *Plan) checkTarget(ctx context.Context) error {
 	return nil
 }
 
-// scan reads the whole dump once before any change: it proves the file
-// decompresses to its end, that pg_dump finished it and that it is the
-// database asked for, and learns the rows and roles to check against.
-func (p *Plan) scan(ctx context.Context, report func(Event)) (*Script, error) {
-	f := &filter{}
-	stop := p.progress(ctx, StageCheck, p.Dump, nil, nil, report)
+// readHead reads the dump up to its first COPY before any change: it must
+// be a plain-SQL pg_dump of the database asked for, and its schema names
+// the roles it needs. The rest is read by the import itself and, beside
+// it, by a check that stops it at the first problem (see importSerial):
+// reading the whole dump twice in a row would cost the restore a fifth of
+// its time.
+func (p *Plan) readHead(ctx context.Context, report func(Event)) (*Script, error) {
 	sql, err := openSQL(ctx, p.Source, p.Dump, p.SMIMEKey)
 	if err != nil {
-		stop(0)
 		return nil, err
 	}
-	stop = p.progress(ctx, StageCheck, p.Dump, sql.read, f, report)
-	err = f.run(sql, io.Discard)
+	defer sql.Close()
+	f := &filter{}
+	stop := p.progress(ctx, StageCheck, p.Dump, sql.read, f, report)
+	err = f.each(sql, func(_, _ []byte) error {
+		if len(f.script.Tables) > 0 {
+			return errStop
+		}
+		return nil
+	})
 	stop(0)
-	if cerr := sql.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, problem.Wrap(ctx.Err(), problem.Interrupted, p.Dump.Path, "stopped while checking the dump", "")
-		}
-		if pe := asProblem(err); pe != nil {
-			return nil, pe
-		}
-		return nil, corruptDump(p.Dump, err)
+		return nil, p.readError(ctx, err)
 	}
 	s := &f.script
-	if !s.Complete {
-		return nil, problem.New(problem.Truncated, p.Dump.Path, "the dump has no \""+completeLine+"\" line: pg_dump did not finish writing it",
-			"choose an earlier dump (pgrescue dump-list); this one lacks its end, often the indexes and constraints")
+	if !s.Header {
+		return nil, problem.New(problem.Corrupt, p.Dump.Path, "this is not a plain-SQL pg_dump (no \"-- PostgreSQL database dump\" header)",
+			"check the file: "+p.Source.FetchCommand(p.Dump.Path)+" | "+decompressCommand(p.Dump)+" | head")
 	}
 	if s.Database != "" && s.Database != p.Database {
 		return nil, problem.New(problem.WrongDatabase, p.Dump.Path, "the dump's CREATE DATABASE is for "+s.Database+", not "+p.Database,
 			"the file is misnamed or misplaced; check it with: "+p.Source.FetchCommand(p.Dump.Path)+" | "+decompressCommand(p.Dump)+" | head -40")
 	}
 	return s, nil
+}
+
+// readError explains a failure to read the dump.
+func (p *Plan) readError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return problem.Wrap(ctx.Err(), problem.Interrupted, p.Dump.Path, "stopped while reading the dump", "")
+	}
+	if errors.Is(err, errNotADump) {
+		return problem.New(problem.Corrupt, p.Dump.Path, "the dump is empty", "choose an earlier dump (pgrescue dump-list)")
+	}
+	if pe := asProblem(err); pe != nil {
+		return pe
+	}
+	return corruptDump(p.Dump, err)
 }
 
 func asProblem(err error) error {
@@ -295,7 +311,8 @@ func (p *Plan) checkRoles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range p.Script.Roles {
+	p.serverRoles = have
+	for _, r := range p.Head.Roles {
 		if !have[r] {
 			p.Missing = append(p.Missing, r)
 		}
@@ -339,9 +356,6 @@ func (p *Plan) progress(ctx context.Context, stage Stage, d Dump, read *counter,
 		e := Event{Stage: stage, Total: d.Size, Elapsed: time.Since(start)}
 		if read != nil {
 			e.Read = read.n.Load()
-		}
-		if p.Script != nil {
-			e.Of = len(p.Script.Tables)
 		}
 		if f != nil {
 			if t, ok := f.current.Load().(string); ok {
@@ -389,7 +403,7 @@ func (p *Plan) Commands() []shellcmd.Command {
 		})
 	}
 	load := p.Source.FetchCommand(p.Dump.Path) + " | " + decompressCommand(p.Dump)
-	if p.Script != nil && p.Script.Database != "" {
+	if p.Head != nil && p.Head.Database != "" {
 		cmds = append(cmds, shellcmd.Command{
 			Why:  "load the dump into a new database " + p.Into + ": its CREATE DATABASE, ALTER DATABASE and \\connect lines name " + p.Into + " instead of " + p.Database,
 			Line: load + " | " + renameSed(p.Database, p.Into) + " | " + maint,
@@ -400,17 +414,12 @@ func (p *Plan) Commands() []shellcmd.Command {
 				Line: maint + " -c " + shellcmd.Quote("CREATE DATABASE "+QuoteIdent(p.Into)+" TEMPLATE template0")},
 			shellcmd.Command{Why: "load the dump into it", Line: load + " | " + p.Server.PsqlLine(p.Into)})
 	}
-	if p.Script != nil {
-		for i, t := range p.Script.Tables {
-			if i == 3 {
-				cmds = append(cmds, shellcmd.Command{Why: fmt.Sprintf("… and the other %d tables the same way", len(p.Script.Tables)-3)})
-				break
-			}
-			cmds = append(cmds, shellcmd.Command{
-				Why:  fmt.Sprintf("check %s has the dump's %d rows", t.Table, p.Script.RowCount(t.Table)),
-				Line: p.Server.PsqlLine(p.Into) + " -At -c " + shellcmd.Quote("SELECT count(*) FROM ONLY "+t.Table),
-			})
-		}
+	if p.Head != nil && len(p.Head.Tables) > 0 {
+		t := p.Head.Tables[0].Table
+		cmds = append(cmds, shellcmd.Command{
+			Why:  "check each table has the rows of its COPY section in the dump (pgrescue counts them as they pass), e.g. " + t,
+			Line: p.Server.PsqlLine(p.Into) + " -At -c " + shellcmd.Quote("SELECT count(*) FROM ONLY "+t),
+		})
 	}
 	return cmds
 }
@@ -468,13 +477,13 @@ func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
 	res := &Result{Database: p.Into, Dump: p.Dump, Jobs: p.Jobs}
 	if p.GlobalsDump != nil && len(p.Missing) > 0 {
 		created, err := p.loadGlobals(ctx, report)
-		res.RolesCreated = created
+		res.RolesCreated, p.created = created, created
 		if err != nil {
 			return res, err
 		}
 	}
 	var err error
-	if p.Jobs > 1 && p.Script.DataOnlyBetween && len(p.Script.Tables) > 1 {
+	if p.Jobs > 1 {
 		err = p.importParallel(ctx, report)
 	} else {
 		res.Jobs = 1
@@ -497,89 +506,19 @@ func (p *Plan) Run(ctx context.Context, report func(Event)) (*Result, error) {
 	return res, nil
 }
 
-// importSerial is the runbook's `psql < dump` in one pass: the source
-// streamed through the decompressor and the renaming filter into psql.
-func (p *Plan) importSerial(ctx context.Context, report func(Event)) error {
-	db := p.Server.maintenanceDB()
-	if p.Script.Database == "" {
-		if err := p.createEmpty(ctx); err != nil {
-			return err
-		}
-		db = p.Into
-	}
-	f := &filter{rename: p.Into}
-	return p.feed(ctx, db, f, report, func(sql io.Reader, w io.Writer) error { return f.run(sql, w) })
-}
-
-// createEmpty makes the database a dump without CREATE DATABASE loads into.
-func (p *Plan) createEmpty(ctx context.Context) error {
-	return p.Server.Exec(ctx, p.Server.maintenanceDB(), "CREATE DATABASE "+QuoteIdent(p.Into)+" TEMPLATE template0")
-}
-
-// feed runs psql on db with write's output as its input, reporting
-// progress. A failure to read the dump stops psql rather than letting it
-// see the end of its input and commit half a restore quietly.
-func (p *Plan) feed(ctx context.Context, db string, f *filter, report func(Event), write func(io.Reader, io.Writer) error) error {
-	sql, err := openSQL(ctx, p.Source, p.Dump, p.SMIMEKey)
-	if err != nil {
-		return err
-	}
-	defer sql.Close()
-	psqlCtx, stopPsql := context.WithCancel(ctx)
-	defer stopPsql()
-	cmd := p.Server.command(psqlCtx, db, "-q", "-f", "-")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	cmd.Stdout = io.Discard
-	stderr := &firstError{tail: tail{max: 16 << 10}}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		return p.Server.psqlError(ctx, err, "", db)
-	}
-	stop := p.progress(ctx, StageImport, p.Dump, sql.read, f, report)
-	werr := write(sql, stdin)
-	if werr != nil && !isBrokenPipe(werr) {
-		stopPsql()
-	}
-	stdin.Close()
-	perr := cmd.Wait()
-	stop(0)
-	switch {
-	case ctx.Err() != nil:
-		return problem.Wrap(ctx.Err(), problem.Interrupted, p.Dump.Path, "the import was stopped", "")
-	case werr != nil && !isBrokenPipe(werr):
-		if pe := asProblem(werr); pe != nil {
-			return pe
-		}
-		return corruptDump(p.Dump, werr)
-	case perr != nil:
-		return p.importError(perr, stderr, db)
-	}
-	return nil
-}
-
-// importError explains psql stopping on a statement of the dump.
-func (p *Plan) importError(err error, stderr *firstError, db string) error {
-	pe := p.Server.psqlError(context.Background(), err, stderr.String(), db)
-	if e, ok := pe.(*problem.Error); ok && e.Kind == problem.ImportFailed {
-		e.Summary = "psql stopped on an error while loading " + path.Base(p.Dump.Path)
-		if stderr.first != "" {
-			e.Detail = stderr.first
-		}
-		e.Next = "read the error; the dump's SQL is unchanged except for the database name, so the same error would stop psql < dump"
-	}
-	return pe
-}
-
 // setAside renames a failed import's database to <name>_incomplete, so the
 // name is free for another try and nobody mistakes it for a restore.
 func (p *Plan) setAside(cause error, report func(Event)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	exists, err := p.Server.DatabaseExists(ctx, p.Into)
-	if err != nil || !exists {
+	if err != nil {
+		return cause
+	}
+	if !exists {
+		if e, ok := cause.(*problem.Error); ok && !problem.Is(cause, problem.ServerUnreachable) {
+			e.Next = strings.TrimSuffix(e.Next, ".") + ". No database was created"
+		}
 		return cause
 	}
 	report(Event{Stage: StageRename, Note: p.Into + " → " + p.Into + incompleteSuffix})
@@ -705,9 +644,4 @@ func (p *Plan) verify(ctx context.Context) (Verification, error) {
 	}
 	sort.SliceStable(v.Tables, func(i, j int) bool { return v.Tables[i].Dump > v.Tables[j].Dump })
 	return v, nil
-}
-
-// isBrokenPipe is psql gone before its input ended: its own error says why.
-func isBrokenPipe(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "broken pipe") || strings.Contains(err.Error(), "file already closed"))
 }

@@ -217,7 +217,6 @@ func TestBadDumpsAreRefusedBeforeAnyChange(t *testing.T) {
 	f.dst.PSQL(t, "postgres", "CREATE ROLE app_owner; CREATE ROLE app_reader")
 	gz := compressWith(t, "gzip", f.dump)
 	other := bytes.ReplaceAll(f.dump, []byte(`"my-app"`), []byte("other_app"))
-	unfinished := f.dump[:bytes.Index(f.dump, []byte("CREATE INDEX"))]
 	cases := []struct {
 		name  string
 		files map[string][]byte
@@ -225,9 +224,9 @@ func TestBadDumpsAreRefusedBeforeAnyChange(t *testing.T) {
 		dump  string
 		want  problem.Kind
 	}{
-		{name: "truncated gzip", raw: map[string][]byte{dailyName("my-app", ".gz"): gz[:len(gz)*2/3]}, want: problem.Truncated},
 		{name: "not gzip at all", raw: map[string][]byte{dailyName("my-app", ".gz"): []byte("<html>Not found</html>")}, want: problem.Corrupt},
-		{name: "pg_dump did not finish", files: map[string][]byte{dailyName("my-app", ".gz"): unfinished}, want: problem.Truncated},
+		{name: "not a pg_dump", files: map[string][]byte{dailyName("my-app", ".gz"): []byte("hello\n")}, want: problem.Corrupt},
+		{name: "cut short in its schema", raw: map[string][]byte{dailyName("my-app", ".gz"): gz[:200]}, want: problem.Truncated},
 		{name: "another database's dump under this name", files: map[string][]byte{dailyName("my-app", ".gz"): other}, want: problem.WrongDatabase},
 		{name: "asked for another database's file", files: map[string][]byte{dailyName("other_app", ".gz"): other}, dump: filepath.Base(dailyName("other_app", ".gz")), want: problem.WrongDatabase},
 		{name: "encrypted without a key", raw: map[string][]byte{dailyName("my-app", ".gz.enc"): gz}, want: problem.KeyMissing},
@@ -249,6 +248,52 @@ func TestBadDumpsAreRefusedBeforeAnyChange(t *testing.T) {
 	}
 	if after := f.dst.Databases(t); !slices.Equal(before, after) {
 		t.Fatalf("databases changed: %v → %v", before, after)
+	}
+}
+
+// TestProblemsInTheRestOfTheDumpStopTheImport: what only the whole dump
+// tells (cut short in its data, never finished by pg_dump, a grant to a
+// role the server lacks) stops the import, named, and the new database is
+// set aside as _incomplete; the live database is never touched.
+func TestProblemsInTheRestOfTheDumpStopTheImport(t *testing.T) {
+	f := newFixture(t)
+	f.dst.PSQL(t, "postgres", "CREATE ROLE app_owner")
+	gz := compressWith(t, "gzip", f.dump)
+	unfinished := f.dump[:bytes.Index(f.dump, []byte("CREATE INDEX"))]
+	cases := []struct {
+		name string
+		data []byte
+		raw  bool
+		want problem.Kind
+		says string
+	}{
+		{"cut short in its data", gz[:len(gz)*2/3], true, problem.Truncated, "truncated"},
+		{"never finished by pg_dump", unfinished, false, problem.Truncated, "did not finish"},
+		{"grants to a missing role", f.dump, false, problem.RolesMissing, "app_reader"},
+	}
+	for i, c := range cases {
+		for _, jobs := range []int{1, 2} {
+			data := c.data
+			if !c.raw {
+				data = compressWith(t, "gzip", data)
+			}
+			root := t.TempDir()
+			p := filepath.Join(root, dailyName("my-app", ".gz"))
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			os.WriteFile(p, data, 0o600)
+			req := f.request(root)
+			req.Jobs = jobs
+			req.Into = "attempt_" + strconv.Itoa(i) + "_" + strconv.Itoa(jobs)
+			_, err := f.restore(t, req)
+			// the scout may find it before the import has created anything
+			setAside := strings.Contains(err.Error(), req.Into+"_incomplete") || strings.Contains(err.Error(), "No database was created")
+			if !problem.Is(err, c.want) || !strings.Contains(err.Error(), c.says) || !setAside {
+				t.Errorf("%s, --jobs %d: want %v saying %q and what became of %s, got %v", c.name, jobs, c.want, c.says, req.Into, err)
+			}
+			if dbs := f.dst.Databases(t); slices.Contains(dbs, req.Into) {
+				t.Errorf("%s: %s was left under its name", c.name, req.Into)
+			}
+		}
 	}
 }
 
@@ -309,7 +354,16 @@ func TestEncryptedDumpIsDecryptedWithTheKey(t *testing.T) {
 	p := filepath.Join(root, dailyName("my-app", ".gz.enc"))
 	os.MkdirAll(filepath.Dir(p), 0o755)
 	os.WriteFile(p, sealed, 0o600)
+	other := filepath.Join(dir, "other.key")
+	if out, err := exec.Command("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", other, "-out", filepath.Join(dir, "other.crt"),
+		"-days", "2", "-subj", "/CN=someone-else").CombinedOutput(); err != nil {
+		t.Fatalf("openssl req: %v\n%s", err, out)
+	}
 	req := f.request(root)
+	req.SMIMEKey = other
+	if _, err := f.restore(t, req); !problem.Is(err, problem.WrongKey) || !strings.Contains(err.Error(), other) {
+		t.Errorf("another certificate's key: %v", err)
+	}
 	req.SMIMEKey = key
 	res, err := f.restore(t, req)
 	if err != nil {

@@ -135,17 +135,23 @@ func openSQL(ctx context.Context, src Source, d Dump, smimeKey string) (*decompr
 	out := &decompressed{read: &counter{r: raw}, closers: []func() error{raw.Close}}
 	var r io.Reader = out.read
 	if d.Encrypted {
-		dec, wait, err := smimeDecrypt(ctx, r, smimeKey)
+		dec, err := smimeDecrypt(ctx, r, smimeKey)
 		if err != nil {
 			out.Close()
 			return nil, err
 		}
 		r = dec
-		out.closers = append(out.closers, wait)
+		out.closers = append(out.closers, dec.Close)
 	}
 	r, err = decompress(r, d.Compression)
 	if err != nil {
 		out.Close()
+		if d.Encrypted && !errors.Is(err, io.ErrUnexpectedEOF) {
+			// openssl hands out noise for a key that is not the
+			// recipient's rather than failing: the noise is no gzip.
+			return nil, problem.Wrap(err, problem.WrongKey, smimeKey, "the dump decrypted with this key is not "+string(d.Compression)+" data: the key is most likely not the one the dump was encrypted to",
+				"give the private key of autopostgresqlbackup's ENCRYPTION_PUBLIC_KEY certificate")
+		}
 		return nil, corruptDump(d, err)
 	}
 	out.Reader = r
@@ -180,28 +186,31 @@ func corruptDump(d Dump, err error) error {
 }
 
 // smimeDecrypt runs openssl, the tool whose format .enc is, as a filter.
-func smimeDecrypt(ctx context.Context, in io.Reader, key string) (io.Reader, func() error, error) {
+// Its output ends with an error when openssl fails (a wrong key), never
+// with a quiet end of file.
+func smimeDecrypt(ctx context.Context, in io.Reader, key string) (io.ReadCloser, error) {
 	if _, err := os.Stat(key); err != nil {
-		return nil, nil, problem.Wrap(err, problem.KeyMissing, key, "cannot read the --smime-key file", "give the private key (PEM) of the certificate the dumps were encrypted to")
+		return nil, problem.Wrap(err, problem.KeyMissing, key, "cannot read the --smime-key file", "give the private key (PEM) of the certificate the dumps were encrypted to")
 	}
 	cmd := exec.CommandContext(ctx, "openssl", "smime", "-decrypt", "-binary", "-inform", "DEM", "-inkey", key)
 	cmd.Stdin = in
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := &tail{max: 4096}
+	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, nil, problem.Wrap(err, problem.Config, "openssl", "cannot run openssl to decrypt the dump", "install openssl")
+		return nil, problem.Wrap(err, problem.Config, "openssl", "cannot run openssl to decrypt the dump", "install openssl")
 	}
-	wait := func() error {
+	return &commandReader{r: out, wait: func() error {
 		if err := cmd.Wait(); err != nil {
-			return problem.Wrap(err, problem.WrongKey, key, "openssl could not decrypt the dump with this key", strings.TrimSpace(stderr.String()))
+			e := problem.Wrap(err, problem.WrongKey, key, "openssl could not decrypt the dump with this key", "give the private key of the certificate the dumps were encrypted to (autopostgresqlbackup's ENCRYPTION_PUBLIC_KEY)")
+			e.Detail = strings.TrimSpace(stderr.String())
+			return e
 		}
 		return nil
-	}
-	return out, wait, nil
+	}}, nil
 }
 
 // describeSize is a size for messages.

@@ -165,25 +165,43 @@ func TestRestoreFromTheOffsiteDuplicityArchive(t *testing.T) {
 	}
 }
 
+// TestDuplicityOverS3WithBoto3 is the offsite archive as GOV.UK had it:
+// boto3+s3:// (here on the in-process S3 server), encrypted to the offsite
+// GPG key (--encrypt-key, --trust-model=always); the restore needs that
+// key's secret half in the keyring and its passphrase in PASSPHRASE.
 func TestDuplicityOverS3WithBoto3(t *testing.T) {
 	f := newFixture(t)
+	testtool.Need(t, "gpg")
+	home := testtool.GnuPGHome(t)
+	if out, err := exec.Command("gpg", "--homedir", home, "--batch", "--import", s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc")).CombinedOutput(); err != nil {
+		t.Fatalf("gpg --import: %v\n%s", err, out)
+	}
+	passphrase := strings.TrimSpace(string(must(os.ReadFile(s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt")))))
 	srv := s3test.Start(t)
 	srv.CreateBucket(t, "govuk-offsite-backups-production")
-	env := []string{"AWS_ACCESS_KEY_ID=" + s3test.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + s3test.SecretAccessKey, "AWS_DEFAULT_REGION=" + s3test.Region}
+	env := []string{"AWS_ACCESS_KEY_ID=" + s3test.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + s3test.SecretAccessKey, "AWS_DEFAULT_REGION=" + s3test.Region, "GNUPGHOME=" + home}
 	url := "boto3+s3://govuk-offsite-backups-production/govuk-datastores"
-	endpoint := []string{"--s3-endpoint-url", srv.URL}
-	offsite(t, f, url, append(env, "PASSPHRASE=offsite secret"), endpoint...)
-	src, err := ParseSource(url, SourceOptions{Passphrase: "offsite secret", DuplicityEnv: env,
+	endpoint := []string{"--s3-endpoint-url", srv.URL, "--num-retries", "1"}
+	offsite(t, f, url, env, append([]string{"--encrypt-key", "362F92BD89D274BE3EC08FDB97431D9C5CEB8FBF", "--gpg-options", "--trust-model=always"}, endpoint...)...)
+	for _, wrong := range []string{"", "not the passphrase"} {
+		src, _ := ParseSource(url, SourceOptions{Passphrase: wrong, DuplicityEnv: env, DuplicityOptions: append([]string{"--archive-dir", t.TempDir()}, endpoint...)})
+		req := f.request("")
+		req.Source = src
+		if _, err := f.restore(t, req); !problem.Is(err, problem.WrongPassphrase) && !problem.Is(err, problem.PassphraseNeeded) {
+			t.Errorf("passphrase %q: %v", wrong, err)
+		}
+	}
+	src, err := ParseSource(url, SourceOptions{Passphrase: passphrase, DuplicityEnv: env,
 		DuplicityOptions: append([]string{"--archive-dir", t.TempDir()}, endpoint...)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.(*Duplicity).Close()
-	l, err := List(context.Background(), src, nil)
+	req := f.request("")
+	req.Source, req.Globals = src, true
+	res, err := f.restore(t, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(l.Dumps) != 2 || l.LatestTarball == nil {
-		t.Fatalf("listing: %+v", l)
-	}
+	f.sameData(t, res.Database)
 }

@@ -19,26 +19,19 @@ type Script struct {
 	Database   string // from CREATE DATABASE; "" in a dump made without --create
 	DumpedFrom string // the server's version, from the header
 	DumpedBy   string // pg_dump's version
+	Header     bool   // starts with pg_dump's "PostgreSQL database dump" line
 	Complete   bool   // ends with pg_dump's "dump complete" line
 	Tables     []TableData
 	Sequences  []SequenceValue
 	Roles      []string // every role the dump names (owners, grantees), sorted
 	Bytes      int64    // the SQL's size, uncompressed
 	Preamble   []string // the session settings each connection of the dump starts with
-	DataStart  int64    // offset of the first COPY: the schema before it
-	DataEnd    int64    // offset after the last COPY's \.: sequences, indexes, constraints, grants
-	// DataOnlyBetween reports that between DataStart and DataEnd there is
-	// nothing but COPY sections and comments, so the sections can be loaded
-	// by several connections (--jobs).
-	DataOnlyBetween bool
 }
 
 // TableData is one COPY section of a dump.
 type TableData struct {
-	Table  string // as the dump writes it: schema.name, quoted where needed
-	Rows   int64
-	Offset int64 // of the COPY line in the uncompressed SQL
-	End    int64 // after its \. line
+	Table string // as the dump writes it: schema.name, quoted where needed
+	Rows  int64
 }
 
 // SequenceValue is a sequence's setval in the dump.
@@ -48,8 +41,11 @@ type SequenceValue struct {
 	IsCalled bool
 }
 
-// completeLine ends every dump pg_dump finished.
-const completeLine = "-- PostgreSQL database dump complete"
+// headerLine starts and completeLine ends every dump pg_dump finished.
+const (
+	headerLine   = "-- PostgreSQL database dump"
+	completeLine = "-- PostgreSQL database dump complete"
+)
 
 // An identifier as pg_dump writes it: plain, or double-quoted with "" for ".
 const identPattern = `("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`
@@ -144,25 +140,43 @@ func connectTarget(m []string) string {
 // when rename is set, writes every statement naming the dump's database
 // with the new name. COPY data passes untouched and is only counted.
 type filter struct {
-	script    Script
-	rename    string       // the new database name, or "" to keep the dump's
-	current   atomic.Value // the table whose COPY section is passing
-	started   atomic.Int64 // COPY sections met
-	roles     map[string]bool
-	inCopy    bool
-	afterData bool // a statement other than COPY, a comment or a blank was met after the first COPY
-	preamble  bool // collecting the session settings after a \connect
+	script   Script
+	rename   string       // the new database name, or "" to keep the dump's
+	current  atomic.Value // the table whose COPY section is passing
+	started  atomic.Int64 // COPY sections met
+	roles    map[string]bool
+	inCopy   bool
+	preamble bool // collecting the session settings after a \connect
 }
 
 // errNotADump is returned for input that is not a plain-SQL pg_dump.
 var errNotADump = errors.New("not a plain-SQL pg_dump script")
 
-// run filters r into w (which may be io.Discard for a check).
+// run filters r into w (which may be io.Discard).
 func (f *filter) run(r io.Reader, w io.Writer) error {
-	f.roles = map[string]bool{}
-	f.preamble = true
-	br := bufio.NewReaderSize(r, 1<<20)
 	bw := bufio.NewWriterSize(w, 1<<20)
+	err := f.each(r, func(_, out []byte) error {
+		_, err := bw.Write(out)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// errStop ends each early without an error: the caller has what it needs.
+var errStop = errors.New("stop")
+
+// each reads r line by line, learns the Script, and hands every line with
+// what to write for it (the line, or the line renamed) to use. use
+// returning errStop ends the reading early.
+func (f *filter) each(r io.Reader, use func(line, out []byte) error) error {
+	if f.roles == nil {
+		f.roles = map[string]bool{}
+		f.preamble = true
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
 	var long []byte // a line longer than the buffer
 	for {
 		line, err := br.ReadSlice('\n')
@@ -176,10 +190,15 @@ func (f *filter) run(r io.Reader, w io.Writer) error {
 		}
 		if len(line) > 0 {
 			out := f.line(line)
-			if _, werr := bw.Write(out); werr != nil {
-				return werr
-			}
+			uerr := use(line, out)
 			f.script.Bytes += int64(len(line))
+			if uerr == errStop {
+				f.finish()
+				return nil
+			}
+			if uerr != nil {
+				return uerr
+			}
 		}
 		if err == io.EOF {
 			break
@@ -192,7 +211,7 @@ func (f *filter) run(r io.Reader, w io.Writer) error {
 		return errNotADump
 	}
 	f.finish()
-	return bw.Flush()
+	return nil
 }
 
 // line handles one line (with its newline) and returns what to write.
@@ -200,9 +219,6 @@ func (f *filter) line(line []byte) []byte {
 	if f.inCopy {
 		if len(line) >= 2 && line[0] == '\\' && line[1] == '.' && (len(line) == 2 || line[2] == '\n' || line[2] == '\r') {
 			f.inCopy = false
-			t := &f.script.Tables[len(f.script.Tables)-1]
-			t.End = f.script.Bytes + int64(len(line))
-			f.script.DataEnd = t.End
 			return line
 		}
 		f.script.Tables[len(f.script.Tables)-1].Rows++
@@ -216,9 +232,6 @@ func (f *filter) line(line []byte) []byte {
 	if m := copyLine.FindStringSubmatch(text); m != nil {
 		f.startCopy(m[1])
 		return line
-	}
-	if len(f.script.Tables) > 0 {
-		f.afterData = true
 	}
 	f.collectPreamble(text)
 	if m := setvalLine.FindStringSubmatch(text); m != nil {
@@ -234,8 +247,11 @@ func (f *filter) line(line []byte) []byte {
 }
 
 func (f *filter) comment(text string) {
-	if text == completeLine {
+	switch text {
+	case completeLine:
 		f.script.Complete = true
+	case headerLine:
+		f.script.Header = true
 	}
 	if m := versionLine.FindStringSubmatch(text); m != nil {
 		if m[1] == "by pg_dump" {
@@ -247,16 +263,9 @@ func (f *filter) comment(text string) {
 }
 
 func (f *filter) startCopy(table string) {
-	if len(f.script.Tables) == 0 {
-		f.script.DataStart = f.script.Bytes
-		f.script.DataOnlyBetween = true
-	}
-	if f.afterData {
-		f.script.DataOnlyBetween = false
-	}
 	f.inCopy = true
 	f.preamble = false
-	f.script.Tables = append(f.script.Tables, TableData{Table: table, Offset: f.script.Bytes})
+	f.script.Tables = append(f.script.Tables, TableData{Table: table})
 	f.current.Store(table)
 	f.started.Add(1)
 }
@@ -324,9 +333,6 @@ func (f *filter) finish() {
 		f.script.Roles = append(f.script.Roles, r)
 	}
 	sort.Strings(f.script.Roles)
-	if len(f.script.Tables) == 0 {
-		f.script.DataOnlyBetween = false
-	}
 }
 
 // RowCount is the rows a dump's COPY sections hold for one table, summed.
