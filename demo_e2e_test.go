@@ -227,12 +227,7 @@ func TestDemoNightlyDumpThroughTheOffsiteCopy(t *testing.T) {
 		t.Fatalf("the briefing does not name the offsite copy:\n%s", briefing)
 	}
 	term.Keys("Enter")
-	term.WaitFor("Which application's database needs restoring?", 10*time.Second)
-	term.Type("content-publisher")
-	term.Keys("Enter")
-	term.WaitFor("hosted on Carrenza", 5*time.Second)
-	term.Keys("Enter")
-	term.WaitFor("Which backup should the restore come from?", 5*time.Second)
+	toSourceChoice(t, term)
 	term.Keys("Down", "Enter")
 	term.WaitFor("Where are the nightly dumps?", 5*time.Second)
 	term.Keys("Down", "Down", "Enter") // the offsite copy

@@ -67,12 +67,7 @@ func TestWizardRestoresToTheThirdTarget(t *testing.T) {
 // content-publisher's WAL-E restore: the fixture's key is protected.
 func toGPGStep(t *testing.T, term *tmuxtest.Session) {
 	t.Helper()
-	term.WaitFor("Which application's database needs restoring?", 10*time.Second)
-	term.Type("content-publisher")
-	term.Keys("Enter")
-	term.WaitFor("hosted on Carrenza", 5*time.Second)
-	term.Keys("Enter")
-	term.WaitFor("Which backup should the restore come from?", 5*time.Second)
+	toSourceChoice(t, term)
 	term.Keys("Enter")
 	term.WaitFor("Press enter for the GPG step.", 20*time.Second)
 	term.Keys("Enter")
@@ -85,6 +80,18 @@ func toBackupStep(t *testing.T, term *tmuxtest.Session) {
 	toGPGStep(t, term)
 	passphrase, _ := os.ReadFile(s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt"))
 	unlockInMemory(t, term, string(passphrase))
+}
+
+// toSourceChoice answers content-publisher and its hosting, up to the
+// choice between WAL-E and the nightly pg_dump.
+func toSourceChoice(t *testing.T, term *tmuxtest.Session) {
+	t.Helper()
+	term.WaitFor("Which application's database needs restoring?", 10*time.Second)
+	term.Type("content-publisher")
+	term.Keys("Enter")
+	term.WaitFor("hosted on Carrenza", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Which backup should the restore come from?", 5*time.Second)
 }
 
 // unlockInMemory takes the GPG step's default and goes on to the backups.

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"pgrescue/hosting"
 	"pgrescue/problem"
 	"pgrescue/restore/pgdump"
+	"pgrescue/restore/wale"
 )
 
 // The pg_dump flow restores one database from the legacy nightly dumps:
@@ -191,20 +193,11 @@ func dumpsFor(l *pgdump.Listing, databases []string) []pgdump.Dump {
 		if d.AllDatabases() || d.Globals() {
 			continue
 		}
-		if len(databases) == 0 || contains(databases, d.Database) {
+		if len(databases) == 0 || slices.Contains(databases, d.Database) {
 			kept = append(kept, d)
 		}
 	}
 	return kept
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *dumpSourcePage) Ask(m *Model) *Question {
@@ -294,13 +287,7 @@ func humanSize(n int64) string {
 	if n <= 0 {
 		return "size unknown,"
 	}
-	const unit = 1024
-	v, u := float64(n), 0
-	for v >= unit && u < 4 {
-		v /= unit
-		u++
-	}
-	return fmt.Sprintf("%.1f %s,", v, []string{"B", "KiB", "MiB", "GiB", "TiB"}[u])
+	return wale.HumanBytes(n) + ","
 }
 
 func (p *dumpChoicePage) choose(m *Model) tea.Cmd {

@@ -7,7 +7,6 @@ package pgtest
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -63,7 +62,7 @@ func Start(t testing.TB) *Server {
 		f.Close()
 		os.Chown(s.logFile, s.uid, s.gid)
 	}
-	s.Port = freePort(t)
+	s.Port = testtool.FreePort(t)
 	s.Run(t, "initdb", "-D", s.DataDir, "-U", s.User, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
 	opts := strings.Join([]string{
 		"-c listen_addresses=127.0.0.1",
@@ -75,16 +74,6 @@ func Start(t testing.TB) *Server {
 	s.Run(t, "pg_ctl", "start", "-D", s.DataDir, "-l", s.logFile, "-w", "-t", "60", "-o", opts)
 	t.Cleanup(func() { s.command("pg_ctl", "stop", "-D", s.DataDir, "-m", "immediate", "-w").Run() })
 	return s
-}
-
-// freePort asks the kernel for a port nothing listens on.
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func (s *Server) mkdir(t testing.TB, dir string) {

@@ -54,7 +54,7 @@ func Start(t testing.TB) *Server {
 	os.WriteFile(authorized, pub, 0o600)
 	hostPub, _ := os.ReadFile(hostKey + ".pub")
 	s.HostKey = strings.TrimSpace(string(hostPub))
-	s.Port = freePort(t)
+	s.Port = testtool.FreePort(t)
 	os.WriteFile(s.KnownHosts, []byte(fmt.Sprintf("[127.0.0.1]:%d %s\n", s.Port, s.HostKey)), 0o600)
 	config := filepath.Join(dir, "sshd_config")
 	os.WriteFile(config, []byte(strings.Join([]string{
@@ -104,13 +104,4 @@ func (s *Server) Options() []string {
 // URL is an ssh:// source URL for a path on the server.
 func (s *Server) URL(path string) string {
 	return fmt.Sprintf("ssh://%s@127.0.0.1:%d%s", s.User, s.Port, path)
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

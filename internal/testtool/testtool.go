@@ -6,6 +6,7 @@
 package testtool
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -79,4 +80,16 @@ func DeadPID(t testing.TB) int {
 		t.Fatalf("pid_max: %q", data)
 	}
 	return max + 1
+}
+
+// FreePort asks the kernel for a port nothing listens on, for a server a
+// test starts on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

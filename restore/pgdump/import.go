@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"path"
+	"slices"
 	"strings"
 
 	"pgrescue/problem"
@@ -89,20 +90,11 @@ func (p *Plan) checkWhole(s *Script) error {
 func (p *Plan) missingRoles(s *Script) []string {
 	var missing []string
 	for _, r := range s.Roles {
-		if !p.serverRoles[r] && !contains(p.created, r) {
+		if !p.serverRoles[r] && !slices.Contains(p.created, r) {
 			missing = append(missing, r)
 		}
 	}
 	return missing
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // createEmpty makes the database a dump without CREATE DATABASE loads into.

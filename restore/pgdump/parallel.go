@@ -192,26 +192,11 @@ func writePreamble(w io.Writer, preamble []string) error {
 // file).
 func (p *Plan) parallelProgress(ctx context.Context, loaded *atomic.Int64, current *atomic.Value, report func(Event)) func() {
 	start := time.Now()
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(250 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				e := Event{Stage: StageImport, Read: loaded.Load(), Elapsed: time.Since(start), Note: "SQL bytes loaded by " + strconv.Itoa(p.Jobs) + " connections"}
-				if t, ok := current.Load().(string); ok {
-					e.Table = t
-				}
-				report(e)
-			}
+	return every(ctx, 250*time.Millisecond, func() {
+		e := Event{Stage: StageImport, Read: loaded.Load(), Elapsed: time.Since(start), Note: "SQL bytes loaded by " + strconv.Itoa(p.Jobs) + " connections"}
+		if t, ok := current.Load().(string); ok {
+			e.Table = t
 		}
-	}()
-	return func() { close(done); <-finished }
+		report(e)
+	})
 }

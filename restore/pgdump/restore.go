@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"pgrescue/problem"
+	"pgrescue/restore/wale"
 	"pgrescue/shellcmd"
 )
 
@@ -109,11 +110,11 @@ func (e Event) String() string {
 		return "setting the failed import aside: " + e.Note
 	}
 	if e.Total > 0 {
-		fmt.Fprintf(&b, " %s of %s (%.0f%%)", describeSize(e.Read), describeSize(e.Total), 100*float64(e.Read)/float64(e.Total))
+		fmt.Fprintf(&b, " %s of %s (%.0f%%)", wale.HumanBytes(e.Read), wale.HumanBytes(e.Total), 100*float64(e.Read)/float64(e.Total))
 	} else {
-		fmt.Fprintf(&b, " %s", describeSize(e.Read))
+		fmt.Fprintf(&b, " %s", wale.HumanBytes(e.Read))
 	}
-	fmt.Fprintf(&b, ", %s/s", describeSize(int64(e.Rate())))
+	fmt.Fprintf(&b, ", %s/s", wale.HumanBytes(int64(e.Rate())))
 	if eta := e.ETA(); eta > 0 {
 		fmt.Fprintf(&b, ", about %s left", eta.Round(time.Second))
 	}
@@ -365,30 +366,36 @@ func (p *Plan) progress(ctx context.Context, stage Stage, d Dump, read *counter,
 		}
 		return e
 	}
+	stop := every(ctx, 250*time.Millisecond, func() { report(event()) })
+	return func(int) {
+		stop()
+		if read != nil {
+			report(event())
+		}
+	}
+}
+
+// every calls tick at each interval until ctx ends or the returned stop
+// is called, which waits for the last tick to return.
+func every(ctx context.Context, interval time.Duration, tick func()) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(250 * time.Millisecond)
-		defer tick.Stop()
+		t := time.NewTicker(interval)
+		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-ctx.Done():
 				return
-			case <-tick.C:
-				report(event())
+			case <-t.C:
+				tick()
 			}
 		}
 	}()
-	return func(int) {
-		close(done)
-		<-finished
-		if read != nil {
-			report(event())
-		}
-	}
+	return func() { close(done); <-finished }
 }
 
 // Commands are the shell commands the restore stands for: what an engineer

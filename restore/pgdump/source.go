@@ -4,7 +4,6 @@ import (
 	"compress/bzip2"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -211,18 +210,4 @@ func smimeDecrypt(ctx context.Context, in io.Reader, key string) (io.ReadCloser,
 		}
 		return nil
 	}}, nil
-}
-
-// describeSize is a size for messages.
-func describeSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
