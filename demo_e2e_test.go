@@ -236,7 +236,7 @@ func TestDemoNightlyDumpThroughTheOffsiteCopy(t *testing.T) {
 		t.Errorf("the offsite copy is not flagged as possibly stale:\n%s", dumps)
 	}
 	term.Keys("Enter")
-	term.WaitFor("Press enter to start the import.", 60*time.Second)
+	term.WaitFor("Press enter to start the import", 60*time.Second)
 	term.Keys("Enter")
 	done := term.WaitFor("Exercise passed", 120*time.Second)
 	if !strings.Contains(done, "Verified: 1 tables") {

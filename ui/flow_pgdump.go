@@ -544,7 +544,7 @@ func (p *dumpCheckPage) View(m *Model) string {
 	case p.plan != nil:
 		head := b.String() + m.st.OK.Render(wrapWords(fmt.Sprintf("The server is ready, the name %s is free and the roles are there; the dump is a pg_dump %s of %s.", p.plan.Into, firstOf(p.plan.Head.DumpedBy, "(version not given)"), p.plan.Database), w)) + "\n"
 		head += wrapWords("The plan: restore into a new database "+p.plan.Into+" next to the live one; nothing that exists is changed.", w) + "\n\n"
-		foot := "\nPress enter to start the import, or r to restore and then put it in place of " + p.plan.Database + " (the live one is kept, renamed).\n"
+		foot := "\n" + wrapWords("Press enter to start the import, or r to restore and then put it in place of "+p.plan.Database+" (the live one is kept, renamed).", w) + "\n"
 		if p.typing {
 			foot = "\n" + wrapWords("To restore and then replace "+p.plan.Database+" (kept as "+p.plan.Database+"_before_<time>), type its name and press enter:", w) + "\n" + p.confirm.View() + "\n"
 		}
