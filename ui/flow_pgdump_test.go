@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"pgrescue/restore/pgdump"
 )
 
@@ -69,6 +71,8 @@ func TestPgDumpScreens(t *testing.T) {
 		press(t, m, "enter")
 		onTop[*dumpSourcePage](t, m)
 	})
+	eachSize(t, "pgdump-replace-sessions", func(t *testing.T, m *Model) { m.deps.PgDump = treeBackend{}; toReplace(t, m) })
+	eachSize(t, "pgdump-replace-terminate", func(t *testing.T, m *Model) { m.deps.PgDump = treeBackend{}; toReplace(t, m, "t") })
 	eachSize(t, "pgdump-dumps", func(t *testing.T, m *Model) {
 		p := toDumpSources(t, m)
 		p.flow.sources[0].url = nightlyNames(t)
@@ -77,6 +81,22 @@ func TestPgDumpScreens(t *testing.T) {
 	})
 }
 
+// Replace answers as PostgreSQL does while the application is connected
+// (the real swap is tested through the binary: pgdump_test.go).
 func (treeBackend) Replace(context.Context, *pgdump.Plan, bool) (*pgdump.Swap, error) {
-	return nil, errors.New("the screen tests have no server")
+	return nil, pgdump.SessionsError("content_publisher_production", []pgdump.Session{
+		{PID: 4242, User: "content_publisher", Application: "puma: cluster worker 0", Client: "10.1.4.12", State: "idle", Since: "2026-11-25 02:58:11 UTC"},
+		{PID: 4243, User: "content_publisher", Application: "sidekiq 6.5", Client: "10.1.4.13", State: "active", Since: "2026-11-25 02:58:12 UTC"},
+	})
+}
+
+// toReplace is the replace page after a verified restore, with the
+// application still connected; t once asks for the second t.
+func toReplace(t *testing.T, m *Model, keys ...string) {
+	f := &pgDumpFlow{req: PgDumpRequest{Source: "/var/lib/autopostgresqlbackup", Database: "content_publisher_production", Replace: true}}
+	plan := &pgdump.Plan{Request: pgdump.Request{Database: "content_publisher_production", Into: "content_publisher_production_restored_20261125T0310"}}
+	r := &dumpReplacePage{flow: f, plan: plan}
+	drive(t, m, tea.Batch(m.push(r), r.start(m, false)))
+	press(t, m, keys...)
+	onTop[*dumpReplacePage](t, m)
 }

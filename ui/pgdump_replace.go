@@ -151,7 +151,7 @@ func (r *dumpReplacePage) Answer(m *Model, a Answer) tea.Cmd {
 func (r *dumpReplacePage) View(m *Model) string {
 	w := m.width - 2
 	var b strings.Builder
-	b.WriteString(m.st.Bold.Render("Putting "+r.plan.Into+" in place of "+r.plan.Database) + "\n\n")
+	b.WriteString(m.st.Bold.Render(wrapWords("Putting "+r.plan.Into+" in place of "+r.plan.Database, w)) + "\n\n")
 	switch {
 	case r.job != nil:
 		b.WriteString(m.st.Running.Render("Renaming…") + "\n")
@@ -160,7 +160,7 @@ func (r *dumpReplacePage) View(m *Model) string {
 		if errors.As(r.err, &pe) && pe.Kind == problem.SessionsConnected {
 			b.WriteString(m.st.Warn.Render(wrapWords(pe.Summary+".", w)) + "\n")
 			for _, s := range strings.Split(pe.Detail, "; ") {
-				b.WriteString("  " + wrapWords(s, w-2) + "\n")
+				b.WriteString("  " + indentAfterFirst(wrapWords(s, w-4), 4) + "\n")
 			}
 			b.WriteString("\n" + wrapWords("Stop the application (or its workers) and press w, or press t to end these sessions.", w) + "\n")
 			if r.terminate {
