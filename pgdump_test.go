@@ -14,6 +14,7 @@ import (
 
 	"pgrescue/internal/pgtest"
 	"pgrescue/internal/testtool"
+	"pgrescue/internal/tmuxtest"
 )
 
 // nightlyTree lays out one night of autopostgresqlbackup's files for db,
@@ -194,5 +195,43 @@ func TestWizardReplacesTheLiveDatabaseLineByLine(t *testing.T) {
 	}
 	if before == "" || s.PSQL(t, before, "SELECT count(*) FROM documents") != "10" {
 		t.Errorf("the replaced database was not kept: %v", s.Databases(t))
+	}
+}
+
+// TestReplaceOnATerminalAsksAboutTheSessions: restore pg-dump --replace
+// run by a person: the database's name typed, then, with the application
+// still connected, t and a typed yes end its sessions and the swap happens.
+func TestReplaceOnATerminalAsksAboutTheSessions(t *testing.T) {
+	s := pgtest.Start(t)
+	s.PSQL(t, "postgres", "CREATE DATABASE content_store")
+	s.PSQL(t, "content_store", "CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items SELECT generate_series(1, 50)")
+	root := nightlyTree(t, s, "content_store")
+	hold := exec.Command(filepath.Join(s.Bin, "psql"), "-X", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", "content_store", "-c", "SELECT pg_sleep(60)")
+	hold.Env = append(os.Environ(), "PGAPPNAME=publisher-worker")
+	if err := hold.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { hold.Process.Kill(); hold.Wait() }()
+	waitForSession(t, s, "publisher-worker")
+	env := append(s.Env(), "HOME="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir())
+	term := tmuxtest.Start(t, tmuxtest.Options{Width: 120, Height: 40, Env: env}, binary, "restore", "pg-dump", "--source", root,
+		"--database", "content_store", "--timezone", "UTC", "--psql", filepath.Join(s.Bin, "psql"), "--replace", "--yes")
+	term.WaitFor("Type the database's name to go on:", 30*time.Second)
+	term.Type("content_store")
+	term.Keys("Enter")
+	term.WaitFor("[t]erminate them, or [a]bort?", 60*time.Second)
+	term.Type("t")
+	term.Keys("Enter")
+	term.WaitFor("Type yes to end 1 session(s):", 10*time.Second)
+	term.Type("yes")
+	term.Keys("Enter")
+	if code := term.WaitExit(60 * time.Second); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, term.History())
+	}
+	if !strings.Contains(term.History(), "replaced: content_store is the restored database") {
+		t.Errorf("no replacement said:\n%s", term.History())
+	}
+	if n := s.PSQL(t, "content_store", "SELECT count(*) FROM items"); n != "50" {
+		t.Errorf("content_store after the swap: %s rows", n)
 	}
 }

@@ -245,7 +245,13 @@ func (r *pgDumpRestore) swap(ctx context.Context, cl *commandLine, plan *pgdump.
 		for _, s := range sessions {
 			fmt.Fprintln(log, "connected to "+swap.Database+": "+s.String())
 		}
-		if len(sessions) > 0 && !r.terminate {
+		terminate := r.terminate
+		if len(sessions) > 0 && !terminate && term.IsTerminal(int(os.Stdin.Fd())) {
+			if sessions, terminate, err = askAboutSessions(ctx, plan.Server, swap.Database, sessions, log); err != nil {
+				return err
+			}
+		}
+		if len(sessions) > 0 && !terminate {
 			return pgdump.SessionsError(swap.Database, sessions)
 		}
 		if len(sessions) > 0 {
@@ -264,6 +270,55 @@ func (r *pgDumpRestore) swap(ctx context.Context, cl *commandLine, plan *pgdump.
 		fmt.Fprintf(out, "replaced: %s is the restored database (there was no database of that name)\n", swap.Database)
 	}
 	return nil
+}
+
+// askAboutSessions offers, on a terminal, to wait for the sessions on db to
+// go (the application being stopped meanwhile) or to end them, which takes
+// a second, typed confirmation. It returns the sessions still there and
+// whether to end them.
+func askAboutSessions(ctx context.Context, s pgdump.Server, db string, sessions []pgdump.Session, log io.Writer) ([]pgdump.Session, bool, error) {
+	in := bufio.NewReader(os.Stdin)
+	for len(sessions) > 0 {
+		fmt.Fprintf(log, "%d session(s) are connected to %s, which PostgreSQL will not rename while in use.\n"+
+			"[w]ait for them to go (stop the application meanwhile), [t]erminate them, or [a]bort? ", len(sessions), db)
+		answer, _ := in.ReadString('\n')
+		switch strings.TrimSpace(answer) {
+		case "w":
+			var err error
+			if sessions, err = waitForSessions(ctx, s, db, log); err != nil {
+				return nil, false, err
+			}
+		case "t":
+			fmt.Fprintf(log, "Ending them drops the application's connections, which reconnect. Type yes to end %d session(s): ", len(sessions))
+			if confirm, _ := in.ReadString('\n'); strings.TrimSpace(confirm) == "yes" {
+				return sessions, true, nil
+			}
+		default:
+			return sessions, false, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// waitForSessions polls until no session is left on db, saying how many
+// remain when the number changes; ctrl+c stops the wait.
+func waitForSessions(ctx context.Context, s pgdump.Server, db string, log io.Writer) ([]pgdump.Session, error) {
+	last := -1
+	for {
+		sessions, err := s.Sessions(ctx, db)
+		if err != nil || len(sessions) == 0 {
+			return sessions, err
+		}
+		if len(sessions) != last {
+			fmt.Fprintf(log, "waiting: %d session(s) on %s (ctrl+c stops)\n", len(sessions), db)
+			last = len(sessions)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, problem.Wrap(ctx.Err(), problem.Interrupted, db, "stopped waiting for the sessions; the restored database is kept under its own name", "")
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 func firstNonEmpty(a, b string) string {

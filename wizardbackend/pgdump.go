@@ -21,6 +21,7 @@ type PgDump struct {
 
 	mu      sync.Mutex
 	sources map[string]pgdump.Source
+	report  func(pgdump.Event) // the running step's, for duplicity's progress
 }
 
 var _ ui.PgDumpBackend = (*PgDump)(nil)
@@ -31,7 +32,9 @@ func (b *PgDump) source(url string) (pgdump.Source, error) {
 	if s, ok := b.sources[url]; ok {
 		return s, nil
 	}
-	s, err := pgdump.ParseSource(url, b.Options)
+	opts := b.Options
+	opts.Progress = b.sourceProgress
+	s, err := pgdump.ParseSource(url, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +59,26 @@ func (b *PgDump) List(ctx context.Context, url string) (*pgdump.Listing, []strin
 	return l, notes, err
 }
 
+// sourceProgress hands a source's own progress (duplicity's volumes) to
+// the step that is waiting for it.
+func (b *PgDump) sourceProgress(line string) {
+	b.mu.Lock()
+	report := b.report
+	b.mu.Unlock()
+	if report != nil {
+		report(pgdump.Event{Stage: pgdump.StageFetch, Note: line})
+	}
+}
+
+func (b *PgDump) reporting(report func(pgdump.Event)) func() {
+	b.mu.Lock()
+	b.report = report
+	b.mu.Unlock()
+	return func() { b.mu.Lock(); b.report = nil; b.mu.Unlock() }
+}
+
 func (b *PgDump) Prepare(ctx context.Context, req ui.PgDumpRequest, report func(pgdump.Event)) (*pgdump.Plan, error) {
+	defer b.reporting(report)()
 	src, err := b.source(req.Source)
 	if err != nil {
 		return nil, err
@@ -70,6 +92,7 @@ func (b *PgDump) Prepare(ctx context.Context, req ui.PgDumpRequest, report func(
 }
 
 func (b *PgDump) Run(ctx context.Context, plan *pgdump.Plan, report func(pgdump.Event)) (*pgdump.Result, error) {
+	defer b.reporting(report)()
 	return plan.Run(ctx, report)
 }
 

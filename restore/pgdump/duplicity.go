@@ -126,9 +126,7 @@ func readLog(r io.Reader, progress func(string)) []logRecord {
 			if len(records) > 0 {
 				rec := &records[len(records)-1]
 				rec.lines = append(rec.lines, strings.TrimPrefix(strings.TrimPrefix(line, "."), " "))
-				if progress != nil && rec.level == "NOTICE" {
-					progress(strings.TrimPrefix(line, ". "))
-				}
+
 			}
 		case line == "":
 		default:
@@ -145,10 +143,26 @@ func readLog(r io.Reader, progress func(string)) []logRecord {
 				prev.lines = append(prev.lines, line)
 				continue
 			}
+			if n, of, ok := volumeDone(rec); ok && progress != nil {
+				progress("restored volume " + n + " of " + of)
+			}
 			records = append(records, rec)
 		}
 	}
 	return records
+}
+
+// volumeDone reads duplicity's "INFO 2 N M" record (with -v info): volume
+// N of M of the backup set restored.
+func volumeDone(rec logRecord) (n, of string, ok bool) {
+	if rec.level != "INFO" || rec.code != "2" {
+		return "", "", false
+	}
+	f := strings.Fields(rec.args)
+	if len(f) != 2 {
+		return "", "", false
+	}
+	return f[0], f[1], true
 }
 
 // failure explains duplicity's exit code (its log.ErrorCode) and message.
@@ -326,7 +340,7 @@ func (d *Duplicity) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 		d.tmp = dir
 	}
 	local := filepath.Join(d.tmp, strconv.Itoa(len(d.fetched))+"-"+path.Base(p))
-	if _, err := d.run(ctx, "restore", "--file-to-restore", d.archivePath(p), d.url, local); err != nil {
+	if _, err := d.run(ctx, "restore", "-v", "info", "--file-to-restore", d.archivePath(p), d.url, local); err != nil {
 		os.Remove(local)
 		return nil, err
 	}

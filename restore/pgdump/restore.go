@@ -61,6 +61,7 @@ const (
 	StageImport  Stage = "import"  // psql loading the dump
 	StageVerify  Stage = "verify"  // row counts and sequences against the dump's
 	StageRename  Stage = "rename"  // a failed import's database set aside
+	StageFetch   Stage = "fetch"   // a source fetching the file (duplicity restores it first)
 )
 
 // Event is the progress of a restore: the compressed bytes of the dump
@@ -108,6 +109,8 @@ func (e Event) String() string {
 		return fmt.Sprintf("verifying %d tables against the dump's row counts", e.Of)
 	case StageRename:
 		return "setting the failed import aside: " + e.Note
+	case StageFetch:
+		return "fetching the dump from the source: " + e.Note
 	}
 	if e.Total > 0 {
 		fmt.Fprintf(&b, " %s of %s (%.0f%%)", wale.HumanBytes(e.Read), wale.HumanBytes(e.Total), 100*float64(e.Read)/float64(e.Total))

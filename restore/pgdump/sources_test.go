@@ -141,7 +141,9 @@ func TestRestoreFromTheOffsiteDuplicityArchive(t *testing.T) {
 	}
 
 	tmp := t.TempDir()
-	dup, err := ParseSource(archive, SourceOptions{Passphrase: "offsite secret", TempDir: tmp, DuplicityOptions: []string{"--archive-dir", t.TempDir()}})
+	var progress []string
+	dup, err := ParseSource(archive, SourceOptions{Passphrase: "offsite secret", TempDir: tmp, DuplicityOptions: []string{"--archive-dir", t.TempDir()},
+		Progress: func(line string) { progress = append(progress, line) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +156,9 @@ func TestRestoreFromTheOffsiteDuplicityArchive(t *testing.T) {
 	f.sameData(t, res.Database)
 	if res.Dump.Kind != Latest || !strings.HasPrefix(res.Dump.Path, "latest.tbz2/latest/") {
 		t.Errorf("dump: %+v", res.Dump)
+	}
+	if !slices.Contains(progress, "restored volume 1 of 1") {
+		t.Errorf("duplicity's progress: %q", progress)
 	}
 	notes := strings.Join(dup.(*Duplicity).Notes(), "\n")
 	if !strings.Contains(notes, "3 July 2018") || !strings.Contains(notes, "newest backup set was taken") {
