@@ -235,3 +235,50 @@ func TestReplaceOnATerminalAsksAboutTheSessions(t *testing.T) {
 		t.Errorf("content_store after the swap: %s rows", n)
 	}
 }
+
+// TestWizardAsksForTheOffsitePassphrase: the offsite duplicity archive is
+// encrypted; the wizard asks for its passphrase when duplicity needs it,
+// again after a wrong one, and restores; the passphrase is in no record.
+func TestWizardAsksForTheOffsitePassphrase(t *testing.T) {
+	testtool.Need(t, "duplicity")
+	s := pgtest.Start(t)
+	db := "content_publisher_production"
+	s.PSQL(t, "postgres", "CREATE DATABASE "+db)
+	s.PSQL(t, db, "CREATE TABLE documents (id int PRIMARY KEY); INSERT INTO documents SELECT generate_series(1, 120)")
+	top := t.TempDir()
+	tree := filepath.Join(top, "data/backups/postgresql-primary-1.backend.publishing.service.gov.uk/var/lib/autopostgresqlbackup")
+	os.MkdirAll(filepath.Dir(tree), 0o755)
+	if err := os.Rename(nightlyTree(t, s, db), tree); err != nil {
+		t.Fatal(err)
+	}
+	archive := "file://" + t.TempDir()
+	const passphrase = "offsite secret 7f3a"
+	backup := exec.Command("duplicity", "--no-print-statistics", "--archive-dir", t.TempDir(), top, archive)
+	backup.Env = append(os.Environ(), "PASSPHRASE="+passphrase)
+	if out, err := backup.CombinedOutput(); err != nil {
+		t.Fatalf("duplicity: %v\n%s", err, out)
+	}
+	config := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(config, []byte("applications:\n  content-publisher:\n    databases: ["+db+"]\n    offsite_url: "+archive+"\n"), 0o644)
+	state := t.TempDir()
+	env := append(s.Env(), "XDG_STATE_HOME="+state, "TZ=UTC")
+	answers := strings.Join([]string{"content-publisher", "", "2", "3", "not it", passphrase, "1", "yes"}, "\n") + "\n"
+	r := pgrescueWithInput(t, env, answers, "--config", config, "--plain")
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	for _, want := range []string{"duplicity needs", "GnuPG could not decrypt the archive", "stopped going offsite", "Verified: 1 tables, 120 rows"} {
+		if !strings.Contains(r.stderr+r.stdout, want) {
+			t.Errorf("the session lacks %q:\nstdout:\n%s\nstderr:\n%s", want, r.stdout, r.stderr)
+		}
+	}
+	journals, _ := filepath.Glob(filepath.Join(state, "pgrescue", "*"))
+	for _, j := range journals {
+		if data, _ := os.ReadFile(j); strings.Contains(string(data), passphrase) {
+			t.Errorf("the passphrase is in the journal %s", j)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, passphrase) {
+		t.Error("the passphrase was printed")
+	}
+}

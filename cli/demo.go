@@ -124,7 +124,7 @@ func (cl *commandLine) demoWizard(ctx context.Context, cmd *cobra.Command, sb *d
 	backend := wizardbackend.New(sess)
 	backend.ReplayAtLeast = demoReplayTime
 	// the pg_dump flow restores into the sandbox's running primary
-	dumps := &wizardbackend.PgDump{Location: time.Local,
+	dumps := &wizardbackend.PgDump{Location: time.Local, Journal: j,
 		Server: pgdump.Server{Host: sb.PrimarySocket, Port: strconv.Itoa(sb.PrimaryPort), User: sb.Owner}}
 	defer dumps.Close()
 	deps := ui.Deps{

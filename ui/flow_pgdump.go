@@ -44,8 +44,10 @@ type PgDumpRequest struct {
 // it restores into is the backend's (libpq's settings, as psql's).
 type PgDumpBackend interface {
 	// List lists a source's dumps, with what the source says about itself
-	// (the offsite archive: how stale it is).
-	List(ctx context.Context, source string) (*pgdump.Listing, []string, error)
+	// (the offsite archive: how stale it is). passphrase is the duplicity
+	// archive's, "" for none (or PASSPHRASE from the environment); the
+	// source keeps it for the restore.
+	List(ctx context.Context, source string, passphrase []byte) (*pgdump.Listing, []string, error)
 	Prepare(ctx context.Context, req PgDumpRequest, report func(pgdump.Event)) (*pgdump.Plan, error)
 	Run(ctx context.Context, plan *pgdump.Plan, report func(pgdump.Event)) (*pgdump.Result, error)
 	// Replace renames the live database aside (kept) and the restored one
@@ -101,14 +103,33 @@ func firstOf(values ...string) string {
 // dumpSourcePage chooses where to read the dumps from, and lists them.
 type dumpSourcePage struct {
 	basePage
-	flow    *pgDumpFlow
-	cursor  int
-	listing *job
+	flow       *pgDumpFlow
+	cursor     int
+	listing    *job
+	passphrase textinput.Model // the duplicity archive's, asked when it needs one
+	asking     bool
 }
 
 func (p *dumpSourcePage) Crumb() string { return "Dumps" }
+func (p *dumpSourcePage) Typing() bool  { return p.asking }
 func (p *dumpSourcePage) Keys() []key.Binding {
+	if p.asking {
+		return []key.Binding{binding("enter", "list the archive with this passphrase", "enter")}
+	}
 	return []key.Binding{keyChoose, binding("enter", "list its dumps", "enter")}
+}
+
+// needsPassphrase: duplicity could not decrypt the archive without one,
+// or with the one given.
+func needsPassphrase(err error) bool {
+	return problem.Is(err, problem.PassphraseNeeded) || problem.Is(err, problem.WrongPassphrase)
+}
+
+func (p *dumpSourcePage) askPassphrase() tea.Cmd {
+	p.asking = true
+	p.passphrase = newTextInput("passphrase", 40)
+	p.passphrase.EchoMode = textinput.EchoPassword
+	return p.passphrase.Focus()
 }
 
 func (p *dumpSourcePage) Update(m *Model, msg tea.Msg) tea.Cmd {
@@ -116,6 +137,17 @@ func (p *dumpSourcePage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	case tea.KeyPressMsg:
 		if p.listing != nil {
 			return nil
+		}
+		if p.asking {
+			if msg.String() == "enter" {
+				secret := []byte(p.passphrase.Value())
+				p.passphrase.SetValue("")
+				p.asking = false
+				return p.listWith(m, secret)
+			}
+			var cmd tea.Cmd
+			p.passphrase, cmd = p.passphrase.Update(msg)
+			return cmd
 		}
 		switch msg.String() {
 		case "up", "k":
@@ -137,13 +169,18 @@ type listed struct {
 	err     error
 }
 
-func (p *dumpSourcePage) list(m *Model) tea.Cmd {
+func (p *dumpSourcePage) list(m *Model) tea.Cmd { return p.listWith(m, nil) }
+
+// listWith lists the chosen source; the passphrase is cleared once the
+// backend has it.
+func (p *dumpSourcePage) listWith(m *Model, passphrase []byte) tea.Cmd {
 	src := p.flow.sources[p.cursor]
 	m.deps.Journal.Event("dumps", "listing "+src.url)
 	m.say("Listing the dumps in %s…", src.url)
 	backend := m.deps.PgDump
 	j, cmd := m.startJob(p, func(ctx context.Context, _ func(any)) any {
-		l, notes, err := backend.List(ctx, src.url)
+		l, notes, err := backend.List(ctx, src.url, passphrase)
+		clear(passphrase)
 		return listed{l, notes, err}
 	})
 	p.listing = j
@@ -158,6 +195,9 @@ func (p *dumpSourcePage) listed(m *Model, result any) tea.Cmd {
 	if r.err != nil {
 		src.found = ""
 		m.say("%s", r.err.Error())
+		if needsPassphrase(r.err) {
+			return p.askPassphrase()
+		}
 		if m.plain() {
 			return m.end(r.err)
 		}
@@ -201,6 +241,9 @@ func dumpsFor(l *pgdump.Listing, databases []string) []pgdump.Dump {
 }
 
 func (p *dumpSourcePage) Ask(m *Model) *Question {
+	if p.asking {
+		return &Question{Text: "The archive's passphrase (hieradata backup::assets::backup_private_gpg_key_passphrase)", Secret: true}
+	}
 	q := &Question{Text: "Dumps from", Default: p.cursor}
 	for _, s := range p.flow.sources {
 		q.Options = append(q.Options, s.label+": "+s.url)
@@ -209,6 +252,10 @@ func (p *dumpSourcePage) Ask(m *Model) *Question {
 }
 
 func (p *dumpSourcePage) Answer(m *Model, a Answer) tea.Cmd {
+	if p.asking {
+		p.asking = false
+		return p.listWith(m, []byte(a.Text))
+	}
 	p.cursor = a.Choice
 	return p.list(m)
 }
@@ -229,6 +276,10 @@ func (p *dumpSourcePage) View(m *Model) string {
 			text += "\n" + m.st.OK.Render(s.found)
 		}
 		b.WriteString(choiceLine(m, text, i == p.cursor, w) + "\n")
+	}
+	if p.asking {
+		b.WriteString("\n" + wrapWords("duplicity needs the passphrase of the offsite GPG key (hieradata backup::assets::backup_private_gpg_key_passphrase; the key itself must be in your keyring: gpg --import). It is kept in memory only:", w) + "\n")
+		b.WriteString(p.passphrase.View() + "\n")
 	}
 	return b.String()
 }

@@ -19,7 +19,7 @@ import (
 // through the real binary (pgdump_test.go at the top).
 type treeBackend struct{}
 
-func (treeBackend) List(ctx context.Context, url string) (*pgdump.Listing, []string, error) {
+func (treeBackend) List(ctx context.Context, url string, _ []byte) (*pgdump.Listing, []string, error) {
 	src, err := pgdump.ParseSource(url, pgdump.SourceOptions{})
 	if err != nil {
 		return nil, nil, err

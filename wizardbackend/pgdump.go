@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"pgrescue/journal"
 	"pgrescue/restore/pgdump"
 	"pgrescue/ui"
 )
@@ -19,6 +20,9 @@ type PgDump struct {
 	Options  pgdump.SourceOptions
 	Now      func() time.Time
 
+	// Journal is told every passphrase, so no record can carry one.
+	Journal *journal.Journal
+
 	mu      sync.Mutex
 	sources map[string]pgdump.Source
 	report  func(pgdump.Event) // the running step's, for duplicity's progress
@@ -26,14 +30,25 @@ type PgDump struct {
 
 var _ ui.PgDumpBackend = (*PgDump)(nil)
 
-func (b *PgDump) source(url string) (pgdump.Source, error) {
+func (b *PgDump) source(url string) (pgdump.Source, error) { return b.sourceWith(url, nil) }
+
+// sourceWith opens the source, again when a passphrase is given (the
+// archive's files restored so far are removed with the old one).
+func (b *PgDump) sourceWith(url string, passphrase []byte) (pgdump.Source, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if s, ok := b.sources[url]; ok {
+	if s, ok := b.sources[url]; ok && passphrase == nil {
 		return s, nil
+	}
+	if s, ok := b.sources[url].(interface{ Close() error }); ok {
+		s.Close()
 	}
 	opts := b.Options
 	opts.Progress = b.sourceProgress
+	if len(passphrase) > 0 {
+		opts.Passphrase = string(passphrase)
+		b.Journal.AddSecret(opts.Passphrase)
+	}
 	s, err := pgdump.ParseSource(url, opts)
 	if err != nil {
 		return nil, err
@@ -46,8 +61,8 @@ func (b *PgDump) source(url string) (pgdump.Source, error) {
 }
 
 // List lists a source and says what the source says about itself.
-func (b *PgDump) List(ctx context.Context, url string) (*pgdump.Listing, []string, error) {
-	src, err := b.source(url)
+func (b *PgDump) List(ctx context.Context, url string, passphrase []byte) (*pgdump.Listing, []string, error) {
+	src, err := b.sourceWith(url, passphrase)
 	if err != nil {
 		return nil, nil, err
 	}
