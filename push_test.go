@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -140,4 +142,31 @@ func TestWALPushDryRunPrintsWALEsPipeline(t *testing.T) {
 			t.Errorf("a dry run stored %s", req.Key)
 		}
 	}
+}
+
+// TestBackupPushNamesAServerThatIsNotRunning: a postmaster.pid left by a
+// server that died is no server (recovery.RunningServer's rule): backup-push
+// says so instead of connecting to the port the dead server wrote.
+func TestBackupPushNamesAServerThatIsNotRunning(t *testing.T) {
+	needPostgres(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "PG_VERSION"), []byte(installedMajor(t)+"\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "postmaster.pid"), []byte(fmt.Sprintf("%d\n%s\n1700000000\n5432\n/tmp\nlocalhost\n  5432001  0\nready\n", testtool.DeadPID(t), dir)), 0o600)
+	r := pgrescue(t, nil, "--s3-prefix", "s3://bucket/pg", "backup-push", "--pgdata", dir)
+	if r.code != 3 || !strings.Contains(r.stderr, "no server is running on this data directory") {
+		t.Fatalf("%+v", r)
+	}
+}
+
+// installedMajor is the major version of the PostgreSQL the tests run.
+func installedMajor(t *testing.T) string {
+	out, err := exec.Command(testtool.Need(t, "pg_ctl"), "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(out)) // pg_ctl (PostgreSQL) 15.18 (Debian …)
+	if len(f) < 3 {
+		t.Fatalf("pg_ctl --version: %q", out)
+	}
+	return strings.Split(f[2], ".")[0]
 }

@@ -2,9 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -123,23 +120,20 @@ func completePushOptions(opts *wale.BackupPushOptions) error {
 	return nil
 }
 
-// postmasterAddress reads the port and first socket directory from
-// postmaster.pid (lines 4 and 5), where the running server wrote them.
+// postmasterAddress is where the server running on dataDir listens: the
+// port and first socket directory it wrote in postmaster.pid. The running
+// rule is recovery.RunningServer's: a stale file is no server.
 func postmasterAddress(dataDir string) (port int, socket string, err error) {
-	data, err := readPostmasterPid(dataDir)
+	st, err := recovery.RunningServer(dataDir)
 	if err != nil {
-		return 0, "", problem.Wrap(err, problem.Usage, dataDir+"/postmaster.pid", "the server does not seem to be running on this data directory",
+		return 0, "", problem.Wrap(err, problem.Usage, dataDir+"/postmaster.pid", "cannot read postmaster.pid", "give --host and --port")
+	}
+	if !st.Running {
+		return 0, "", problem.New(problem.Usage, dataDir, "no server is running on this data directory",
 			"start it, or give --host and --port")
 	}
-	lines := strings.Split(data, "\n")
-	if len(lines) < 5 {
+	if st.Port == 0 || st.SocketDir == "" {
 		return 0, "", problem.New(problem.Usage, dataDir+"/postmaster.pid", "postmaster.pid has no port and socket lines", "give --host and --port")
 	}
-	fmt.Sscanf(lines[3], "%d", &port)
-	return port, strings.TrimSpace(lines[4]), nil
-}
-
-func readPostmasterPid(dataDir string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
-	return string(data), err
+	return st.Port, st.SocketDir, nil
 }
