@@ -204,7 +204,7 @@ func (p *replayPrinter) logLine(e replay.LogLine) {
 // which restores no base backup and has no next steps of its own.
 func printReplaySummary(out io.Writer, r *replay.Result) {
 	p := r.Prepared
-	fmt.Fprintf(out, "recovered %s (PostgreSQL %s) from backup %s to %s\n", p.DataDir, p.Version, p.Backup.Name, describeTarget(p.Settings.Target))
+	fmt.Fprintf(out, "replayed %s (PostgreSQL %s) from backup %s to %s\n", p.DataDir, p.Version, p.Backup.Name, describeTarget(p.Settings.Target))
 	printLines(out, r.Summary())
 	fmt.Fprintf(out, "    it runs with archive_mode=off: it will not archive into the production archive. Before turning archiving on\n")
 	fmt.Fprintf(out, "    (start it without pgrescue's -o options), check archive_command does not point at the archive you restored from.\n")
