@@ -177,6 +177,7 @@ func (r *pgDumpRestore) run(ctx context.Context, cl *commandLine, out, log io.Wr
 	}
 	defer release()
 	r.req.Source, r.req.Location = source, loc
+	r.req.Server.AsPostgresWhenRoot()
 	sourceNotes(log, source)
 	fmt.Fprintln(log, "checking the dump's head, the server, the target name and the roles before anything changes")
 	plan, err := pgdump.Prepare(ctx, r.req, newDumpProgress(log).event)

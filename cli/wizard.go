@@ -58,6 +58,7 @@ func (cl *commandLine) wizard(cmd *cobra.Command, w *wizardFlags) error {
 	sess.Journal = j
 	backend := wizardbackend.New(sess)
 	dumps := &wizardbackend.PgDump{Location: time.Local, Journal: j}
+	dumps.Server.AsPostgresWhenRoot()
 	defer dumps.Close()
 	deps := ui.Deps{
 		WALE: backend, GPG: backend, PgDump: dumps, Catalog: cat, Config: cfg, Journal: j, DryRun: w.dryRun,

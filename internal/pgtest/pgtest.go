@@ -31,7 +31,17 @@ type Server struct {
 }
 
 // Start makes and starts a cluster; the test's cleanup stops it.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { return StartWith(t, Options{}) }
+
+// Options change the cluster Start makes.
+type Options struct {
+	// LocalAuth is pg_hba's method on the socket: trust unless set (peer:
+	// only the OS user of the role's name, as Debian's clusters have it).
+	LocalAuth string
+}
+
+// StartWith makes and starts a cluster with opts.
+func StartWith(t testing.TB, opts Options) *Server {
 	t.Helper()
 	initdb := testtool.Need(t, "initdb")
 	if real, err := filepath.EvalSymlinks(initdb); err == nil {
@@ -63,15 +73,19 @@ func Start(t testing.TB) *Server {
 		os.Chown(s.logFile, s.uid, s.gid)
 	}
 	s.Port = testtool.FreePort(t)
-	s.Run(t, "initdb", "-D", s.DataDir, "-U", s.User, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
-	opts := strings.Join([]string{
+	local := opts.LocalAuth
+	if local == "" {
+		local = "trust"
+	}
+	s.Run(t, "initdb", "-D", s.DataDir, "-U", s.User, "--auth-local="+local, "--auth-host=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	serverOpts := strings.Join([]string{
 		"-c listen_addresses=127.0.0.1",
 		"-c port=" + strconv.Itoa(s.Port),
 		"-c unix_socket_directories=" + s.DataDir,
 		"-c fsync=off",
 		"-c max_wal_size=4GB",
 	}, " ")
-	s.Run(t, "pg_ctl", "start", "-D", s.DataDir, "-l", s.logFile, "-w", "-t", "60", "-o", opts)
+	s.Run(t, "pg_ctl", "start", "-D", s.DataDir, "-l", s.logFile, "-w", "-t", "60", "-o", serverOpts)
 	t.Cleanup(func() { s.command("pg_ctl", "stop", "-D", s.DataDir, "-m", "immediate", "-w").Run() })
 	return s
 }

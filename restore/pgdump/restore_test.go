@@ -413,3 +413,37 @@ func TestStoppedImportIsSetAside(t *testing.T) {
 		t.Errorf("%s pgrescue sessions left", n)
 	}
 }
+
+// TestRootRunsPsqlAsPostgres is the runbook's sudo -iu postgres psql: on a
+// cluster whose socket allows peer authentication only, root with no user
+// given is refused by PostgreSQL, and AsPostgresWhenRoot makes it work.
+func TestRootRunsPsqlAsPostgres(t *testing.T) {
+	testtool.EndToEnd(t)
+	if os.Geteuid() != 0 {
+		t.Skip("switching to the postgres account needs root")
+	}
+	dst := pgtest.StartWith(t, pgtest.Options{LocalAuth: "peer"})
+	src := pgtest.Start(t)
+	src.PSQL(t, "postgres", "CREATE DATABASE plain_app")
+	src.PSQL(t, "plain_app", "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 10)")
+	root := dumpTree(t, map[string][]byte{dailyName("plain_app", ".gz"): src.Dump(t, "plain_app", "--create")})
+	t.Setenv("PGUSER", "")
+	t.Setenv("PGHOST", "")
+	req := Request{Source: Dir{Root: root}, Database: "plain_app", Location: time.UTC, Now: time.Now(),
+		Server: Server{Host: dst.DataDir, Port: strconv.Itoa(dst.Port), Psql: filepath.Join(dst.Bin, "psql")}}
+	if _, err := Prepare(context.Background(), req, nil); !problem.Is(err, problem.ServerUnreachable) {
+		t.Fatalf("root as itself on a peer socket: %v", err)
+	}
+	req.Server.AsPostgresWhenRoot()
+	if req.Server.As == nil || !strings.HasPrefix(req.Server.PsqlLine("x"), "sudo -u postgres ") {
+		t.Fatalf("not switched: %+v", req.Server)
+	}
+	plan, err := Prepare(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := plan.Run(context.Background(), nil)
+	if err != nil || res.Verification.Rows() != 10 {
+		t.Fatalf("%+v %v", res, err)
+	}
+}

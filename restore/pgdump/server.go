@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"pgrescue/problem"
+	"pgrescue/restore/recovery"
 	"pgrescue/shellcmd"
 )
 
@@ -27,6 +28,10 @@ type Server struct {
 	// MaintenanceDB is the database psql connects to before the dump's
 	// CREATE DATABASE and for the checks; "postgres" unless set.
 	MaintenanceDB string
+	// As runs psql as another operating-system user: root running the
+	// runbook's `sudo -iu postgres psql`, for the local socket's peer
+	// authentication. The dump is still read by pgrescue itself.
+	As *recovery.Owner
 }
 
 func (s Server) psql() string {
@@ -65,6 +70,9 @@ func (s Server) String() string {
 	host := firstSet(s.Host, os.Getenv("PGHOST"), "the local socket")
 	port := firstSet(s.Port, os.Getenv("PGPORT"), "5432")
 	user := firstSet(s.User, os.Getenv("PGUSER"), currentUser())
+	if s.As != nil && s.User == "" {
+		user = s.As.Name
+	}
 	return "PostgreSQL at " + host + " port " + port + " as " + user
 }
 
@@ -87,6 +95,9 @@ func currentUser() string {
 // PsqlLine is the psql command line for db, as an engineer would type it.
 func (s Server) PsqlLine(db string) string {
 	words := []string{s.psql()}
+	if s.As != nil {
+		words = []string{"sudo", "-u", s.As.Name, s.psql()}
+	}
 	for _, a := range s.connArgs(db) {
 		words = append(words, shellcmd.Quote(a))
 	}
@@ -101,6 +112,11 @@ func (s Server) command(ctx context.Context, db string, extra ...string) *exec.C
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
 	cmd.WaitDelay = 30 * time.Second
 	cmd.Env = append(os.Environ(), "PGAPPNAME=pgrescue", "PGCONNECT_TIMEOUT=10")
+	if s.As != nil {
+		s.As.RunAs(cmd)
+		cmd.Dir = "/" // the user may not enter ours
+		cmd.Env = append(cmd.Env, "HOME="+s.As.Home, "USER="+s.As.Name, "LOGNAME="+s.As.Name) // its ~/.pgpass
+	}
 	return cmd
 }
 
@@ -211,6 +227,21 @@ func (f *firstError) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = (*firstError)(nil)
+
+// AsPostgresWhenRoot is the runbook's way on the primary: run as root with
+// no user given (no -U, no PGUSER) and no host (the local socket), psql runs
+// as the postgres account, whom peer authentication lets in.
+func (s *Server) AsPostgresWhenRoot() {
+	if os.Geteuid() != 0 || s.User != "" || os.Getenv("PGUSER") != "" || s.As != nil {
+		return
+	}
+	if host := firstSet(s.Host, os.Getenv("PGHOST")); host != "" && !strings.HasPrefix(host, "/") {
+		return // TCP: the password or certificate decides, not the OS user
+	}
+	if o, err := recovery.UserNamed("postgres"); err == nil {
+		s.As = &o
+	}
+}
 
 // DatabaseExists reports whether the server has a database of that name.
 func (s Server) DatabaseExists(ctx context.Context, name string) (bool, error) {

@@ -34,6 +34,18 @@ func OwnerOf(path string) (Owner, error) {
 	return lookupOwner(path, int(sys.Uid), int(sys.Gid))
 }
 
+// UserNamed is the account called name, as an Owner to run programs as
+// (root runs psql as postgres, as the runbook's sudo -iu postgres does).
+func UserNamed(name string) (Owner, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return Owner{}, problem.Wrap(err, problem.Config, "user "+name, "there is no account called "+name+" on this machine", "give -U USER, or run as the database's user")
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return lookupOwner("user "+name, uid, gid)
+}
+
 func lookupOwner(path string, uid, gid int) (Owner, error) {
 	o := Owner{UID: uid, GID: gid}
 	u, err := user.LookupId(strconv.Itoa(uid))
