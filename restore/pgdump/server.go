@@ -114,7 +114,7 @@ func (s Server) command(ctx context.Context, db string, extra ...string) *exec.C
 	cmd.Env = append(os.Environ(), "PGAPPNAME=pgrescue", "PGCONNECT_TIMEOUT=10")
 	if s.As != nil {
 		s.As.RunAs(cmd)
-		cmd.Dir = "/" // the user may not enter ours
+		cmd.Dir = "/"                                                                         // the user may not enter ours
 		cmd.Env = append(cmd.Env, "HOME="+s.As.Home, "USER="+s.As.Name, "LOGNAME="+s.As.Name) // its ~/.pgpass
 	}
 	return cmd
