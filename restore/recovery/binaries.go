@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"pgrescue/problem"
@@ -46,12 +47,34 @@ func FindBinaries(v Version) (string, error) {
 var serverVersionPattern = regexp.MustCompile(`\(PostgreSQL\) (\d+)(?:\.(\d+))?`)
 
 // binDirVersion runs dir/postgres --version, and checks pg_ctl is beside it.
+// The answer is kept for the process while the binary is the same file
+// (same size and time): a preflight and its recheck ask the same question.
 func binDirVersion(dir string) (Version, error) {
 	if _, err := os.Stat(filepath.Join(dir, "pg_ctl")); err != nil {
 		return Version{}, err
 	}
-	return InstalledVersion(context.Background(), dir)
+	st, err := os.Stat(filepath.Join(dir, "postgres"))
+	if err != nil {
+		return Version{}, err
+	}
+	key := versionKey{dir: dir, size: st.Size(), mtime: st.ModTime().UnixNano()}
+	if v, ok := knownVersions.Load(key); ok {
+		return v.(Version), nil
+	}
+	v, err := InstalledVersion(context.Background(), dir)
+	if err == nil {
+		knownVersions.Store(key, v)
+	}
+	return v, err
 }
+
+// versionKey names one postgres binary as found on disk.
+type versionKey struct {
+	dir         string
+	size, mtime int64
+}
+
+var knownVersions sync.Map // versionKey → Version
 
 // InstalledVersion asks dir's postgres for its major version
 // (postgres --version), which is what a data directory must match.
