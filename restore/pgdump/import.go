@@ -36,7 +36,7 @@ func (p *Plan) importSerial(ctx context.Context, report func(Event)) error {
 		}
 		scouted <- err
 	}()
-	f := &filter{rename: p.Into}
+	f := &filter{rename: p.Into, freeze: true, freezable: p.Head.Freezable}
 	err := p.feed(ctx, db, f, report, func(sql io.Reader, w io.Writer) error { return f.run(sql, w) })
 	if err != nil {
 		stop(nil) // the scout's work is moot
@@ -158,7 +158,7 @@ func (p *Plan) importError(err error, stderr *firstError, db string) error {
 		if stderr.first != "" {
 			e.Detail = stderr.first
 		}
-		e.Next = "read the error; the dump's SQL is unchanged except for the database name, so the same error would stop psql < dump"
+		e.Next = "read the error; the dump's SQL is unchanged except for the database name (and each table loaded with COPY FREEZE), so the same error would most likely stop psql < dump"
 	}
 	return pe
 }

@@ -136,7 +136,7 @@ func (p *Plan) loadSections(ctx context.Context, preamble []string, loaded *atom
 // section it is first to claim, and (for the first connection) keeps the
 // dump's lines after its first COPY that are not COPY data.
 func (p *Plan) loadClaimed(ctx context.Context, board *claims, preamble []string, keep *bytes.Buffer, loaded *atomic.Int64, current *atomic.Value) (*Script, error) {
-	f := &filter{}
+	f := &filter{freeze: true, freezable: p.Head.Freezable}
 	if keep != nil {
 		f.rename = p.Into
 	}

@@ -1,6 +1,8 @@
 package pgdump
 
 import (
+	"io"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -115,5 +117,47 @@ func TestDatabaseNamesForPsqlAndSQL(t *testing.T) {
 	}
 	if got := DefaultName(strings.Repeat("x", 60), time.Date(2026, 12, 4, 4, 12, 0, 0, time.UTC)); len(got) > maxIdentifier-len(incompleteSuffix) || !strings.HasSuffix(got, "_restored_20261204T0412") {
 		t.Errorf("a long name: %s (%d bytes)", got, len(got))
+	}
+}
+
+func TestImportLoadsEachPlainTableFrozen(t *testing.T) {
+	head := &filter{}
+	dump := `-- PostgreSQL database dump
+CREATE TABLE public.subscribers (id integer, note text);
+CREATE TABLE public.events (
+    id integer,
+    at date NOT NULL
+)
+PARTITION BY RANGE (at);
+CREATE TABLE public.events_2026 (
+    id integer,
+    at date NOT NULL
+);
+CREATE UNLOGGED TABLE public."Scratch" (a int);
+`
+	if err := head.run(strings.NewReader(dump), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"public.subscribers": true, "public.events_2026": true, `public."Scratch"`: true}
+	if !maps.Equal(head.script.Freezable, want) {
+		t.Fatalf("freezable %v, want %v (the partitioned parent cannot be)", head.script.Freezable, want)
+	}
+	f := &filter{freeze: true, freezable: map[string]bool{"public.subscribers": true}}
+	var out strings.Builder
+	if err := f.run(strings.NewReader(shapedDump), &out); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, w := range []string{
+		"BEGIN;\nTRUNCATE ONLY public.subscribers;\nCOPY public.subscribers (id, note) FROM stdin WITH (FREEZE);\n1\t",
+		"3\tALTER DATABASE \"email-alert-api_production\" OWNER TO nobody;\n\\.\nCOMMIT;\n",
+		"COPY public.\"Empty\" (a) FROM stdin;\n\\.\n\n", // not created by this dump: loaded as it is
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("the output lacks %q", w)
+		}
+	}
+	if f.script.RowCount("public.subscribers") != 3 {
+		t.Errorf("rows: %+v", f.script.Tables)
 	}
 }
