@@ -21,7 +21,8 @@ import (
 // ON_ERROR_STOP=1) with pgrescue restore pg-dump on one connection and
 // with --jobs 2, on a nightly dump of several large tables with indexes
 // (PGRESCUE_BENCH_DUMP_MB of table data, 1024 by default). The rounds are
-// interleaved, the order rotated; it prints medians, paired ratios and
+// interleaved, the order rotated, into a server with PostgreSQL's durable
+// defaults (fsync on); it prints medians, paired ratios and
 // each run's peak RSS (the process and its psql). pgrescue's times include
 // its check, which reads the whole dump once before anything changes.
 func BenchmarkPgDumpImport(b *testing.B) {
@@ -34,7 +35,9 @@ func BenchmarkPgDumpImport(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("PGRESCUE_BENCH_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
-	src, dst := pgtest.Start(b), pgtest.Start(b)
+	// the target runs as a production server would (fsync on, the default
+	// max_wal_size); the source only makes the dump
+	src, dst := pgtest.Start(b), pgtest.StartWith(b, pgtest.Options{Durable: true})
 	root, sqlBytes := benchDumpTree(b, src, mb)
 	b.Logf("dump: %s of SQL (%d MB of table data asked), %s gzipped", humanMB(sqlBytes), mb, humanMB(fileSize(b, root)))
 	psql := filepath.Join(dst.Bin, "psql")

@@ -38,6 +38,10 @@ type Options struct {
 	// LocalAuth is pg_hba's method on the socket: trust unless set (peer:
 	// only the OS user of the role's name, as Debian's clusters have it).
 	LocalAuth string
+	// Durable keeps PostgreSQL's defaults a production server runs with
+	// (fsync on, max_wal_size 1GB) instead of the tests' faster settings:
+	// for benchmarks, whose figures must hold on a real server.
+	Durable bool
 }
 
 // StartWith makes and starts a cluster with opts.
@@ -82,9 +86,10 @@ func StartWith(t testing.TB, opts Options) *Server {
 		"-c listen_addresses=127.0.0.1",
 		"-c port=" + strconv.Itoa(s.Port),
 		"-c unix_socket_directories=" + s.DataDir,
-		"-c fsync=off",
-		"-c max_wal_size=4GB",
 	}, " ")
+	if !opts.Durable {
+		serverOpts += " -c fsync=off -c max_wal_size=4GB"
+	}
 	s.Run(t, "pg_ctl", "start", "-D", s.DataDir, "-l", s.logFile, "-w", "-t", "60", "-o", serverOpts)
 	t.Cleanup(func() { s.command("pg_ctl", "stop", "-D", s.DataDir, "-m", "immediate", "-w").Run() })
 	return s
