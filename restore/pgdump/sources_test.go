@@ -3,6 +3,7 @@ package pgdump
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -209,4 +210,19 @@ func TestDuplicityOverS3WithBoto3(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.sameData(t, res.Database)
+}
+
+// TestSSHRefusalsAreToldApart: ssh's own "Permission denied (publickey)"
+// is the login refused; cat's "Permission denied" on the far side is the
+// file (root runs these tests, so the real sshd cannot show the second).
+func TestSSHRefusalsAreToldApart(t *testing.T) {
+	s := &SSH{host: "backup-1.management", program: "ssh", root: "/data/backups"}
+	login := s.failure(errors.New("exit status 255"), "govuk-backup@backup-1.management: Permission denied (publickey).", s.root)
+	file := s.failure(errors.New("exit status 1"), "cat: /data/backups/x/latest.tbz2: Permission denied", s.root+"/x/latest.tbz2")
+	if !problem.Is(login, problem.AccessDenied) || !strings.Contains(login.Error(), "refused the login") {
+		t.Errorf("login: %v", login)
+	}
+	if !problem.Is(file, problem.AccessDenied) || !strings.Contains(file.Error(), "cannot read the file") {
+		t.Errorf("file: %v", file)
+	}
 }

@@ -146,13 +146,14 @@ func (s *SSH) failure(err error, stderr, path string) error {
 	case strings.Contains(msg, "Host key verification failed"), strings.Contains(msg, "No ED25519 host key is known"), strings.Contains(msg, "host key is known"):
 		return detailed(problem.New(problem.HostKey, where, "the backup machine's host key is not in known_hosts, and pgrescue never accepts one blindly",
 			"connect once by hand (ssh "+where+"), check the fingerprint it shows against the one you were given, and accept it"), msg)
-	case strings.Contains(msg, "Permission denied"), strings.Contains(msg, "Too many authentication failures"):
+	case strings.Contains(msg, "Permission denied ("), strings.Contains(msg, "Too many authentication failures"):
+		// ssh's own refusal names the methods it tried: "Permission denied (publickey)."
 		return detailed(problem.New(problem.AccessDenied, where, "the backup machine refused the login",
 			"load your key into the agent (ssh-add), check the user in the URL (the backups belong to govuk-backup), and that ssh "+where+" works by hand"), msg)
 	case strings.Contains(msg, "No such file or directory"):
 		return detailed(problem.New(problem.NoBackups, where+":"+path, "no such path on the backup machine",
 			"the machine keeps each primary's tree under /data/backups/<fqdn>/var/lib/autopostgresqlbackup: list them with ssh "+where+" ls /data/backups"), msg)
-	case strings.Contains(msg, "Permission denied") || strings.Contains(msg, "cannot open"):
+	case strings.Contains(msg, "Permission denied"): // find's or cat's, on the far side
 		return detailed(problem.New(problem.AccessDenied, where+":"+path, "the backup machine's user cannot read the file", "connect as the backups' owner (govuk-backup)"), msg)
 	case errors.As(err, &exitErr) && exitErr.ExitCode() == 255:
 		return detailed(problem.Wrap(err, problem.Network, where, "ssh could not reach the backup machine",
