@@ -23,9 +23,10 @@ type PgDump struct {
 	// Journal is told every passphrase, so no record can carry one.
 	Journal *journal.Journal
 
-	mu      sync.Mutex
-	sources map[string]pgdump.Source
-	report  func(pgdump.Event) // the running step's, for duplicity's progress
+	mu       sync.Mutex
+	sources  map[string]pgdump.Source
+	listings map[string]*pgdump.Listing // each source's last listing, for Prepare
+	report   func(pgdump.Event)         // the running step's, for duplicity's progress
 }
 
 var _ ui.PgDumpBackend = (*PgDump)(nil)
@@ -43,6 +44,7 @@ func (b *PgDump) sourceWith(url string, passphrase []byte) (pgdump.Source, error
 	if s, ok := b.sources[url].(interface{ Close() error }); ok {
 		s.Close()
 	}
+	delete(b.listings, url)
 	opts := b.Options
 	opts.Progress = b.sourceProgress
 	if len(passphrase) > 0 {
@@ -67,6 +69,14 @@ func (b *PgDump) List(ctx context.Context, url string, passphrase []byte) (*pgdu
 		return nil, nil, err
 	}
 	l, err := pgdump.List(ctx, src, b.Location)
+	if err == nil {
+		b.mu.Lock()
+		if b.listings == nil {
+			b.listings = map[string]*pgdump.Listing{}
+		}
+		b.listings[url] = l
+		b.mu.Unlock()
+	}
 	var notes []string
 	if n, ok := src.(interface{ Notes() []string }); ok && err == nil {
 		notes = n.Notes()
@@ -102,8 +112,11 @@ func (b *PgDump) Prepare(ctx context.Context, req ui.PgDumpRequest, report func(
 	if b.Now != nil {
 		now = b.Now
 	}
+	b.mu.Lock()
+	listing := b.listings[req.Source] // the one the engineer chose from
+	b.mu.Unlock()
 	return pgdump.Prepare(ctx, pgdump.Request{Source: src, Database: req.Database, Dump: req.Dump, Globals: req.Globals,
-		Jobs: req.Jobs, Location: b.Location, Server: b.Server, Now: now()}, report)
+		Jobs: req.Jobs, Location: b.Location, Server: b.Server, Now: now(), Listing: listing}, report)
 }
 
 func (b *PgDump) Run(ctx context.Context, plan *pgdump.Plan, report func(pgdump.Event)) (*pgdump.Result, error) {

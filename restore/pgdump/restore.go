@@ -27,6 +27,10 @@ type Request struct {
 	Location *time.Location
 	Server   Server
 	Now      time.Time
+	// Listing is the source's listing when the caller has just made it
+	// (the wizard lists a source before the dump is chosen): listing a
+	// duplicity archive again takes minutes. nil lists the source.
+	Listing *Listing
 }
 
 // Latest asks for the newest dump.
@@ -135,7 +139,6 @@ func (e Event) String() string {
 // the target name free and the roles there.
 type Plan struct {
 	Request
-	Listing     *Listing
 	Dump        Dump
 	Head        *Script  // what the dump says before its first COPY
 	Script      *Script  // the whole dump, once the import has read it
@@ -161,11 +164,16 @@ func Prepare(ctx context.Context, req Request, report func(Event)) (*Plan, error
 	if req.Jobs < 1 {
 		req.Jobs = 1
 	}
-	listing, err := List(ctx, req.Source, req.Location)
-	if err != nil {
-		return nil, err
+	listing := req.Listing
+	if listing == nil {
+		var err error
+		if listing, err = List(ctx, req.Source, req.Location); err != nil {
+			return nil, err
+		}
 	}
-	p := &Plan{Request: req, Listing: listing}
+	p := &Plan{Request: req}
+	p.Listing = listing
+	var err error
 	if p.Dump, err = p.Listing.Choose(req.Database, req.Dump, req.Source.String()); err != nil {
 		return nil, err
 	}

@@ -447,3 +447,35 @@ func TestRootRunsPsqlAsPostgres(t *testing.T) {
 		t.Fatalf("%+v %v", res, err)
 	}
 }
+
+// listCounter is a source that counts its listings.
+type listCounter struct {
+	Source
+	lists int
+}
+
+func (c *listCounter) List(ctx context.Context) ([]Entry, error) {
+	c.lists++
+	return c.Source.List(ctx)
+}
+
+// TestPrepareTakesTheListingGiven: the wizard lists a source before the
+// dump is chosen; the restore uses that listing rather than reading the
+// source again (a duplicity archive's listing takes minutes).
+func TestPrepareTakesTheListingGiven(t *testing.T) {
+	f := newFixture(t)
+	f.dst.PSQL(t, "postgres", "CREATE ROLE app_owner; CREATE ROLE app_reader")
+	src := &listCounter{Source: Dir{Root: dumpTree(t, map[string][]byte{dailyName("my-app", ".gz"): f.dump})}}
+	listing, err := List(context.Background(), src, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := f.request("")
+	req.Source, req.Listing = src, listing
+	if _, err := f.restore(t, req); err != nil {
+		t.Fatal(err)
+	}
+	if src.lists != 1 {
+		t.Errorf("the source was listed %d times, want once", src.lists)
+	}
+}
