@@ -351,20 +351,7 @@ func writeDumpResult(w io.Writer, p *pgdump.Plan, res *pgdump.Result) {
 		fmt.Fprintf(w, "roles created from %s: %s\n", p.GlobalsDump.Path, strings.Join(res.RolesCreated, ", "))
 	}
 	fmt.Fprintf(w, "restored %s into %s in %s (%d connection(s))\n", p.Dump.Path, res.Database, res.Took.Round(time.Second), res.Jobs)
-	for _, t := range res.Verification.Tables {
-		mark := "ok"
-		if t.Dump != t.Restored {
-			mark = "DIFFERS"
-		}
-		fmt.Fprintf(w, "  %-4s %s: %d rows (dump: %d)\n", mark, t.Table, t.Restored, t.Dump)
-	}
-	for _, s := range res.Verification.Sequences {
-		mark := "ok"
-		if s.Dump != s.Restored {
-			mark = "DIFFERS"
-		}
-		fmt.Fprintf(w, "  %-4s sequence %s: %d (dump: %d)\n", mark, s.Sequence, s.Restored, s.Dump)
-	}
+	printLines(w, res.Verification.Lines())
 	fmt.Fprintf(w, "verified: %d tables, %d rows, %d sequences match the dump\n", len(res.Verification.Tables), res.Verification.Rows(), len(res.Verification.Sequences))
 }
 

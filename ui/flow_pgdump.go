@@ -752,18 +752,12 @@ func (p *dumpImportPage) summary() string {
 		if len(r.RolesCreated) > 0 {
 			fmt.Fprintf(&b, "Roles created from that night's globals: %s\n", strings.Join(r.RolesCreated, ", "))
 		}
-		for _, t := range r.Verification.Tables {
-			mark := "ok"
-			if t.Dump != t.Restored {
-				mark = "DIFFERS"
-			}
-			fmt.Fprintf(&b, "  %-7s %s: %d rows (dump: %d)\n", mark, t.Table, t.Restored, t.Dump)
-		}
+		b.WriteString(strings.Join(r.Verification.Lines(), "\n") + "\n")
 		fmt.Fprintf(&b, "Verified: %d tables, %d rows, %d sequences against the dump.\n", len(r.Verification.Tables), r.Verification.Rows(), len(r.Verification.Sequences))
 		if p.err == nil && !p.flow.req.Replace {
 			fmt.Fprintf(&b, "Next: check it with %s\n", p.plan.Server.PsqlLine(r.Database))
 			fmt.Fprintf(&b, "Then, to put it in place of %s, keeping the old one: ALTER DATABASE %s RENAME TO %s; ALTER DATABASE %s RENAME TO %s; (or type %s at the plan next time: pgrescue does both).\n",
-				p.plan.Database, pgdump.QuoteIdent(p.plan.Database), pgdump.QuoteIdent(p.plan.Database+"_before_restore"), pgdump.QuoteIdent(r.Database), pgdump.QuoteIdent(p.plan.Database), p.plan.Database)
+				p.plan.Database, pgdump.QuoteIdent(p.plan.Database), pgdump.QuoteIdent(pgdump.BeforeName(p.plan.Database, p.plan.Now)), pgdump.QuoteIdent(r.Database), pgdump.QuoteIdent(p.plan.Database), p.plan.Database)
 		}
 	}
 	return b.String()

@@ -66,7 +66,7 @@ func (s Server) PlanSwap(ctx context.Context, db, restored string, now time.Time
 		return nil, err
 	}
 	if exists {
-		sw.Before = fitName(db, "_before_"+now.UTC().Format("20060102T1504"), maxIdentifier)
+		sw.Before = BeforeName(db, now)
 		taken, err := s.DatabaseExists(ctx, sw.Before)
 		if err != nil {
 			return nil, err
@@ -76,6 +76,11 @@ func (s Server) PlanSwap(ctx context.Context, db, restored string, now time.Time
 		}
 	}
 	return sw, nil
+}
+
+// BeforeName is what a replaced database is kept as: <db>_before_<UTC time>.
+func BeforeName(db string, now time.Time) string {
+	return fitName(db, "_before_"+now.UTC().Format("20060102T1504"), maxIdentifier)
 }
 
 // Commands are the renames, as an engineer would type them.

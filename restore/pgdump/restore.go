@@ -613,6 +613,25 @@ func (v Verification) Differences() []string {
 	return bad
 }
 
+// Lines are the verification as the command line and the wizard print
+// it: a line per table and sequence.
+func (v Verification) Lines() []string {
+	mark := func(same bool) string {
+		if same {
+			return "ok"
+		}
+		return "DIFFERS"
+	}
+	var lines []string
+	for _, t := range v.Tables {
+		lines = append(lines, fmt.Sprintf("  %-7s %s: %d rows (dump: %d)", mark(t.Dump == t.Restored), t.Table, t.Restored, t.Dump))
+	}
+	for _, s := range v.Sequences {
+		lines = append(lines, fmt.Sprintf("  %-7s sequence %s: %d (dump: %d)", mark(s.Dump == s.Restored), s.Sequence, s.Restored, s.Dump))
+	}
+	return lines
+}
+
 // Rows is the rows restored in all tables.
 func (v Verification) Rows() int64 {
 	var n int64
