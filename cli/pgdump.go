@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -264,7 +265,7 @@ func (r *pgDumpRestore) swap(ctx context.Context, cl *commandLine, plan *pgdump.
 	if err := run(ctx, plan.Server); err != nil {
 		return err
 	}
-	cl.journal.Event("replaced", fmt.Sprintf("%s is now the restored database; the old one is %s", swap.Database, firstNonEmpty(swap.Before, "(none existed)")))
+	cl.journal.Event("replaced", fmt.Sprintf("%s is now the restored database; the old one is %s", swap.Database, cmp.Or(swap.Before, "(none existed)")))
 	if swap.Before != "" {
 		fmt.Fprintf(out, "replaced: %s is the restored database; the old one is kept as %s (drop it yourself once the application is verified)\n", swap.Database, swap.Before)
 	} else {
@@ -322,20 +323,13 @@ func waitForSessions(ctx context.Context, s pgdump.Server, db string, log io.Wri
 	}
 }
 
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // writeDumpPlan prints what will happen, as a commented shell script.
 func writeDumpPlan(w io.Writer, p *pgdump.Plan, swap *pgdump.Swap) {
 	d := p.Dump
 	fmt.Fprintf(w, "# plan: restore %s's %s dump of %s (%s, %s) into a new database %s on %s\n",
 		p.Database, d.Kind, d.TakenAt.Format("2006-01-02 15:04 MST"), wale.HumanBytes(d.Size), d.Compression, p.Into, p.Server.String())
 	fmt.Fprintf(w, "# the dump: %s, made by pg_dump %s from PostgreSQL %s; the server is %s\n",
-		d.Path, firstNonEmpty(p.Head.DumpedBy, "?"), firstNonEmpty(p.Head.DumpedFrom, "?"), p.ServerVer)
+		d.Path, cmp.Or(p.Head.DumpedBy, "?"), cmp.Or(p.Head.DumpedFrom, "?"), p.ServerVer)
 	if p.Jobs > 1 {
 		fmt.Fprintf(w, "# --jobs %d: the schema on one connection, the tables' COPY sections on %d, then indexes, constraints and grants\n", p.Jobs, p.Jobs)
 	}

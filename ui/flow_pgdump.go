@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -83,21 +84,12 @@ func startPgDump(m *Model, s Selection) tea.Cmd {
 // dumpSources are the runbook's three places, named for the application.
 func dumpSources(s Selection) []dumpSource {
 	d := s.Details
-	dir := strings.TrimSuffix(firstOf(d.PgDumpDir, hosting.DefaultPgDumpDir), "/")
+	dir := strings.TrimSuffix(cmp.Or(d.PgDumpDir, hosting.DefaultPgDumpDir), "/")
 	return []dumpSource{
 		{label: hosting.MountPoint.String(), url: dir},
-		{label: hosting.BackupMachine.String(), url: "ssh://" + firstOf(d.BackupHost, hosting.DefaultBackupHost) + hosting.DefaultBackupRoot + "/" + hosting.DefaultPrimaryFQDN + dir},
-		{label: hosting.S3Duplicity.String(), url: firstOf(d.OffsiteURL, hosting.OffsiteURL)},
+		{label: hosting.BackupMachine.String(), url: "ssh://" + cmp.Or(d.BackupHost, hosting.DefaultBackupHost) + hosting.DefaultBackupRoot + "/" + hosting.DefaultPrimaryFQDN + dir},
+		{label: hosting.S3Duplicity.String(), url: cmp.Or(d.OffsiteURL, hosting.OffsiteURL)},
 	}
-}
-
-func firstOf(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // dumpSourcePage chooses where to read the dumps from, and lists them.
@@ -501,7 +493,7 @@ func (p *dumpCheckPage) checked(m *Model, result any) tea.Cmd {
 	case *pgdump.Plan:
 		p.plan = r
 		m.deps.Journal.Event("plan", planScript(r))
-		m.say("The dump is a pg_dump %s of %s. The plan (nothing has been changed yet):", firstOf(r.Head.DumpedBy, "(version not given)"), r.Database)
+		m.say("The dump is a pg_dump %s of %s. The plan (nothing has been changed yet):", cmp.Or(r.Head.DumpedBy, "(version not given)"), r.Database)
 		m.say("%s", strings.TrimRight(planScript(r), "\n"))
 		if m.plain() && m.deps.DryRun {
 			m.say("Dry run: nothing was run.")
@@ -593,7 +585,7 @@ func (p *dumpCheckPage) View(m *Model) string {
 			b.WriteString("\n" + wrapWords("Press g to create the missing roles from that night's postgres_globals dump (roles that exist are left as they are) and check again.", w) + "\n")
 		}
 	case p.plan != nil:
-		head := b.String() + m.st.OK.Render(wrapWords(fmt.Sprintf("The server is ready, the name %s is free and the roles are there; the dump is a pg_dump %s of %s.", p.plan.Into, firstOf(p.plan.Head.DumpedBy, "(version not given)"), p.plan.Database), w)) + "\n"
+		head := b.String() + m.st.OK.Render(wrapWords(fmt.Sprintf("The server is ready, the name %s is free and the roles are there; the dump is a pg_dump %s of %s.", p.plan.Into, cmp.Or(p.plan.Head.DumpedBy, "(version not given)"), p.plan.Database), w)) + "\n"
 		head += wrapWords("The plan: restore into a new database "+p.plan.Into+" next to the live one; nothing that exists is changed.", w) + "\n\n"
 		foot := "\n" + wrapWords("Press enter to start the import, or r to restore and then put it in place of "+p.plan.Database+" (the live one is kept, renamed).", w) + "\n"
 		if p.typing {

@@ -6,7 +6,6 @@
 package pgtest
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
@@ -128,16 +127,6 @@ func (s *Server) Env() []string {
 	return []string{"PGHOST=127.0.0.1", "PGPORT=" + strconv.Itoa(s.Port), "PGUSER=" + s.User}
 }
 
-// SetEnv points the test process's libpq settings at the server.
-func (s *Server) SetEnv(t testing.TB) {
-	for _, kv := range s.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	t.Setenv("PGDATABASE", "")
-	t.Setenv("PGPASSWORD", "")
-}
-
 // PSQL runs SQL in db and returns its unaligned, tuples-only output.
 func (s *Server) PSQL(t testing.TB, db, sql string) string {
 	t.Helper()
@@ -183,6 +172,3 @@ func (s *Server) LogTail() string {
 	}
 	return string(data)
 }
-
-// String names the server in failure messages.
-func (s *Server) String() string { return fmt.Sprintf("PostgreSQL on 127.0.0.1:%d", s.Port) }

@@ -32,17 +32,19 @@ var OffsiteStopped = time.Date(2018, 7, 3, 0, 0, 0, 0, time.UTC)
 type Duplicity struct {
 	url     string
 	opts    SourceOptions
-	root    string // the autopostgresqlbackup tree's path in the archive
-	Newest  time.Time
-	Chains  []string // each backup set: "full 2018-07-01 08:13 UTC"
+	root    string    // the autopostgresqlbackup tree's path in the archive
+	Newest  time.Time // when its newest backup set was taken
 	mu      sync.Mutex
 	plain   bool              // every backup set is unencrypted (--no-encryption)
 	fetched map[string]string // archive path → restored temp file
 	tmp     string
 }
 
+// urlPassword is user:password@ in a URL.
+var urlPassword = regexp.MustCompile(`://[^/]*:[^/]*@`)
+
 func newDuplicity(s string, opts SourceOptions) (*Duplicity, error) {
-	if strings.Contains(s, "@") && strings.Contains(s, ":") && regexp.MustCompile(`://[^/]*:[^/]*@`).MatchString(s) {
+	if urlPassword.MatchString(s) {
 		return nil, problem.New(problem.Usage, "--source", "a password in the duplicity URL", "give credentials in the environment (AWS_ACCESS_KEY_ID, …): pgrescue never passes secrets in arguments")
 	}
 	return &Duplicity{url: s, opts: opts, fetched: map[string]string{}}, nil
@@ -223,7 +225,7 @@ func (d *Duplicity) status(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.Chains, d.Newest = nil, time.Time{}
+	d.Newest = time.Time{}
 	sets, unencrypted := 0, 0
 	defer func() { d.plain = sets > 0 && sets == unencrypted }()
 	for _, r := range records {
@@ -240,7 +242,6 @@ func (d *Duplicity) status(ctx context.Context) error {
 			if m[3] == "noenc" {
 				unencrypted++
 			}
-			d.Chains = append(d.Chains, m[1]+" "+t.Format("2006-01-02 15:04 UTC"))
 			if t.After(d.Newest) {
 				d.Newest = t
 			}

@@ -106,15 +106,9 @@ func (p *Plan) loadGlobals(ctx context.Context, report func(Event)) ([]string, e
 	}
 	defer sql.Close()
 	g := &globalsFilter{existing: existing, created: map[string]bool{}}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(g.run(sql, pw)) }()
-	cmd := p.Server.command(ctx, p.Server.maintenanceDB(), "-q", "-f", "-")
-	cmd.Stdin = pr
-	cmd.Stdout = io.Discard
-	stderr := &firstError{tail: tail{max: 8 << 10}}
-	cmd.Stderr = stderr
-	err = cmd.Run()
-	pr.Close()
+	if err := p.session(ctx, p.Server.maintenanceDB(), *p.GlobalsDump, func(w io.Writer) error { return g.run(sql, w) }); err != nil {
+		return nil, err
+	}
 	var created []string
 	for r := range g.created {
 		if !existing[r] {
@@ -122,8 +116,5 @@ func (p *Plan) loadGlobals(ctx context.Context, report func(Event)) ([]string, e
 		}
 	}
 	sort.Strings(created)
-	if err != nil {
-		return nil, p.Server.psqlError(ctx, err, stderr.String(), p.Server.maintenanceDB())
-	}
 	return created, nil
 }

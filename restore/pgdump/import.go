@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 
 	"pgrescue/problem"
 )
@@ -63,7 +65,7 @@ func (p *Plan) scout(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil // the import ended first
 		}
-		return p.readError(ctx, err)
+		return p.readError(ctx, p.Dump, err)
 	}
 	return p.checkWhole(&f.script)
 }
@@ -111,14 +113,14 @@ func (p *Plan) feed(ctx context.Context, db string, f *filter, report func(Event
 	}
 	defer sql.Close()
 	stop := p.progress(ctx, StageImport, p.Dump, sql.read, f, report)
-	defer stop(0)
-	return p.session(ctx, db, func(w io.Writer) error { return write(sql, w) })
+	defer stop()
+	return p.session(ctx, db, p.Dump, func(w io.Writer) error { return write(sql, w) })
 }
 
-// session runs one psql on db with write's output as its input. A failure
-// to produce the input stops psql rather than letting it see the end of
-// its input and commit half a restore quietly.
-func (p *Plan) session(ctx context.Context, db string, write func(io.Writer) error) error {
+// session runs one psql on db with write's output, made from dump d, as
+// its input. A failure to produce the input stops psql rather than letting
+// it see the end of its input and commit half a restore quietly.
+func (p *Plan) session(ctx context.Context, db string, d Dump, write func(io.Writer) error) error {
 	psqlCtx, stopPsql := context.WithCancel(ctx)
 	defer stopPsql()
 	cmd := p.Server.command(psqlCtx, db, "-q", "-f", "-")
@@ -140,21 +142,21 @@ func (p *Plan) session(ctx context.Context, db string, write func(io.Writer) err
 	perr := cmd.Wait()
 	switch {
 	case ctx.Err() != nil:
-		return problem.Wrap(ctx.Err(), problem.Interrupted, p.Dump.Path, "the import was stopped", "")
+		return problem.Wrap(ctx.Err(), problem.Interrupted, d.Path, "the import was stopped", "")
 	case werr != nil && !isBrokenPipe(werr):
-		return p.readError(ctx, werr)
+		return p.readError(ctx, d, werr)
 	case perr != nil:
-		return p.importError(perr, stderr, db)
+		return p.importError(perr, stderr, db, d)
 	}
 	return nil
 }
 
 // importError explains psql stopping on a statement of the dump.
-func (p *Plan) importError(err error, stderr *firstError, db string) error {
+func (p *Plan) importError(err error, stderr *firstError, db string, d Dump) error {
 	pe := p.Server.psqlError(context.Background(), err, stderr.String(), db)
 	var e *problem.Error
 	if errors.As(pe, &e) && e.Kind == problem.ImportFailed {
-		e.Summary = "psql stopped on an error while loading " + path.Base(p.Dump.Path)
+		e.Summary = "psql stopped on an error while loading " + path.Base(d.Path)
 		if stderr.first != "" {
 			e.Detail = stderr.first
 		}
@@ -165,5 +167,5 @@ func (p *Plan) importError(err error, stderr *firstError, db string) error {
 
 // isBrokenPipe is psql gone before its input ended: its own error says why.
 func isBrokenPipe(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "broken pipe") || strings.Contains(err.Error(), "file already closed"))
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed)
 }

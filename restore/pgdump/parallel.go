@@ -62,7 +62,7 @@ func (p *Plan) importParallel(ctx context.Context, report func(Event)) error {
 	if err := p.checkWhole(whole); err != nil {
 		return err
 	}
-	return p.session(ctx, p.Into, func(w io.Writer) error {
+	return p.session(ctx, p.Into, p.Dump, func(w io.Writer) error {
 		if err := writePreamble(w, whole.Preamble); err != nil {
 			return err
 		}

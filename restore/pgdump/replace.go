@@ -1,6 +1,7 @@
 package pgdump
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -22,7 +23,7 @@ type Session struct {
 }
 
 func (s Session) String() string {
-	return fmt.Sprintf("pid %d, %s, %s from %s, %s since %s", s.PID, firstSet(s.User, "?"), firstSet(s.Application, "no application name"), firstSet(s.Client, "the local socket"), firstSet(s.State, "?"), s.Since)
+	return fmt.Sprintf("pid %d, %s, %s from %s, %s since %s", s.PID, cmp.Or(s.User, "?"), cmp.Or(s.Application, "no application name"), cmp.Or(s.Client, "the local socket"), cmp.Or(s.State, "?"), s.Since)
 }
 
 // Sessions lists who is connected to db, other than pgrescue itself.
@@ -140,7 +141,7 @@ func (sw *Swap) Run(ctx context.Context, s Server) error {
 }
 
 func renameError(err error, from, to string) *problem.Error {
-	if e, ok := err.(*problem.Error); ok && strings.Contains(e.Error(), "being accessed by other users") {
+	if inUse(err) {
 		return problem.Wrap(err, problem.SessionsConnected, from, "a session connected to "+from+" while renaming it to "+to, "run again; stop the application's workers first if they reconnect at once")
 	}
 	return problem.Wrap(err, problem.ImportFailed, from, "renaming "+from+" to "+to+" failed", "read the error")

@@ -60,7 +60,7 @@ func fitName(base, suffix string, max int) string {
 type Stage string
 
 const (
-	StageCheck   Stage = "check"   // reading the whole dump once before any change
+	StageCheck   Stage = "check"   // reading the dump's head before any change
 	StageGlobals Stage = "globals" // creating the roles the dump needs
 	StageImport  Stage = "import"  // psql loading the dump
 	StageVerify  Stage = "verify"  // row counts and sequences against the dump's
@@ -76,7 +76,7 @@ type Event struct {
 	Total   int64 // the dump file's size
 	Table   string
 	Tables  int // COPY sections started
-	Of      int // COPY sections in the dump (known after the check)
+	Of      int // tables to verify (StageVerify)
 	Elapsed time.Duration
 	Note    string
 }
@@ -125,10 +125,7 @@ func (e Event) String() string {
 	if eta := e.ETA(); eta > 0 {
 		fmt.Fprintf(&b, ", about %s left", eta.Round(time.Second))
 	}
-	switch {
-	case e.Table != "" && e.Of > 0:
-		fmt.Fprintf(&b, ", table %d of %d: %s", e.Tables, e.Of, e.Table)
-	case e.Table != "":
+	if e.Table != "" {
 		fmt.Fprintf(&b, ", table %d: %s", e.Tables, e.Table)
 	}
 	return b.String()
@@ -279,9 +276,9 @@ func (p *Plan) readHead(ctx context.Context, report func(Event)) (*Script, error
 		}
 		return nil
 	})
-	stop(0)
+	stop()
 	if err != nil {
-		return nil, p.readError(ctx, err)
+		return nil, p.readError(ctx, p.Dump, err)
 	}
 	s := &f.script
 	if !s.Header {
@@ -295,18 +292,18 @@ func (p *Plan) readHead(ctx context.Context, report func(Event)) (*Script, error
 	return s, nil
 }
 
-// readError explains a failure to read the dump.
-func (p *Plan) readError(ctx context.Context, err error) error {
+// readError explains a failure to read dump d.
+func (p *Plan) readError(ctx context.Context, d Dump, err error) error {
 	if ctx.Err() != nil {
-		return problem.Wrap(ctx.Err(), problem.Interrupted, p.Dump.Path, "stopped while reading the dump", "")
+		return problem.Wrap(ctx.Err(), problem.Interrupted, d.Path, "stopped while reading the dump", "")
 	}
 	if errors.Is(err, errNotADump) {
-		return problem.New(problem.Corrupt, p.Dump.Path, "the dump is empty", "choose an earlier dump (pgrescue dump-list)")
+		return problem.New(problem.Corrupt, d.Path, "the dump is empty", "choose an earlier dump (pgrescue dump-list)")
 	}
 	if pe := asProblem(err); pe != nil {
 		return pe
 	}
-	return corruptDump(p.Dump, err)
+	return corruptDump(d, err)
 }
 
 func asProblem(err error) error {
@@ -362,7 +359,7 @@ func (p *Plan) checkRoles(ctx context.Context) error {
 }
 
 // progress reports a stage's progress four times a second until stopped.
-func (p *Plan) progress(ctx context.Context, stage Stage, d Dump, read *counter, f *filter, report func(Event)) func(tables int) {
+func (p *Plan) progress(ctx context.Context, stage Stage, d Dump, read *counter, f *filter, report func(Event)) func() {
 	start := time.Now()
 	event := func() Event {
 		e := Event{Stage: stage, Total: d.Size, Elapsed: time.Since(start)}
@@ -378,7 +375,7 @@ func (p *Plan) progress(ctx context.Context, stage Stage, d Dump, read *counter,
 		return e
 	}
 	stop := every(ctx, 250*time.Millisecond, func() { report(event()) })
-	return func(int) {
+	return func() {
 		stop()
 		if read != nil {
 			report(event())
@@ -571,7 +568,7 @@ func (p *Plan) renameAside(ctx context.Context) (string, error) {
 		}
 		for {
 			err = p.Server.Rename(ctx, p.Into, name)
-			if err == nil || !strings.Contains(err.Error(), "being accessed by other users") || ctx.Err() != nil {
+			if !inUse(err) || ctx.Err() != nil {
 				return name, err
 			}
 			time.Sleep(200 * time.Millisecond)

@@ -2,9 +2,9 @@ package pgdump
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -67,22 +67,13 @@ func (s Server) connArgs(db string) []string {
 
 // String names the server in messages: what libpq will use.
 func (s Server) String() string {
-	host := firstSet(s.Host, os.Getenv("PGHOST"), "the local socket")
-	port := firstSet(s.Port, os.Getenv("PGPORT"), "5432")
-	user := firstSet(s.User, os.Getenv("PGUSER"), currentUser())
+	host := cmp.Or(s.Host, os.Getenv("PGHOST"), "the local socket")
+	port := cmp.Or(s.Port, os.Getenv("PGPORT"), "5432")
+	user := cmp.Or(s.User, os.Getenv("PGUSER"), currentUser())
 	if s.As != nil && s.User == "" {
 		user = s.As.Name
 	}
 	return "PostgreSQL at " + host + " port " + port + " as " + user
-}
-
-func firstSet(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func currentUser() string {
@@ -226,8 +217,6 @@ func (f *firstError) Write(p []byte) (int, error) {
 	return f.tail.Write(p)
 }
 
-var _ io.Writer = (*firstError)(nil)
-
 // AsPostgresWhenRoot is the runbook's way on the primary: run as root with
 // no user given (no -U, no PGUSER) and no host (the local socket), psql runs
 // as the postgres account, whom peer authentication lets in.
@@ -235,7 +224,7 @@ func (s *Server) AsPostgresWhenRoot() {
 	if os.Geteuid() != 0 || s.User != "" || os.Getenv("PGUSER") != "" || s.As != nil {
 		return
 	}
-	if host := firstSet(s.Host, os.Getenv("PGHOST")); host != "" && !strings.HasPrefix(host, "/") {
+	if host := cmp.Or(s.Host, os.Getenv("PGHOST")); host != "" && !strings.HasPrefix(host, "/") {
 		return // TCP: the password or certificate decides, not the OS user
 	}
 	if o, err := recovery.UserNamed("postgres"); err == nil {
@@ -268,10 +257,15 @@ func (s Server) Version(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if len(rows) == 0 {
+	if len(rows) == 0 || len(strings.Fields(rows[0][0])) == 0 {
 		return "", nil
 	}
 	return strings.Fields(rows[0][0])[0], nil
+}
+
+// inUse is PostgreSQL refusing to rename a database a session is on.
+func inUse(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "being accessed by other users")
 }
 
 // Rename renames a database; nobody may be connected to it.
