@@ -77,13 +77,7 @@ func TestRestorePgDumpCommand(t *testing.T) {
 	}
 
 	// a session on the live database stops --replace, which names it
-	hold := exec.Command(filepath.Join(s.Bin, "psql"), "-X", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", "content_store", "-c", "SELECT pg_sleep(60)")
-	hold.Env = append(os.Environ(), "PGAPPNAME=publisher-worker")
-	if err := hold.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { hold.Process.Kill(); hold.Wait() }()
-	waitForSession(t, s, "publisher-worker")
+	holdSession(t, s, "content_store", "publisher-worker")
 	replace := append(args, "--yes", "--replace", "--confirm", "content_store", "--into", "content_store_new")
 	r = pgrescue(t, env, replace...)
 	if r.code != 27 || !strings.Contains(r.stderr, "publisher-worker") || !strings.Contains(r.stderr, "--terminate-sessions") {
@@ -106,6 +100,19 @@ func TestRestorePgDumpCommand(t *testing.T) {
 	if !strings.Contains(r.stdout, "terminate") || !strings.Contains(r.stdout, "replaced") {
 		t.Errorf("journal: %s", r.stdout)
 	}
+}
+
+// holdSession keeps a session on db, as application app, until the test
+// ends: the application a --replace finds still connected.
+func holdSession(t *testing.T, s *pgtest.Server, db, app string) {
+	t.Helper()
+	hold := exec.Command(filepath.Join(s.Bin, "psql"), "-X", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", db, "-c", "SELECT pg_sleep(60)")
+	hold.Env = append(os.Environ(), "PGAPPNAME="+app)
+	if err := hold.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hold.Process.Kill(); hold.Wait() })
+	waitForSession(t, s, app)
 }
 
 func waitForSession(t *testing.T, s *pgtest.Server, app string) {
@@ -166,13 +173,7 @@ func TestWizardReplacesTheLiveDatabaseLineByLine(t *testing.T) {
 	os.WriteFile(config, []byte("applications:\n  content-publisher:\n    databases: ["+db+"]\n    pg_dump_dir: "+root+"\n"), 0o644)
 	env := append(s.Env(), "XDG_STATE_HOME="+t.TempDir(), "TZ=UTC")
 
-	hold := exec.Command(filepath.Join(s.Bin, "psql"), "-X", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", db, "-c", "SELECT pg_sleep(60)")
-	hold.Env = append(os.Environ(), "PGAPPNAME=publisher-worker")
-	if err := hold.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { hold.Process.Kill(); hold.Wait() }()
-	waitForSession(t, s, "publisher-worker")
+	holdSession(t, s, db, "publisher-worker")
 
 	answers := strings.Join([]string{"content-publisher", "", "2", "1", "1", db, "w", "t", "t"}, "\n") + "\n"
 	r := pgrescueWithInput(t, env, answers, "--config", config, "--plain")
@@ -206,13 +207,7 @@ func TestReplaceOnATerminalAsksAboutTheSessions(t *testing.T) {
 	s.PSQL(t, "postgres", "CREATE DATABASE content_store")
 	s.PSQL(t, "content_store", "CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items SELECT generate_series(1, 50)")
 	root := nightlyTree(t, s, "content_store")
-	hold := exec.Command(filepath.Join(s.Bin, "psql"), "-X", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", "content_store", "-c", "SELECT pg_sleep(60)")
-	hold.Env = append(os.Environ(), "PGAPPNAME=publisher-worker")
-	if err := hold.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { hold.Process.Kill(); hold.Wait() }()
-	waitForSession(t, s, "publisher-worker")
+	holdSession(t, s, "content_store", "publisher-worker")
 	env := append(s.Env(), "HOME="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir())
 	term := tmuxtest.Start(t, tmuxtest.Options{Width: 120, Height: 40, Env: env}, binary, "restore", "pg-dump", "--source", root,
 		"--database", "content_store", "--timezone", "UTC", "--psql", filepath.Join(s.Bin, "psql"), "--replace", "--yes")

@@ -21,12 +21,9 @@ import (
 // scout costs a core, not the import's time; a problem it finds is known
 // minutes before the import would have reached it.
 func (p *Plan) importSerial(ctx context.Context, report func(Event)) error {
-	db := p.Server.maintenanceDB()
-	if p.Head.Database == "" {
-		if err := p.createEmpty(ctx); err != nil {
-			return err
-		}
-		db = p.Into
+	db, err := p.firstDB(ctx)
+	if err != nil {
+		return err
 	}
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -39,7 +36,7 @@ func (p *Plan) importSerial(ctx context.Context, report func(Event)) error {
 		scouted <- err
 	}()
 	f := &filter{rename: p.Into, freeze: true, freezable: p.Head.Freezable}
-	err := p.feed(ctx, db, f, report, func(sql io.Reader, w io.Writer) error { return f.run(sql, w) })
+	err = p.feed(ctx, db, f, report, func(sql io.Reader, w io.Writer) error { return f.run(sql, w) })
 	if err != nil {
 		stop(nil) // the scout's work is moot
 	}
@@ -99,9 +96,14 @@ func (p *Plan) missingRoles(s *Script) []string {
 	return missing
 }
 
-// createEmpty makes the database a dump without CREATE DATABASE loads into.
-func (p *Plan) createEmpty(ctx context.Context) error {
-	return p.Server.Exec(ctx, p.Server.maintenanceDB(), "CREATE DATABASE "+QuoteIdent(p.Into)+" TEMPLATE template0")
+// firstDB is where the load's first psql connects: the maintenance
+// database, from which the dump's CREATE DATABASE and \connect go on, or,
+// for a dump made without --create, the new database, created here.
+func (p *Plan) firstDB(ctx context.Context) (string, error) {
+	if p.Head.Database != "" {
+		return p.Server.maintenanceDB(), nil
+	}
+	return p.Into, p.Server.Exec(ctx, p.Server.maintenanceDB(), "CREATE DATABASE "+QuoteIdent(p.Into)+" TEMPLATE template0")
 }
 
 // feed runs psql on db with the dump, through write, as its input,

@@ -24,19 +24,16 @@ import (
 // decompression. The first connection also keeps what follows the data,
 // which is small, to load last.
 func (p *Plan) importParallel(ctx context.Context, report func(Event)) error {
-	db := p.Server.maintenanceDB()
-	if p.Head.Database == "" {
-		if err := p.createEmpty(ctx); err != nil {
-			return err
-		}
-		db = p.Into
+	db, err := p.firstDB(ctx)
+	if err != nil {
+		return err
 	}
 	loaded := &atomic.Int64{}
 	current := &atomic.Value{}
 	stopProgress := p.parallelProgress(ctx, loaded, current, report)
 	defer stopProgress()
 	schema := &filter{rename: p.Into}
-	err := p.feed(ctx, db, schema, func(Event) {}, func(sql io.Reader, w io.Writer) error {
+	err = p.feed(ctx, db, schema, func(Event) {}, func(sql io.Reader, w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
 		err := schema.each(sql, func(line, out []byte) error {
 			if len(schema.script.Tables) > 0 {

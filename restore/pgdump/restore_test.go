@@ -479,3 +479,22 @@ func TestPrepareTakesTheListingGiven(t *testing.T) {
 		t.Errorf("the source was listed %d times, want once", src.lists)
 	}
 }
+
+// TestDumpWithoutCreateDatabase: autopostgresqlbackup with
+// CREATE_DATABASE=no writes dumps with no CREATE DATABASE and no \connect;
+// the new database is created first and the dump loaded into it, serially
+// and with --jobs.
+func TestDumpWithoutCreateDatabase(t *testing.T) {
+	f := newFixture(t)
+	f.dst.PSQL(t, "postgres", "CREATE ROLE app_owner; CREATE ROLE app_reader")
+	root := dumpTree(t, map[string][]byte{dailyName("my-app", ".gz"): f.src.Dump(t, "my-app")})
+	for _, jobs := range []int{1, 2} {
+		req := f.request(root)
+		req.Jobs, req.Into = jobs, "no_create_"+strconv.Itoa(jobs)
+		res, err := f.restore(t, req)
+		if err != nil {
+			t.Fatalf("--jobs %d: %v", jobs, err)
+		}
+		f.sameData(t, res.Database)
+	}
+}
