@@ -19,7 +19,7 @@ func (cl *commandLine) restoreCommand() *cobra.Command {
 		Use:   "restore",
 		Short: "Run a whole restore without the wizard: preflight, plan, fetch and replay",
 	}
-	cmd.AddCommand(cl.restoreWALECommand(), cl.restorePgDumpCommand())
+	cmd.AddCommand(cl.restoreWALECommand(), cl.restorePgDumpCommand(), cl.restoreRDSCommand())
 	return cmd
 }
 

@@ -105,6 +105,8 @@ func (cl *commandLine) rootCommand() *cobra.Command {
 		cl.demoCommand(),
 		journalCommand(),
 		cl.dumpListCommand(),
+		cl.rdsStatusCommand(),
+		cl.rdsCommand(),
 		exitCodesTopic(),
 	)
 	root.AddCommand(manCommand(root))

@@ -378,7 +378,7 @@ func validateApp(e configApp, path string, lines map[string]int) error {
 		{"pg_dump_dir", d.PgDumpDir, filepath.IsAbs, "an absolute directory, e.g. " + DefaultPgDumpDir},
 		{"backup_host", d.BackupHost, hostName.MatchString, "a host name, e.g. " + DefaultBackupHost},
 		{"offsite_url", d.OffsiteURL, func(v string) bool { return strings.Contains(v, "://") }, "a duplicity URL, e.g. " + OffsiteURL},
-		{"rds.instance", d.RDS.Instance, validRDSID, "an RDS DB instance identifier: up to 63 letters, digits and single hyphens, starting with a letter"},
+		{"rds.instance", d.RDS.Instance, ValidRDSIdentifier, "an RDS DB instance identifier: up to 63 letters, digits and single hyphens, starting with a letter"},
 		{"rds.region", d.RDS.Region, awsRegion.MatchString, "an AWS region such as eu-west-1"},
 	}
 	for _, c := range checks {
@@ -389,7 +389,10 @@ func validateApp(e configApp, path string, lines map[string]int) error {
 	return nil
 }
 
-func validRDSID(s string) bool { return len(s) <= 63 && rdsID.MatchString(s) }
+// ValidRDSIdentifier is AWS's rule for a DB instance identifier: 1 to 63
+// letters, digits or hyphens, starting with a letter, with no trailing
+// hyphen and no two hyphens in a row.
+func ValidRDSIdentifier(s string) bool { return len(s) <= 63 && rdsID.MatchString(s) }
 
 func settingProblem(e configApp, path string, lines map[string]int, key, summary, next string) error {
 	full := "applications." + e.name + "." + key

@@ -46,6 +46,14 @@ const (
 	HostKey                       // ssh refused the host's key
 	WrongDatabase                 // a dump holds another database than the one asked for
 	DumpVerifyFailed              // a restored database's rows differ from the dump's
+	RDSNotFound                   // an RDS instance, snapshot or automated backup does not exist
+	OutsideWindow                 // a point-in-time target outside the instance's restore window
+	NameTaken                     // an RDS instance identifier is already in use
+	QuotaExceeded                 // an AWS account quota (instances, storage) would be exceeded
+	RDSRefused                    // AWS refused the request's parameters or the instance's state
+	RDSFailed                     // a restored instance ended in a failed state
+	WaitTimeout                   // an instance did not become available within the time limit
+	Throttled                     // AWS kept throttling the requests after retries
 )
 
 // Info documents one kind for `pgrescue help exit-codes`.
@@ -63,7 +71,7 @@ var Kinds = []Info{
 	{Usage, 3, "usage", "bad command-line arguments or flags"},
 	{Config, 4, "config", "a setting (WALE_S3_PREFIX, endpoint, envdir file) is missing or malformed"},
 	{RegionEndpoint, 5, "region-endpoint", "the bucket is in another AWS region, or the S3 endpoint is wrong or unreachable by name"},
-	{AccessDenied, 6, "access-denied", "S3, the backup machine (ssh) or duplicity's storage refused the credentials or the request"},
+	{AccessDenied, 6, "access-denied", "S3, RDS, the backup machine (ssh) or duplicity's storage refused the credentials (none found, expired session) or the request (which action is named)"},
 	{NoSuchBucket, 7, "no-such-bucket", "the bucket named by WALE_S3_PREFIX does not exist"},
 	{NoBackups, 8, "no-backups", "no base backup under the prefix or nightly dump in the source, or none matching the name asked for"},
 	{KeyMissing, 9, "key-missing", "the archive (or an .enc dump) is encrypted and no secret key was given"},
@@ -88,6 +96,14 @@ var Kinds = []Info{
 	{HostKey, 28, "host-key", "ssh refused the backup machine's host key (unknown or changed)"},
 	{WrongDatabase, 29, "wrong-database", "the dump holds another database than the one asked for"},
 	{DumpVerifyFailed, 30, "verify-failed", "the restored database's row counts or sequences differ from the dump's"},
+	{RDSNotFound, 31, "rds-not-found", "the RDS instance, snapshot or retained automated backup named does not exist in this account and region"},
+	{OutsideWindow, 32, "outside-window", "the target time is outside the instance's point-in-time restore window (or in the future)"},
+	{NameTaken, 33, "name-taken", "an RDS instance with the target identifier already exists (or the identifier breaks AWS's rules)"},
+	{QuotaExceeded, 34, "quota-exceeded", "an AWS account quota (DB instances, storage) would be exceeded by the restore"},
+	{RDSRefused, 35, "rds-refused", "AWS refused the request: a parameter it cannot combine, or an instance in the wrong state; its message is printed"},
+	{RDSFailed, 36, "rds-failed", "the restored instance ended in a failed state (failed, incompatible-restore, incompatible-parameters); AWS's events are printed"},
+	{WaitTimeout, 37, "wait-timeout", "the instance was not available within the time limit; the restore goes on in AWS (pgrescue rds-status)"},
+	{Throttled, 38, "throttled", "AWS kept throttling the requests after retries with backoff"},
 	{Interrupted, 130, "interrupted", "cancelled by the user (ctrl+c or SIGTERM)"},
 }
 

@@ -32,6 +32,7 @@ type Deps struct {
 	WALE    WALEBackend   // the WAL-E restore flow's work
 	GPG     GPGBackend    // the GPG key flow's work
 	PgDump  PgDumpBackend // the legacy pg_dump flow's work
+	RDS     RDSBackend    // the AWS RDS flow's work; nil shows the runbook's steps instead
 	Catalog *hosting.Catalog
 	Config  *hosting.Config // may be nil
 	Journal *journal.Journal
