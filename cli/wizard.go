@@ -13,6 +13,7 @@ import (
 	"pgrescue/hosting"
 	"pgrescue/journal"
 	"pgrescue/problem"
+	"pgrescue/restore/rds"
 	"pgrescue/ui"
 	"pgrescue/wizardbackend"
 )
@@ -62,6 +63,7 @@ func (cl *commandLine) wizard(cmd *cobra.Command, w *wizardFlags) error {
 	defer dumps.Close()
 	deps := ui.Deps{
 		WALE: backend, GPG: backend, PgDump: dumps, Catalog: cat, Config: cfg, Journal: j, DryRun: w.dryRun,
+		RDS:      &wizardbackend.RDS{Options: rds.Options{Region: cl.flags.Region}},
 		Defaults: ui.WALERequest{PGData: w.pgdata, Envdir: cl.flags.Envdir}, Context: cmd.Context(),
 		NoColor: os.Getenv("NO_COLOR") != "",
 	}

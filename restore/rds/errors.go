@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -117,11 +118,14 @@ func isNotFound(err error) bool {
 }
 
 func configProblem(err error, profile string) error {
-	var missing interface{ Error() string }
-	if profile != "" && errors.As(err, &missing) && strings.Contains(err.Error(), "failed to get shared config profile") {
-		return problem.Wrap(err, problem.Config, "--profile "+profile,
-			fmt.Sprintf("the AWS profile %q is not in ~/.aws/config or ~/.aws/credentials", profile),
-			"check the name (aws configure list-profiles), or leave --profile out to use AWS_PROFILE or the default")
+	from := "--profile"
+	if profile == "" {
+		profile, from = os.Getenv("AWS_PROFILE"), "AWS_PROFILE"
+	}
+	if profile != "" && strings.Contains(err.Error(), "failed to get shared config profile") {
+		return problem.Wrap(err, problem.Config, from+" "+profile,
+			fmt.Sprintf("the AWS profile %q (%s) is not in ~/.aws/config or ~/.aws/credentials", profile, from),
+			"check the name (aws configure list-profiles), log in with it (aws sso login --profile NAME), or unset it to use the default chain")
 	}
 	return problem.Wrap(err, problem.Config, "AWS configuration",
 		"the AWS configuration (profile, shared config or credentials file) could not be loaded",
