@@ -192,9 +192,11 @@ func (w *watch) events(ctx context.Context) {
 	if w.noEvent {
 		return
 	}
+	// A span back from AWS's clock, not a start time from ours: a skewed
+	// local clock would hide every event.
+	minutes := int32(time.Since(w.o.Started).Minutes()) + 60
 	out, err := w.c.rds.DescribeEvents(ctx, &rds.DescribeEventsInput{
-		SourceIdentifier: aws.String(w.id), SourceType: types.SourceTypeDbInstance,
-		StartTime: aws.Time(w.o.Started.Add(-time.Minute))})
+		SourceIdentifier: aws.String(w.id), SourceType: types.SourceTypeDbInstance, Duration: aws.Int32(minutes)})
 	if err != nil {
 		if ctx.Err() == nil {
 			w.noEvent = true
