@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/spf13/cobra"
 
 	"pgrescue/demo"
@@ -15,6 +17,7 @@ import (
 	"pgrescue/journal"
 	"pgrescue/problem"
 	"pgrescue/restore/pgdump"
+	"pgrescue/restore/rds"
 	"pgrescue/session"
 	"pgrescue/ui"
 	"pgrescue/wizardbackend"
@@ -130,7 +133,7 @@ func (cl *commandLine) demoWizard(ctx context.Context, cmd *cobra.Command, sb *d
 	deps := ui.Deps{
 		WALE: backend, GPG: backend, PgDump: dumps, Catalog: cat, Config: cfg, Journal: j,
 		Defaults: ui.WALERequest{Envdir: sb.Envdir}, Context: ctx, NoColor: os.Getenv("NO_COLOR") != "",
-		Training: training(sb),
+		Training: training(sb), RDS: demoRDS(sb),
 	}
 	var outcome ui.Outcome
 	if plain || os.Getenv("TERM") == "dumb" || !interactive() {
@@ -144,8 +147,29 @@ func (cl *commandLine) demoWizard(ctx context.Context, cmd *cobra.Command, sb *d
 	return outcome.Err
 }
 
+// demoRDS points the wizard's RDS flow at the sandbox's simulated AWS,
+// polled every second so the trainee sees each status; nil when the
+// exercise has none (the flow then shows the runbook's steps).
+func demoRDS(sb *demo.Sandbox) ui.RDSBackend {
+	if sb.RDS == nil {
+		return nil
+	}
+	return &wizardbackend.RDS{Options: rds.Options{
+		Region: sb.RDS.Region, Endpoint: sb.RDS.Endpoint,
+		Credentials: credentials.NewStaticCredentialsProvider(sb.RDS.AccessKey, sb.RDS.SecretKey, ""),
+		Wait:        rds.WaitOptions{MinDelay: time.Second, MaxDelay: 2 * time.Second, Limit: 10 * time.Minute},
+	}}
+}
+
 // training is the scenario as the wizard's exercise.
 func training(sb *demo.Sandbox) *ui.Training {
+	if sb.RDS != nil {
+		return &ui.Training{Title: sb.Scenario.Title, Briefing: sb.Expected.Describe, Facts: sb.RDSFacts(),
+			CheckRDS: func() (bool, string) {
+				v := sb.CheckRDS()
+				return v.OK, v.Message
+			}}
+	}
 	facts := []string{"Application: " + sb.App + " (database " + sb.Database + ")"}
 	if sb.Passphrase != "" {
 		facts = append(facts, "The GPG key's passphrase, found in the secrets store: "+sb.Passphrase)

@@ -52,6 +52,9 @@ func newBuilder(s *Sandbox, exe string, now func() time.Time) *builder {
 
 // steps lists the build for the sandbox's scenario.
 func (b *builder) steps() []step {
+	if isRDS(b.s.Scenario.Name) {
+		return b.rdsSteps()
+	}
 	if b.s.Scenario.Name == nightlyDumpScenario {
 		return []step{
 			{"Writing the catalog and pgrescue's config", b.writeSettings},

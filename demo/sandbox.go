@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"pgrescue/internal/rdssim"
 	"pgrescue/problem"
 	"pgrescue/restore/recovery"
 )
@@ -80,10 +81,15 @@ type Sandbox struct {
 	PrimaryPort   int
 	Owner         string
 
+	// The RDS scenarios': the simulated AWS the wizard is pointed at.
+	RDS *RDSDemo
+
 	lastIDBefore int // the last document written before the accident
 	bins         postgresBinaries
 	owner        recovery.Owner
 	s3           *s3Server
+	rds          *rdssim.Sim
+	rdsStop      func()
 	keep         bool
 	tempDirs     []string // made outside Dir (a short socket directory), removed by Close
 
@@ -118,13 +124,16 @@ func Build(ctx context.Context, opts Options, progress func(Progress)) (*Sandbox
 	if err != nil {
 		return nil, err
 	}
-	bins, err := findPostgreSQL(ctx)
-	if err != nil {
-		return nil, err
-	}
-	owner, err := clusterOwner()
-	if err != nil {
-		return nil, err
+	// The RDS exercises need no PostgreSQL: AWS runs it.
+	var bins postgresBinaries
+	owner := recovery.Owner{UID: os.Geteuid(), GID: os.Getegid()}
+	if !isRDS(sc.Name) {
+		if bins, err = findPostgreSQL(ctx); err != nil {
+			return nil, err
+		}
+		if owner, err = clusterOwner(); err != nil {
+			return nil, err
+		}
 	}
 	dir, err := makeSandboxDir(opts.Dir, owner)
 	if err != nil {
@@ -233,6 +242,9 @@ func (s *Sandbox) Close() error {
 	errs = append(errs, s.stopServers())
 	if s.s3 != nil {
 		errs = append(errs, s.s3.close())
+	}
+	if s.rdsStop != nil {
+		s.rdsStop()
 	}
 	for _, d := range s.tempDirs {
 		os.RemoveAll(d)

@@ -39,6 +39,18 @@ var Scenarios = []Scenario{
 		Summary: "An application's database was damaged this morning. Restore last night's autopostgresqlbackup dump " +
 			"into a new database beside the live one, from the primary's mount point or the offsite duplicity copy, and check it.",
 	},
+	{
+		Name:  rdsScenario,
+		Title: "Restore an AWS RDS instance to just before a bad migration, then cut over",
+		Summary: "A migration broke an application whose database is an AWS RDS instance. Restore the instance to a point " +
+			"in time just before it, into a new instance, and cut over. AWS is a simulator here: no account is needed.",
+	},
+	{
+		Name:  rdsFailureScenario,
+		Title: "An RDS restore that AWS cannot finish: read its events, restore again",
+		Summary: "As \"rds\", but the first restore ends in incompatible-parameters. Read AWS's events, leave the failed " +
+			"instance, and restore again.",
+	},
 }
 
 // FindScenario returns the scenario called name; "" means the first. An

@@ -243,6 +243,9 @@ func (b *builder) describe() {
 
 func describeScenario(s *Sandbox) string {
 	e := s.Expected
+	if isRDS(s.Scenario.Name) {
+		return describeRDS(s)
+	}
 	if s.Scenario.Name == nightlyDumpScenario {
 		return describeNightly(s)
 	}

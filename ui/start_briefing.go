@@ -18,6 +18,9 @@ type Training struct {
 	// Check queries the restored server and says whether the restore
 	// achieved the briefing's goal.
 	Check func(ctx context.Context, socketDir string, port int, user string) (ok bool, message string, err error)
+	// CheckRDS judges an RDS exercise from the simulated account: the
+	// restore's point in time, and whether the cut-over was done.
+	CheckRDS func() (ok bool, message string)
 }
 
 // briefingPage is the exercise's first screen; the clock starts when the

@@ -30,6 +30,7 @@ const defaultInstanceQuota = 40
 // faults are the failures injected into the simulated account.
 type faults struct {
 	failures     map[string]string // restore target → the failure state it ends in
+	failNext     string            // the failure state the next restore ends in, whatever its name
 	stalled      map[string]bool   // restore targets that stay creating
 	throttle     int               // requests left to throttle
 	denied       map[string]bool   // actions refused with AccessDenied
@@ -53,6 +54,18 @@ func (s *Sim) FailRestore(target, status string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults.failures[strings.ToLower(target)] = status
+	return nil
+}
+
+// FailNextRestore makes the next restore end in a failure state, whatever
+// the target's name (the demo's, where the trainee chooses the name).
+func (s *Sim) FailNextRestore(status string) error {
+	if _, ok := failureEvents[status]; !ok {
+		return fmt.Errorf("rdssim: %q is not a failure state a restore can end in", status)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.failNext = status
 	return nil
 }
 

@@ -223,3 +223,23 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("%d requests recorded, want %d", n, 8*11)
 	}
 }
+
+func TestFailNextRestoreFailsOnlyTheNextOne(t *testing.T) {
+	h := newHarness(t)
+	h.mustAddInstance(t, production())
+	if err := h.sim.FailNextRestore(StatusIncompatibleParameters); err != nil {
+		t.Fatal(err)
+	}
+	h.restoreLatest(t, "govuk-content-store", "first")
+	h.restoreLatest(t, "govuk-content-store", "second")
+	h.clock.Advance(time.Hour)
+	if s := h.status(t, "first"); s != StatusIncompatibleParameters {
+		t.Errorf("first: %s", s)
+	}
+	if s := h.status(t, "second"); s != "available" {
+		t.Errorf("second: %s", s)
+	}
+	if err := h.sim.FailNextRestore("available"); err == nil {
+		t.Error("FailNextRestore accepted a state that is not a failure")
+	}
+}

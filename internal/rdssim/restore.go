@@ -197,6 +197,9 @@ func (s *Sim) createRestored(target string, src restoreSource, note string, p pa
 			strconv.Itoa(s.faults.quota)+" DB instances in "+s.region+".")
 	}
 	in.restoreNote = note
+	if s.faults.failNext != "" {
+		s.faults.failures[in.ID], s.faults.failNext = s.faults.failNext, ""
+	}
 	in.steps = []step{
 		{at: now.Add(s.phases.Creating), kind: stepCreated},
 		{at: now.Add(s.phases.Creating + s.phases.BackingUp), kind: stepBackedUp},

@@ -397,3 +397,16 @@ func orTime(t, fallback time.Time) time.Time {
 }
 
 func days(n int32) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+// Status is an instance's status now ("" and false when no instance has
+// that name), for a checker that reads the account as AWS would show it.
+func (s *Sim) Status(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle(s.now())
+	in, ok := s.instances[strings.ToLower(id)]
+	if !ok {
+		return "", false
+	}
+	return in.Status, true
+}
