@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 
+	"pgrescue/awsauth"
 	"pgrescue/problem"
 )
 
@@ -93,9 +94,7 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 			Next:    "give --region (GOV.UK's RDS instances are in eu-west-1), set AWS_REGION, or set region in the profile",
 		}
 	}
-	if cfg.Credentials != nil {
-		cfg.Credentials = taggedCredentials{cfg.Credentials}
-	}
+	cfg.Credentials = awsauth.Tag(cfg.Credentials)
 	c := &Client{region: cfg.Region, creds: cfg.Credentials, opts: o}
 	c.rds = rds.NewFromConfig(cfg, func(r *rds.Options) {
 		if o.Endpoint != "" {
@@ -129,7 +128,7 @@ func (c *Client) Who(ctx context.Context) string {
 	if err != nil || creds.AccessKeyID == "" {
 		return "the default credential chain (" + c.triedSources() + ")"
 	}
-	return fmt.Sprintf("access key %s from %s", maskKeyID(creds.AccessKeyID), c.source(creds.Source))
+	return fmt.Sprintf("access key %s from %s", awsauth.MaskKeyID(creds.AccessKeyID), c.source(creds.Source))
 }
 
 // source names where the SDK found credentials in the engineer's words.
@@ -158,13 +157,6 @@ func (c *Client) triedSources() string {
 	return "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, " + profile + " in ~/.aws, SSO, container and instance roles"
 }
 
-func maskKeyID(id string) string {
-	if len(id) < 12 {
-		return "****"
-	}
-	return id[:4] + "…" + id[len(id)-4:]
-}
-
 func cmpOr[T comparable](v, fallback T) T {
 	var zero T
 	if v == zero {
@@ -182,20 +174,3 @@ func (noRateLimit) GetToken(context.Context, uint) (func() error, error) {
 	return func() error { return nil }, nil
 }
 func (noRateLimit) AddTokens(uint) error { return nil }
-
-// taggedCredentials marks failures to obtain credentials, which the SDK
-// otherwise reports as a plain string wrapped in the call's error.
-type taggedCredentials struct{ aws.CredentialsProvider }
-
-type credentialsError struct{ err error }
-
-func (e *credentialsError) Error() string { return e.err.Error() }
-func (e *credentialsError) Unwrap() error { return e.err }
-
-func (t taggedCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	creds, err := t.CredentialsProvider.Retrieve(ctx)
-	if err != nil && ctx.Err() == nil {
-		return creds, &credentialsError{err}
-	}
-	return creds, err
-}

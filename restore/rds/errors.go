@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 
+	"pgrescue/awsauth"
 	"pgrescue/problem"
 )
 
@@ -35,12 +36,12 @@ func (c *Client) explain(ctx context.Context, err error, k call) error {
 		return problem.Wrap(err, problem.Interrupted, k.subject, "stopped before AWS answered "+k.action,
 			"run the command again; nothing was changed by a call that did not complete, or check with pgrescue rds-status")
 	}
-	var credErr *credentialsError
+	var credErr *awsauth.MissingError
 	if errors.As(err, &credErr) {
 		return &problem.Error{
 			Kind: problem.AccessDenied, Subject: "AWS credentials", Err: err,
 			Summary: "no AWS credentials were found",
-			Detail:  "tried " + c.triedSources() + ": " + firstLine(credErr.err.Error()),
+			Detail:  "tried " + c.triedSources() + ": " + firstLine(credErr.Err.Error()),
 			Next:    "log in (aws sso login, or gds-cli aws <role> for GOV.UK) and give --profile or AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"pgrescue/awsauth"
 	"pgrescue/problem"
 )
 
@@ -48,7 +49,7 @@ func TestEveryAWSAnswerHasItsKind(t *testing.T) {
 	if err := c.explain(cancelled, context.Canceled, k); !problem.Is(err, problem.Interrupted) {
 		t.Errorf("cancelled: %v", err)
 	}
-	if err := c.explain(ctx, &credentialsError{errors.New("no EC2 IMDS role found")}, k); !problem.Is(err, problem.AccessDenied) ||
+	if err := c.explain(ctx, &awsauth.MissingError{Err: errors.New("no EC2 IMDS role found")}, k); !problem.Is(err, problem.AccessDenied) ||
 		!strings.Contains(err.Error(), "no AWS credentials") {
 		t.Errorf("no credentials: %v", err)
 	}

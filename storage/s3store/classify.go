@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"pgrescue/awsauth"
 	"pgrescue/problem"
 )
 
@@ -47,7 +48,7 @@ func (s *Store) explain(ctx context.Context, err error, op operation, uri string
 	if errors.As(err, &apiErr) {
 		return s.explainResponse(ctx, err, apiErr, op, uri)
 	}
-	var credErr *credentialsError
+	var credErr *awsauth.MissingError
 	if errors.As(err, &credErr) {
 		return noCredentials(credErr)
 	}
@@ -252,38 +253,15 @@ func (s *Store) identity(ctx context.Context) string {
 	return fmt.Sprintf("access key %s (from %s)", MaskKeyID(creds.AccessKeyID), source)
 }
 
-// MaskKeyID shows enough of an access key id to recognise it (AKIA…WXYZ)
-// and no more; short ids are hidden entirely.
-func MaskKeyID(id string) string {
-	if len(id) < 12 {
-		return "****"
-	}
-	return id[:4] + "…" + id[len(id)-4:]
-}
+// MaskKeyID shows enough of an access key id to recognise it (AKIA…WXYZ).
+func MaskKeyID(id string) string { return awsauth.MaskKeyID(id) }
 
-// taggedCredentials marks failures to obtain credentials, which the SDK
-// otherwise reports as a plain string.
-type taggedCredentials struct{ aws.CredentialsProvider }
-
-type credentialsError struct{ err error }
-
-func (e *credentialsError) Error() string { return e.err.Error() }
-func (e *credentialsError) Unwrap() error { return e.err }
-
-func (t taggedCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	creds, err := t.CredentialsProvider.Retrieve(ctx)
-	if err != nil && ctx.Err() == nil {
-		return creds, &credentialsError{err}
-	}
-	return creds, err
-}
-
-func noCredentials(err *credentialsError) error {
+func noCredentials(err *awsauth.MissingError) error {
 	return &problem.Error{
 		Kind:    problem.AccessDenied,
 		Subject: "AWS credentials",
 		Summary: "no AWS credentials were found",
-		Detail:  "neither AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, nor a profile, SSO session, container or instance role gave credentials: " + err.err.Error(),
+		Detail:  "neither AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, nor a profile, SSO session, container or instance role gave credentials: " + err.Err.Error(),
 		Next:    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (WAL-E's envdir holds them), or AWS_PROFILE, or run where an instance role applies",
 		Err:     err,
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"pgrescue/awsauth"
 	"pgrescue/problem"
 )
 
@@ -123,7 +124,7 @@ func New(ctx context.Context, loc Location, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Credentials = taggedCredentials{cfg.Credentials}
+	cfg.Credentials = awsauth.Tag(cfg.Credentials)
 	cfg.Retryer = func() aws.Retryer { return newRetryer(s.opts) }
 	cfg.HTTPClient, s.listHTTP = s.httpClients()
 	// Checksums only when an operation requires them: many S3-compatible
