@@ -164,7 +164,7 @@ func demoRDS(sb *demo.Sandbox) ui.RDSBackend {
 // training is the scenario as the wizard's exercise.
 func training(sb *demo.Sandbox) *ui.Training {
 	if sb.RDS != nil {
-		return &ui.Training{Title: sb.Scenario.Title, Briefing: sb.Expected.Describe, Facts: sb.RDSFacts(),
+		return &ui.Training{Title: sb.Scenario.Title, Briefing: sb.Expected.Describe, Facts: sb.RDSFacts(), Path: ui.TrainRDS,
 			CheckRDS: func() (bool, string) {
 				v := sb.CheckRDS()
 				return v.OK, v.Message
@@ -182,7 +182,12 @@ func training(sb *demo.Sandbox) *ui.Training {
 	} else {
 		facts = append(facts, "WAL-E settings: "+sb.Envdir)
 	}
+	path := ui.TrainWALE
+	if sb.DumpTree != "" {
+		path = ui.TrainPgDump
+	}
 	return &ui.Training{
+		Path:     path,
 		Title:    sb.Scenario.Title,
 		Briefing: sb.Expected.Describe,
 		Facts:    facts,

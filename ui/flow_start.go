@@ -36,7 +36,7 @@ var selfManagedPaths = []restorePath{
 }
 
 // rdsPath is where an application hosted on AWS RDS goes.
-var rdsPath = restorePath{Text: "AWS RDS: restore through AWS (the runbook's RDS page)", Start: startRDSRunbook}
+var rdsPath = restorePath{Text: "AWS RDS: restore through AWS (the runbook's RDS page)", Start: startRDS}
 
 // startCrumbs are the start flow's pages, and what usually follows them.
 var startCrumbs = []string{"Application", "Hosting", "Source"}
@@ -44,7 +44,7 @@ var startCrumbs = []string{"Application", "Hosting", "Source"}
 // firstPage is the briefing of an exercise, else the application list.
 func firstPage(m *Model) Page {
 	if m.deps.Training != nil {
-		return &briefingPage{basePage: basePage{next: append(append([]string{}, startCrumbs...), waleCrumbs...)}}
+		return &briefingPage{basePage: basePage{next: m.deps.Training.Path.crumbs()}}
 	}
 	return newAppPage(m)
 }

@@ -21,6 +21,43 @@ type Training struct {
 	// CheckRDS judges an RDS exercise from the simulated account: the
 	// restore's point in time, and whether the cut-over was done.
 	CheckRDS func() (ok bool, message string)
+	// Path is the branch of the runbook the exercise trains: it sets the
+	// breadcrumb's pages to come and what the sandbox is said to hold.
+	Path TrainingPath
+}
+
+// TrainingPath is the runbook's branch an exercise follows.
+type TrainingPath int
+
+const (
+	TrainWALE   TrainingPath = iota // Carrenza, WAL-E: the default
+	TrainPgDump                     // Carrenza, the legacy nightly pg_dump
+	TrainRDS                        // AWS RDS
+)
+
+// crumbs are the pages an exercise of this path goes through.
+func (p TrainingPath) crumbs() []string {
+	switch p {
+	case TrainPgDump:
+		return append(append([]string{}, startCrumbs...), pgDumpCrumbs...)
+	case TrainRDS:
+		return append([]string{"Application", "Hosting"}, rdsCrumbs...)
+	}
+	return append(append([]string{}, startCrumbs...), waleCrumbs...)
+}
+
+// sandbox says what the exercise's sandbox holds.
+func (p TrainingPath) sandbox() string {
+	switch p {
+	case TrainPgDump:
+		return "Everything runs on this machine, in a sandbox: a real PostgreSQL with the damaged database, last night's dumps " +
+			"as autopostgresqlbackup wrote them, and their offsite duplicity copy."
+	case TrainRDS:
+		return "Everything runs on this machine: the AWS RDS API is simulated inside pgrescue (the same calls, statuses and " +
+			"events as AWS, in seconds rather than minutes), so no AWS account is touched."
+	}
+	return "Everything runs on this machine, in a sandbox: a real PostgreSQL, a real WAL-E archive in an S3 server " +
+		"inside pgrescue, a real GPG key."
 }
 
 // briefingPage is the exercise's first screen; the clock starts when the
@@ -70,8 +107,7 @@ func (b *briefingPage) View(m *Model) string {
 	for _, f := range t.Facts {
 		s.WriteString(hangingWrap("- "+f, w) + "\n")
 	}
-	s.WriteString("\n" + wrapWords("Everything runs on this machine, in a sandbox: a real PostgreSQL, a real WAL-E archive in an S3 server "+
-		"inside pgrescue, a real GPG key. Follow the runbook as you would in an incident. Press enter to start the clock.", w) + "\n")
+	s.WriteString("\n" + wrapWords(t.Path.sandbox()+" Follow the runbook as you would in an incident. Press enter to start the clock.", w) + "\n")
 	return s.String()
 }
 

@@ -53,6 +53,7 @@ func newHostingPage(m *Model, app *hosting.App) *hostingPage {
 	switch h.decision.Route {
 	case hosting.RouteRDS:
 		h.cursor = 0
+		h.next = rdsCrumbs
 	case hosting.RouteSelfManaged:
 	default:
 		m.say("There is nothing for pgrescue to restore for it, unless the catalog is out of date.")
