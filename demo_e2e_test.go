@@ -257,3 +257,63 @@ func TestDemoNightlyDumpThroughTheOffsiteCopy(t *testing.T) {
 		t.Errorf("processes of the sandbox are still running:\n%s", out)
 	}
 }
+
+// TestDemoRDSToACutOver is the RDS exercise as a trainee runs it, full
+// screen, against the in-process RDS simulator: the application's instance,
+// a point in time typed from the briefing, the plan, the live wait, the
+// check, and the cut-over by rename with the old name typed.
+func TestDemoRDSToACutOver(t *testing.T) {
+	testtool.EndToEnd(t)
+	testtool.Need(t, "tmux")
+	home := t.TempDir()
+	term := tmuxtest.Start(t, tmuxtest.Options{Width: 120, Height: 45, Env: []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home, "TZ=UTC"}},
+		binary, "demo", "--scenario", "rds")
+	briefing := strings.Join(strings.Fields(term.WaitFor("enter start the exercise", 30*time.Second)), " ")
+	at := briefedAccident.FindStringSubmatch(briefing)
+	if at == nil || !strings.Contains(briefing, "the AWS RDS API is simulated") {
+		t.Fatalf("the briefing:\n%s", briefing)
+	}
+	accident, err := time.Parse("2 January 2006 15:04:05", at[2]+" "+at[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	term.Keys("Enter")
+	term.WaitFor("Which application's database needs restoring?", 10*time.Second)
+	term.Type("local-links")
+	term.Keys("Enter")
+	term.WaitFor("Its PostgreSQL database is an Amazon RDS instance", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Which RDS instance holds local-links-manager's database?", 10*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("What should local-links-manager-postgres be restored to?", 10*time.Second)
+	term.Keys("Down", "Enter")
+	term.Type(accident.Add(-2*time.Minute).Format("2006-01-02 15:04:05") + "+00")
+	term.WaitFor("Press enter to name the new instance", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Name the new instance", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("Press y to start", 10*time.Second)
+	term.Keys("y")
+	term.WaitFor("is creating", 10*time.Second)
+	available := term.WaitFor("c cut over", 90*time.Second)
+	if !strings.Contains(available, "Restored from DB instance local-links-manager-postgres to") || !strings.Contains(available, "cut-over is still to do") {
+		t.Errorf("the wait's end shows no AWS event or no check:\n%s", available)
+	}
+	term.Keys("c")
+	term.WaitFor("Rename, keeping the endpoint", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("type the old instance's name", 5*time.Second)
+	term.Type("local-links-manager-postgres")
+	term.Keys("Enter")
+	done := term.WaitFor("Exercise passed", 90*time.Second)
+	if !strings.Contains(done, "The cut-over is done") {
+		t.Errorf("the verdict:\n%s", done)
+	}
+	term.Keys("q")
+	if code := term.WaitExit(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(term.History(), "delete-db-instance --db-instance-identifier local-links-manager-postgres-before-") {
+		t.Errorf("the summary does not say how to delete the old instance:\n%s", term.History())
+	}
+}

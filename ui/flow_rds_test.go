@@ -275,7 +275,7 @@ func TestRDSScreens(t *testing.T) {
 		feedRDS(m, p, waitEvents()[:5]...)
 		failed := &problem.Error{Kind: problem.RDSFailed, Subject: llmTarget,
 			Summary: llmTarget + " is incompatible-parameters: the parameter group's settings stop the instance from starting (often memory settings too large for the class)",
-			Detail:  "AWS's events for it are printed above", Next: "fix the cause AWS names, then restore again under a new name"}
+			Detail:  "AWS's events for it are shown with the wait", Next: "fix the cause AWS names, then restore again under a new name"}
 		p.Update(m, jobDone{id: p.job.id, result: rdsWaitDone{accepted: true, err: failed}})
 		golden(t, m, "rds-failed-"+s.name)
 		if !problem.Is(m.Outcome().Err, problem.RDSFailed) || !strings.Contains(m.Outcome().Summary, "Restored from DB instance") {

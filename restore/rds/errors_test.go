@@ -94,3 +94,10 @@ func TestWindowAndTimesInBothZones(t *testing.T) {
 		t.Errorf("after the window: %v", err)
 	}
 }
+
+func TestRestoredFromTagIsReplacedNotRepeated(t *testing.T) {
+	tags := withTag([]Tag{{"Name", "llm"}, {restoredFromTag, "snapshot a"}}, Tag{restoredFromTag, "snapshot b"})
+	if len(tags) != 2 || tags[1] != (Tag{restoredFromTag, "snapshot b"}) || tags[0].Key != "Name" {
+		t.Fatalf("%v", tags)
+	}
+}

@@ -3,6 +3,7 @@ package rds
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,7 +74,7 @@ func CheckIdentifier(flag, id string) error {
 		Kind: problem.Usage, Subject: flag + " " + id,
 		Summary: fmt.Sprintf("%q is not a valid RDS instance identifier", id),
 		Detail:  "AWS allows 1 to 63 letters, digits and hyphens, starting with a letter, with no hyphen at the end and no two in a row",
-		Next:    "choose a name such as " + DefaultName("mydb", time.Now()),
+		Next:    "choose a name such as local-links-manager-postgres-restored-202611251405",
 	}
 }
 
@@ -100,9 +101,20 @@ func (c *Client) Prepare(ctx context.Context, req Request) (*Plan, error) {
 	}
 	p.copy = copyFrom(p.Source)
 	p.copy.maxLater = p.Method == FromSnapshot
-	p.copy.Tags = append(p.copy.Tags, Tag{"pgrescue:restored-from", p.restoredFrom()})
+	p.copy.Tags = withTag(p.copy.Tags, Tag{restoredFromTag, p.restoredFrom()})
 	p.Settings = p.copy.settings(p.Source)
 	return p, nil
+}
+
+// restoredFromTag marks an instance pgrescue made, with what it was
+// restored from.
+const restoredFromTag = "pgrescue:restored-from"
+
+// withTag sets a tag, replacing one of the same key (an instance restored
+// from a restored instance has one already, and AWS refuses a key twice).
+func withTag(tags []Tag, t Tag) []Tag {
+	out := slices.DeleteFunc(slices.Clone(tags), func(old Tag) bool { return old.Key == t.Key })
+	return append(out, t)
 }
 
 func checkRequest(req Request) error {
@@ -196,10 +208,10 @@ func (p *Plan) checkTime(now time.Time) error {
 		}
 	}
 	return &problem.Error{
-		Kind: problem.OutsideWindow, Subject: "--target-time " + p.Time.Format(time.RFC3339),
+		Kind: problem.OutsideWindow, Subject: "target time " + p.Time.Format(time.RFC3339),
 		Summary: fmt.Sprintf("%s is %s", Both(p.Time, p.Zone), why),
 		Detail:  fmt.Sprintf("%s can be restored from %s to %s", p.SourceID, Both(w.Earliest, p.Zone), Both(w.Latest, p.Zone)),
-		Next:    "choose a time inside the window, --latest, or a snapshot (--snapshot)",
+		Next:    "choose a time inside the window, the latest restorable time (--latest), or a snapshot (--snapshot)",
 	}
 }
 

@@ -160,6 +160,14 @@ func TestSimRestoreCopiesWhatAWSWouldDefault(t *testing.T) {
 			if !slices.ContainsFunc(events, func(e rds.Event) bool { return e.Kind == rds.AWSEvent && strings.HasPrefix(e.Message, "Restored from") }) {
 				t.Errorf("AWS's events were not reported: %v", events)
 			}
+			seen := map[string]int{}
+			for _, e := range events {
+				if e.Kind == rds.AWSEvent {
+					if seen[e.At.String()+e.Message]++; seen[e.At.String()+e.Message] > 1 {
+						t.Errorf("AWS's event reported twice: %s", e)
+					}
+				}
+			}
 			restore := lastRequest(h.sim, "RestoreDB")
 			if plan.Method == rds.PointInTime && restore.Get("RestoreTime") != "2026-11-25T14:05:00Z" {
 				t.Errorf("restore time sent: %v", restore)

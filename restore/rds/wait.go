@@ -109,9 +109,15 @@ var failedStates = map[string]string{
 // available, reporting its status as it moves and the events AWS records.
 // ctrl+c (ctx) stops the wait, never the restore.
 func (c *Client) WaitAvailable(ctx context.Context, id string, o WaitOptions, report func(Event)) (*Instance, error) {
+	return c.wait(ctx, id, o, report, map[string]bool{})
+}
+
+// wait is WaitAvailable remembering, in seen, the AWS events already
+// reported, so that waits on one instance in a row report each event once.
+func (c *Client) wait(ctx context.Context, id string, o WaitOptions, report func(Event), seen map[string]bool) (*Instance, error) {
 	o = o.withDefaults()
 	report = shellcmd.Serialized(report)
-	w := &watch{c: c, id: id, o: o, report: report, seen: map[string]bool{}}
+	w := &watch{c: c, id: id, o: o, report: report, seen: seen}
 	limited, cancel := context.WithTimeout(ctx, o.Limit)
 	defer cancel()
 	waiter := rds.NewDBInstanceAvailableWaiter(c.rds, func(wo *rds.DBInstanceAvailableWaiterOptions) {
@@ -170,7 +176,7 @@ func (w *watch) retryable(ctx context.Context, _ *rds.DescribeDBInstancesInput, 
 	if why, failed := failedStates[status]; failed {
 		w.failure = &problem.Error{Kind: problem.RDSFailed, Subject: w.id,
 			Summary: fmt.Sprintf("%s is %s: %s", w.id, status, why),
-			Detail:  "AWS's events for it are printed above",
+			Detail:  "AWS's events for it are shown with the wait",
 			Next:    "fix the cause AWS names, then restore again under a new name; the failed instance costs money until you delete it (aws rds delete-db-instance --db-instance-identifier " + w.id + " --skip-final-snapshot)"}
 		return false, w.failure
 	}
@@ -217,7 +223,8 @@ func (w *watch) events(ctx context.Context) {
 // Finish waits for the new instance, applies what RDS takes only once it
 // exists (monitoring, Performance Insights), and waits again.
 func (p *Plan) Finish(ctx context.Context, o WaitOptions, report func(Event)) (*Instance, error) {
-	in, err := p.client.WaitAvailable(ctx, p.Target, o, report)
+	seen := map[string]bool{}
+	in, err := p.client.wait(ctx, p.Target, o, report, seen)
 	if err != nil || !p.copy.later() {
 		return in, err
 	}
@@ -227,7 +234,7 @@ func (p *Plan) Finish(ctx context.Context, o WaitOptions, report func(Event)) (*
 	if _, err := p.client.rds.ModifyDBInstance(ctx, p.copy.modifyInput(p.Target)); err != nil {
 		return nil, p.client.explain(ctx, err, call{"ModifyDBInstance", p.Target})
 	}
-	return p.client.WaitAvailable(ctx, p.Target, o, report)
+	return p.client.wait(ctx, p.Target, o, report, seen)
 }
 
 // UsualDuration learns how long restores took in this account and region
