@@ -157,7 +157,7 @@ func TestVersionAndHelpListEveryCommand(t *testing.T) {
 		t.Fatalf("--version: %+v", r)
 	}
 	r := pgrescue(t, nil, "help")
-	for _, cmd := range []string{"backup-list ", "backup-fetch ", "wal-fetch ", "wal-list ", "replay ", "settings ", "pgrescue exit-codes "} {
+	for _, cmd := range []string{"backup-list ", "backup-fetch ", "wal-fetch ", "wal-list ", "replay ", "settings ", "rds-status ", "rds ", "pgrescue exit-codes "} {
 		if !strings.Contains(r.stdout, "  "+cmd) {
 			t.Errorf("help does not list %s:\n%s", cmd, r.stdout)
 		}
@@ -166,7 +166,8 @@ func TestVersionAndHelpListEveryCommand(t *testing.T) {
 		t.Errorf("config is no longer an alias of settings: %+v", r)
 	}
 	r = pgrescue(t, nil, "help", "exit-codes")
-	for _, line := range []string{"1  not-found", "9  key-missing", "15  unsafe-member", "21  replay-incomplete", "22  recovery-failed", "130  interrupted"} {
+	for _, line := range []string{"1  not-found", "9  key-missing", "15  unsafe-member", "21  replay-incomplete", "22  recovery-failed",
+		"31  rds-not-found", "36  rds-failed", "38  throttled", "130  interrupted"} {
 		if !strings.Contains(r.stdout, line) {
 			t.Errorf("exit-codes lacks %q:\n%s", line, r.stdout)
 		}

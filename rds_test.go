@@ -2,13 +2,19 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"pgrescue/internal/mototest"
+	"pgrescue/internal/rdssim"
+	"pgrescue/internal/testtool"
 )
 
 // motoEnv is moto_server with GOV.UK's source instance, and the
@@ -142,5 +148,58 @@ func TestRDSFailuresHaveTheirExitCodes(t *testing.T) {
 		"AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=x"}
 	if r := pgrescue(t, bare, "rds-status", "--instance", src); r.code != 4 || !strings.Contains(r.stderr, "--region") {
 		t.Fatalf("no region: %+v", r)
+	}
+}
+
+// TestRDSCtrlCStopsTheWaitNotTheRestore runs the binary against the RDS
+// simulator with a restore that never becomes available: SIGINT during the
+// wait exits 130 with how to check on it later, and the restore is left to
+// AWS (nothing deleted). --wait-limit ends the wait the same way, exit 37.
+func TestRDSCtrlCStopsTheWaitNotTheRestore(t *testing.T) {
+	testtool.EndToEnd(t)
+	sim := rdssim.New(rdssim.Options{})
+	if err := sim.AddInstance(rdssim.Instance{ID: "llm-postgres", BackupRetentionPeriod: 7}); err != nil {
+		t.Fatal(err)
+	}
+	sim.StallRestore("llm-stuck")
+	url, stop, err := sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	env := []string{"AWS_ENDPOINT_URL_RDS=" + url, "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=" + rdsSecret, "AWS_REGION=eu-west-1"}
+
+	r := pgrescue(t, env, "restore", "rds", "--instance", "llm-postgres", "--latest", "--target-instance", "llm-stuck", "--wait-limit", "2s", "--yes")
+	if r.code != 37 || !strings.Contains(r.stderr, "llm-stuck was still creating after") || !strings.Contains(r.stderr, "pgrescue rds-status --instance llm-stuck") {
+		t.Fatalf("--wait-limit: %+v", r)
+	}
+
+	cmd := exec.Command(binary, "restore", "rds", "--instance", "llm-postgres", "--latest", "--target-instance", "llm-stuck-2", "--yes")
+	sim.StallRestore("llm-stuck-2")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stderr.String(), "waiting until llm-stuck-2 is available"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the wait did not start:\n%s", stderr.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(stderr.String(), "the restore goes on in AWS") {
+		t.Fatalf("SIGINT: %v\n%s", err, stderr.String())
+	}
+	if status, ok := sim.Status("llm-stuck-2"); !ok || status != "creating" {
+		t.Fatalf("the restore was touched: %q %v", status, ok)
+	}
+	for _, req := range sim.Requests() {
+		if strings.HasPrefix(req.Action, "Delete") || strings.HasPrefix(req.Action, "Stop") {
+			t.Fatalf("pgrescue sent %s", req.Action)
+		}
 	}
 }
