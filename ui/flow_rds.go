@@ -74,6 +74,10 @@ var rdsZone = func() *time.Location { return time.Local }
 
 // startRDS begins the RDS flow, or shows the runbook's manual steps when
 // no backend is wired (the runbook page stays the fallback).
+// regional is a backend that takes the application's region from
+// pgrescue's config when no --aws-region was given.
+type regional interface{ DefaultRegion(region string) }
+
 func startRDS(m *Model, s Selection) tea.Cmd {
 	if m.deps.RDS == nil {
 		return startRDSRunbook(m, s)
@@ -81,6 +85,9 @@ func startRDS(m *Model, s Selection) tea.Cmd {
 	f := &rdsFlow{sel: s, zone: rdsZone(), dryRun: m.deps.DryRun, used: map[string]bool{},
 		training: m.deps.Training != nil}
 	m.deps.Journal.Event("rds", "the RDS flow started")
+	if r, ok := m.deps.RDS.(regional); ok && s.Details.RDS.Region != "" {
+		r.DefaultRegion(s.Details.RDS.Region)
+	}
 	p := newRDSInstancePage(m, f)
 	return tea.Batch(m.push(p), p.find(m))
 }

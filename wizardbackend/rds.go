@@ -33,6 +33,16 @@ func (b *RDS) connect(ctx context.Context) (*rds.Client, error) {
 	return c, nil
 }
 
+// DefaultRegion is the application's region from pgrescue's config: it is
+// used unless --aws-region named one, and only before the first call.
+func (b *RDS) DefaultRegion(region string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.client == nil && b.Options.Region == "" {
+		b.Options.Region = region
+	}
+}
+
 func (b *RDS) FindByApp(ctx context.Context, app string) ([]rds.Instance, error) {
 	c, err := b.connect(ctx)
 	if err != nil {
