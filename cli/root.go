@@ -97,6 +97,7 @@ func (cl *commandLine) rootCommand() *cobra.Command {
 		cl.backupFetchCommand(),
 		cl.walFetchCommand(),
 		cl.walListCommand(),
+		cl.walInspectCommand(),
 		cl.replayCommand(),
 		cl.gpgCommand(),
 		cl.restoreCommand(),

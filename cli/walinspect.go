@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"pgrescue/restore/recovery"
+	"pgrescue/restore/wale"
+	"pgrescue/restore/walinspect"
+)
+
+// walInspect holds wal-inspect's flags.
+type walInspect struct {
+	backup, from, to string
+	database         uint32
+	minRows          int
+	waldump, tempDir string
+	asJSON           bool
+}
+
+func (cl *commandLine) walInspectCommand() *cobra.Command {
+	w := &walInspect{}
+	cmd := &cobra.Command{
+		Use:   "wal-inspect [--backup NAME|LATEST] [--from T] [--to T] [--json]",
+		Short: "Show what happened in the archived WAL: the transactions that deleted, updated or dropped the most",
+		Long: "Fetch the archived WAL of the window (from the backup's start, narrowed by --from and --to) and read it\n" +
+			"with the server's own pg_waldump of the archive's major version. List, by commit time, the transactions\n" +
+			"that deleted or updated many rows (--min-rows), truncated or dropped a relation, or changed the schema,\n" +
+			"with each one's commit time, xid and LSN: the recovery target that stops just before it. A segment\n" +
+			"missing from the archive is reported as a gap and the inspection goes on after it. Relations are shown\n" +
+			"as tablespace/database/relfilenode. --from and --to take the forms --target-time takes.",
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return w.run(cmd.Context(), cl, cmd) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&w.backup, "backup", "LATEST", "the base backup whose WAL to read")
+	f.StringVar(&w.from, "from", "", "the earliest commit time to show (default: the backup's start)")
+	f.StringVar(&w.to, "to", "", "the latest commit time to show (default: the end of the archive)")
+	f.Uint32Var(&w.database, "database-oid", 0, "only this database's relations (its OID, as in base/OID)")
+	intInRange(f, &w.minRows, "min-rows", 100, 1, 1<<30, "rows deleted or updated that make a transaction worth showing")
+	f.StringVar(&w.waldump, "pg-waldump", "", "the pg_waldump to use (default: the one of the archive's major version)")
+	f.StringVar(&w.tempDir, "tempdir", "", "a folder with room for one run of the window's segments")
+	f.BoolVar(&w.asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (w *walInspect) run(ctx context.Context, cl *commandLine, cmd *cobra.Command) error {
+	from, err := w.time("--from", w.from)
+	if err != nil {
+		return err
+	}
+	to, err := w.time("--to", w.to)
+	if err != nil {
+		return err
+	}
+	archive, _, err := cl.session().OpenArchive(ctx)
+	if err != nil {
+		return err
+	}
+	b, _, err := archive.Select(ctx, w.backup)
+	if err != nil {
+		return err
+	}
+	objects, _, err := archive.ListWAL(ctx)
+	if err != nil {
+		return err
+	}
+	window := wale.NewWindow(b, objects, archive.SegmentSize)
+	log := cmd.ErrOrStderr()
+	req := walinspect.Request{
+		Segments: walinspect.Window(window.Segments, from, to), SegmentSize: archive.SegmentSize, Waldump: w.waldump, TempDir: w.tempDir,
+		Fetch: func(ctx context.Context, name, dest string) error {
+			_, err := archive.FetchWAL(ctx, name, dest)
+			return err
+		},
+		Options: walinspect.Options{MinRows: int64(w.minRows), From: from, To: to, Database: w.database},
+	}
+	last := time.Time{}
+	res, err := walinspect.Inspect(ctx, req, func(e walinspect.Event) {
+		if time.Since(last) > 2*time.Second || e.Done == e.Total && e.Segment != "" {
+			last = time.Now()
+			fmt.Fprintf(log, "read %d of %d segments, %d records\n", e.Done, e.Total, e.Records)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if w.asJSON {
+		return writeJSON(cmd.OutOrStdout(), res)
+	}
+	writeInspection(cmd.OutOrStdout(), res, time.Local)
+	return nil
+}
+
+func (w *walInspect) time(flag, text string) (time.Time, error) {
+	if text == "" {
+		return time.Time{}, nil
+	}
+	t, err := recovery.ParseTargetTimeOn(text, time.Local, time.Now())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %w", flag, err)
+	}
+	return t.Time, nil
+}
+
+// writeInspection prints the destructive transactions, then the minutes.
+func writeInspection(out io.Writer, in *walinspect.Inspection, zone *time.Location) {
+	fmt.Fprintf(out, "WAL %s to %s (PostgreSQL %s, read by %s): %d records\n", in.From, in.To, majorText(in.Major), in.Waldump, in.Records)
+	for _, g := range in.Gaps {
+		fmt.Fprintf(out, "GAP: the archive has no WAL between %s and %s; transactions across it are not shown whole\n", g.After, g.Before)
+	}
+	if len(in.Transactions) == 0 {
+		fmt.Fprintln(out, "no transaction deleted or updated many rows, dropped or truncated a relation, or changed the schema")
+	}
+	for _, tx := range in.Transactions {
+		fmt.Fprintln(out, describeTx(tx, zone))
+	}
+	fmt.Fprintln(out, "per minute (UTC):")
+	for _, m := range in.Minutes {
+		fmt.Fprintf(out, "  %s  %d commits, %d aborts; rows +%d ~%d -%d\n", m.At.UTC().Format("2006-01-02 15:04"),
+			m.Commits, m.Aborts, m.Rows.Inserted, m.Rows.Updated, m.Rows.Deleted)
+	}
+	if in.Unfinished > 0 {
+		fmt.Fprintf(out, "%d transactions had not ended where the WAL read stops\n", in.Unfinished)
+	}
+}
+
+func majorText(major int) string {
+	if major >= 90 {
+		return fmt.Sprintf("9.%d", major-90)
+	}
+	if major == 0 {
+		return "as --pg-waldump"
+	}
+	return fmt.Sprint(major)
+}
+
+// describeTx is one transaction: when, what, and the targets that stop
+// just before it.
+func describeTx(tx *walinspect.Tx, zone *time.Location) string {
+	verb := "COMMIT"
+	if !tx.Committed {
+		verb = "ABORT"
+	}
+	var what []string
+	for _, rel := range tx.Relations() {
+		c := tx.Rows[rel]
+		var parts []string
+		for _, p := range []struct {
+			n    int64
+			word string
+		}{{c.Deleted, "deleted"}, {c.Updated, "updated"}, {c.Inserted, "inserted"}} {
+			if p.n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", p.n, p.word))
+			}
+		}
+		what = append(what, rel.String()+": "+strings.Join(parts, ", "))
+	}
+	for _, rel := range tx.Replaced() {
+		what = append(what, rel.String()+": TRUNCATE or rewrite (its files replaced)")
+	}
+	for _, rel := range tx.Dropped() {
+		what = append(what, rel.String()+": DROP (its files removed)")
+	}
+	if tx.SchemaChange() {
+		what = append(what, "schema change (system catalogs)")
+	}
+	local := tx.At.In(zone).Format("2006-01-02 15:04:05.000000 MST")
+	return fmt.Sprintf("xid %d %s %s (%s) at LSN %s\n    %s\n    to stop just before it: --target-time %q (one microsecond before its commit)",
+		tx.Xid, verb, tx.At.UTC().Format("2006-01-02 15:04:05.000000 UTC"), local, tx.LSN, strings.Join(what, "; "),
+		tx.At.Add(-time.Microsecond).UTC().Format("2006-01-02 15:04:05.000000+00"))
+}

@@ -1,0 +1,120 @@
+package walinspect
+
+import (
+	"context"
+	"os"
+	"slices"
+	"testing"
+	"time"
+)
+
+// The fixture is real pg_waldump 15 output (TZ=UTC) of: DELETE of 200 rows
+// of documents (relfilenode 16384), an UPDATE of 51 of them, CREATE TABLE
+// scratch with one row, TRUNCATE scratch, DROP TABLE scratch, and ALTER
+// TABLE documents ADD COLUMN.
+func readFixture(t *testing.T) *Result {
+	t.Helper()
+	f, err := os.Open("testdata/pg15-delete-update-truncate-drop.waldump")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := Read(context.Background(), f, Options{MinRows: 50}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func byXid(res *Result, xid uint32) *Tx {
+	for _, tx := range res.Transactions {
+		if tx.Xid == xid {
+			return tx
+		}
+	}
+	return nil
+}
+
+func TestReadFindsEachDestructiveTransaction(t *testing.T) {
+	res := readFixture(t)
+	documents := RelFile{1663, 5, 16384}
+	del := byXid(res, 726)
+	if del == nil || !del.Committed || del.Rows[documents] == nil || del.Rows[documents].Deleted != 200 || del.LSN.String() != "0/02037B68" ||
+		!del.At.Equal(time.Date(2026, 12, 4, 8, 8, 0, 35155000, time.UTC)) {
+		t.Fatalf("the DELETE: %+v", del)
+	}
+	if upd := byXid(res, 727); upd == nil || upd.UserRows().Updated != 51 || upd.UserRows().Deleted != 0 {
+		t.Fatalf("the UPDATE: %+v", upd)
+	}
+	if created := byXid(res, 728); created == nil || !created.SchemaChange() || len(created.Created) != 1 {
+		t.Fatalf("CREATE TABLE: %+v", created)
+	}
+	if byXid(res, 729) != nil {
+		t.Error("a one-row INSERT was shown as destructive")
+	}
+	trunc := byXid(res, 730)
+	if trunc == nil || !slices.Equal(trunc.Replaced(), []RelFile{{1663, 5, 16391}}) || trunc.Dropped() != nil || !slices.Contains(trunc.Locked, 16391) {
+		t.Fatalf("TRUNCATE: %+v", trunc)
+	}
+	drop := byXid(res, 731)
+	if drop == nil || !slices.Equal(drop.Dropped(), []RelFile{{1663, 5, 16394}}) || drop.Replaced() != nil {
+		t.Fatalf("DROP TABLE: %+v", drop)
+	}
+	if alter := byXid(res, 732); alter == nil || !alter.SchemaChange() || !slices.Contains(alter.Locked, 16384) {
+		t.Fatalf("ALTER TABLE: %+v", alter)
+	}
+	if res.Unfinished != 0 || res.Records < 400 {
+		t.Errorf("records %d, unfinished %d", res.Records, res.Unfinished)
+	}
+	var commits int
+	for _, m := range res.Minutes {
+		commits += m.Commits
+	}
+	if commits < 7 || res.Minutes[0].Rows.Deleted != 200 {
+		t.Errorf("minutes: %d commits, %+v", commits, res.Minutes[0])
+	}
+}
+
+func TestReadKeepsOnlyTheWindowAndTheDatabase(t *testing.T) {
+	f, _ := os.Open("testdata/pg15-delete-update-truncate-drop.waldump")
+	defer f.Close()
+	res, err := Read(context.Background(), f, Options{MinRows: 50, From: time.Date(2026, 12, 4, 8, 8, 0, 40000000, time.UTC)}, nil)
+	if err != nil || byXid(res, 726) != nil || byXid(res, 731) == nil {
+		t.Fatalf("From: %v %v", res.Transactions, err)
+	}
+	f.Seek(0, 0)
+	res, _ = Read(context.Background(), f, Options{MinRows: 50, Database: 4}, nil)
+	for _, tx := range res.Transactions {
+		if len(tx.Relations()) > 0 || len(tx.Removed) > 0 {
+			t.Fatalf("another database's changes kept: %+v", tx)
+		}
+	}
+}
+
+func TestParseRecordAndLSN(t *testing.T) {
+	for _, bad := range []string{"", "pg_waldump: error: x", "rmgr: Heap len (rec/tot): 1/1, tx: x, lsn: 0/1, prev 0/0, desc: X"} {
+		if _, ok := ParseRecord(bad); ok {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	// PostgreSQL 16 puts a comma after the relation.
+	rec, ok := ParseRecord("rmgr: Heap        len (rec/tot):     54/    54, tx:        726, lsn: 0/02034F90, prev 0/02034F68, desc: DELETE xmax: 726, off: 1, infobits: [KEYS_UPDATED], flags: 0x00, blkref #0: rel 1663/5/16384, blk 0")
+	if rel, _ := rec.rel(); !ok || rec.op() != "DELETE" || rel != (RelFile{1663, 5, 16384}) {
+		t.Fatalf("%+v %v", rec, rel)
+	}
+	for _, s := range []string{"0/0", "16/B374D848", "FFFFFFFF/FFFFFFFF"} {
+		l, err := ParseLSN(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back, _ := ParseLSN(l.String()); back != l {
+			t.Errorf("%s → %s", s, l)
+		}
+	}
+	if _, err := ParseLSN("16-B3"); err == nil {
+		t.Error("a bad LSN parsed")
+	}
+	if rel, ok := pathRel("pg_tblspc/16400/PG_15_202209061/5/16394"); !ok || rel != (RelFile{16400, 5, 16394}) {
+		t.Errorf("tablespace path: %v", rel)
+	}
+}

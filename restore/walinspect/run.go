@@ -1,0 +1,152 @@
+package walinspect
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"pgrescue/problem"
+	"pgrescue/shellcmd"
+)
+
+// pageMagic is XLOG_PAGE_MAGIC, the first two bytes of every WAL page, per
+// PostgreSQL major version (src/include/access/xlog_internal.h).
+var pageMagic = map[uint16]int{
+	0xD075: 93, 0xD07E: 94, 0xD087: 95, 0xD093: 96, 0xD097: 10, 0xD098: 11,
+	0xD101: 12, 0xD106: 13, 0xD10D: 14, 0xD110: 15, 0xD113: 16, 0xD116: 17, 0xD118: 18,
+}
+
+// MajorOfSegment reads the PostgreSQL major version that wrote a WAL
+// segment from its first page's magic: 93 to 96 for 9.3 to 9.6, then 10 to
+// 18. ok is false for a magic pgrescue does not know.
+func MajorOfSegment(head []byte) (major int, ok bool) {
+	if len(head) < 2 {
+		return 0, false
+	}
+	major, ok = pageMagic[uint16(head[0])|uint16(head[1])<<8]
+	return major, ok
+}
+
+// majorName is how people write a major version: 9.6, 15.
+func majorName(major int) string {
+	if major >= 90 {
+		return fmt.Sprintf("9.%d", major-90)
+	}
+	return strconv.Itoa(major)
+}
+
+var toolVersion = regexp.MustCompile(`\(PostgreSQL\) (\d+)(?:\.(\d+))?`)
+
+// toolMajor runs program --version.
+func toolMajor(ctx context.Context, program string) (int, error) {
+	out, err := exec.CommandContext(ctx, program, "--version").Output()
+	if err != nil {
+		return 0, err
+	}
+	m := toolVersion.FindStringSubmatch(string(out))
+	if m == nil {
+		return 0, fmt.Errorf("%s --version printed %q", program, strings.TrimSpace(string(out)))
+	}
+	major, _ := strconv.Atoi(m[1])
+	if major == 9 {
+		minor, _ := strconv.Atoi(m[2])
+		major = 90 + minor
+	}
+	return major, nil
+}
+
+// FindWaldump returns the program that reads WAL of this major version:
+// pg_waldump (pg_xlogdump before 10) of the same major, from Debian's
+// /usr/lib/postgresql/N/bin, the RPMs' /usr/pgsql-N/bin or PATH; given is
+// the engineer's --pg-waldump, checked the same way.
+func FindWaldump(ctx context.Context, major int, given string) (string, error) {
+	name := "pg_waldump"
+	if major >= 90 {
+		name = "pg_xlogdump"
+	}
+	candidates := []string{given}
+	if given == "" {
+		v := majorName(major)
+		candidates = []string{"/usr/lib/postgresql/" + v + "/bin/" + name, "/usr/pgsql-" + v + "/bin/" + name}
+		if path, err := exec.LookPath(name); err == nil {
+			candidates = append(candidates, path)
+		}
+	}
+	var seen []string
+	for _, c := range candidates {
+		found, err := toolMajor(ctx, c)
+		if err != nil {
+			continue
+		}
+		if found == major {
+			return c, nil
+		}
+		seen = append(seen, fmt.Sprintf("%s is PostgreSQL %s's", c, majorName(found)))
+	}
+	detail := "looked in " + strings.Join(candidates, ", ")
+	if len(seen) > 0 {
+		detail = strings.Join(seen, "; ") + ": another major version's cannot read this WAL"
+	}
+	return "", &problem.Error{
+		Kind: problem.Config, Subject: name,
+		Summary: fmt.Sprintf("no %s of PostgreSQL %s was found: the archived WAL was written by PostgreSQL %s", name, majorName(major), majorName(major)),
+		Detail:  detail,
+		Next:    fmt.Sprintf("install it (Debian: apt-get install postgresql-client-%s, or postgresql-%s), or give its path with --pg-waldump", majorName(major), majorName(major)),
+	}
+}
+
+// Dump runs pg_waldump over the segments first to last in dir, with TZ=UTC
+// so that commit times are read without guessing, feeding its output to
+// the reader as it comes. The end of valid WAL inside the last segment is
+// pg_waldump's normal end, not an error.
+func Dump(ctx context.Context, program, dir, first, last string, rd *Reader, progress func(Progress)) error {
+	cmd := exec.CommandContext(ctx, program, "--path", dir, first, last)
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return problem.Wrap(err, problem.Config, program, "cannot run "+filepath.Base(program), "give the program's path with --pg-waldump")
+	}
+	feedErr := rd.Feed(ctx, out, progress)
+	waitErr := cmd.Wait()
+	if feedErr != nil {
+		return feedErr
+	}
+	if waitErr != nil && !endOfWAL(stderr.String()) {
+		if ctx.Err() != nil {
+			return problem.Wrap(ctx.Err(), problem.Interrupted, program, "the inspection was stopped", "")
+		}
+		return &problem.Error{Kind: problem.Corrupt, Subject: first + ".." + last,
+			Summary: filepath.Base(program) + " could not read the WAL", Detail: strings.TrimSpace(stderr.String()),
+			Next: "its message names the record or file; the segments before it were read"}
+	}
+	return nil
+}
+
+// endOfWAL recognises pg_waldump's ways of saying the WAL ends here: the
+// rest of a switched segment is zeros.
+func endOfWAL(stderr string) bool {
+	for _, s := range []string{"invalid record length", "record with incorrect prev-link", "invalid magic number 0000",
+		"record length 0 at", "invalid record offset"} {
+		if strings.Contains(stderr, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// DumpCommand is the same as a shell command, for plans and training.
+func DumpCommand(program, dir, first, last string) shellcmd.Command {
+	return shellcmd.Command{Why: "Read the WAL with PostgreSQL's own tool (what pgrescue sums up per transaction)",
+		Line: "TZ=UTC " + shellcmd.Quote(program) + " --path " + shellcmd.Quote(dir) + " " + first + " " + last}
+}

@@ -1,0 +1,308 @@
+package walinspect
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Counts are rows changed in one relation.
+type Counts struct {
+	Inserted, Updated, Deleted int64
+}
+
+func (c Counts) total() int64 { return c.Inserted + c.Updated + c.Deleted }
+
+// Tx is one transaction as the WAL shows it.
+type Tx struct {
+	Xid       uint32
+	Committed bool      // false: aborted
+	At        time.Time // its commit (or abort) time, UTC
+	LSN       LSN       // its commit (or abort) record
+	First     LSN       // its first record read
+	Rows      map[RelFile]*Counts
+	Created   []RelFile // relation files made: CREATE TABLE, TRUNCATE, a rewrite
+	Removed   []RelFile // relation files removed at commit: DROP, TRUNCATE, a rewrite
+	Locked    []uint32  // relation OIDs locked access exclusive (DDL, TRUNCATE, DROP)
+}
+
+// Dropped are the relations the transaction removed without making new
+// files: DROP TABLE (or DROP INDEX…).
+func (t *Tx) Dropped() []RelFile {
+	if len(t.Created) > 0 {
+		return nil
+	}
+	return t.Removed
+}
+
+// Replaced are relations whose files were swapped for new ones: TRUNCATE,
+// or a rewrite (ALTER TABLE … TYPE, VACUUM FULL, CLUSTER).
+func (t *Tx) Replaced() []RelFile {
+	if len(t.Created) == 0 {
+		return nil
+	}
+	return t.Removed
+}
+
+// UserRows are the rows changed outside the system catalogs.
+func (t *Tx) UserRows() Counts {
+	var sum Counts
+	for rel, c := range t.Rows {
+		if !rel.Catalog() {
+			sum.Inserted += c.Inserted
+			sum.Updated += c.Updated
+			sum.Deleted += c.Deleted
+		}
+	}
+	return sum
+}
+
+// SchemaChange: rows of the system catalogs changed (CREATE, ALTER, DROP).
+func (t *Tx) SchemaChange() bool {
+	for rel, c := range t.Rows {
+		if rel.Catalog() && c.total() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Relations are the user relations the transaction changed rows of, most
+// rows first.
+func (t *Tx) Relations() []RelFile {
+	var rels []RelFile
+	for rel := range t.Rows {
+		if !rel.Catalog() {
+			rels = append(rels, rel)
+		}
+	}
+	slices.SortFunc(rels, func(a, b RelFile) int {
+		if d := t.Rows[b].total() - t.Rows[a].total(); d != 0 {
+			return int(max(min(d, 1), -1))
+		}
+		return int(a.Node) - int(b.Node)
+	})
+	return rels
+}
+
+// destructive reports a transaction worth showing: many rows deleted or
+// updated, a relation dropped or truncated, or a schema change.
+func (t *Tx) destructive(minRows int64) bool {
+	u := t.UserRows()
+	return u.Deleted+u.Updated >= minRows || len(t.Removed) > 0 || t.SchemaChange() || u.Inserted >= 10*minRows
+}
+
+// Minute sums the transactions that ended in one minute.
+type Minute struct {
+	At              time.Time
+	Commits, Aborts int
+	Rows            Counts
+}
+
+// Options bound an inspection.
+type Options struct {
+	// MinRows is how many rows deleted or updated make a transaction
+	// worth showing (default 100); drops, truncates and schema changes
+	// always are.
+	MinRows  int64
+	From, To time.Time // commit times to keep; zero: no bound
+	Database uint32    // only this database's relations; 0: all
+}
+
+// Result is what an inspection found.
+type Result struct {
+	Transactions []*Tx     // the destructive ones, in commit order
+	Minutes      []*Minute // every minute with a commit or abort
+	Records      int64
+	First, Last  LSN
+	Unfinished   int // transactions still open at the end of the WAL read
+}
+
+// Progress is reported every few thousand records.
+type Progress struct {
+	Records int64
+	LSN     LSN
+}
+
+// Reader sums up pg_waldump's output as it streams: memory holds the open
+// transactions, the destructive ones and one entry per minute, whatever
+// the size of the WAL. One Reader may be fed several runs of segments (a
+// gap between them is the caller's to record).
+type Reader struct{ in *reader }
+
+// NewReader starts an inspection.
+func NewReader(o Options) *Reader {
+	if o.MinRows <= 0 {
+		o.MinRows = 100
+	}
+	return &Reader{in: &reader{o: o, open: map[uint32]*Tx{}, res: &Result{}}}
+}
+
+// Feed reads one run of pg_waldump's output.
+func (r *Reader) Feed(ctx context.Context, out io.Reader, progress func(Progress)) error {
+	in := r.in
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 64<<10), 16<<20) // a commit's invalidation list can be long
+	for sc.Scan() {
+		rec, ok := ParseRecord(sc.Text())
+		if !ok {
+			continue
+		}
+		in.add(rec)
+		if in.res.Records%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if progress != nil {
+				progress(Progress{Records: in.res.Records, LSN: rec.LSN})
+			}
+		}
+	}
+	return sc.Err()
+}
+
+// Result is what was found so far.
+func (r *Reader) Result() *Result {
+	r.in.res.Unfinished = len(r.in.open)
+	return r.in.res
+}
+
+// Read is one Reader fed one stream.
+func Read(ctx context.Context, out io.Reader, o Options, progress func(Progress)) (*Result, error) {
+	r := NewReader(o)
+	err := r.Feed(ctx, out, progress)
+	return r.Result(), err
+}
+
+type reader struct {
+	o       Options
+	open    map[uint32]*Tx
+	res     *Result
+	minutes map[time.Time]*Minute
+}
+
+func (in *reader) tx(rec Record) *Tx {
+	t := in.open[rec.Xid]
+	if t == nil {
+		t = &Tx{Xid: rec.Xid, First: rec.LSN, Rows: map[RelFile]*Counts{}}
+		in.open[rec.Xid] = t
+	}
+	return t
+}
+
+func (in *reader) add(rec Record) {
+	res := in.res
+	res.Records++
+	if res.First == 0 {
+		res.First = rec.LSN
+	}
+	res.Last = rec.LSN
+	if rec.Xid == 0 {
+		return // not part of a transaction: checkpoints, pruning, hint bits
+	}
+	switch rec.Rmgr {
+	case "Heap", "Heap2":
+		in.rows(rec)
+	case "Storage":
+		if rec.op() == "CREATE" {
+			if rel, ok := pathRel(pathOf(rec.Desc)); ok && in.wanted(rel) {
+				t := in.tx(rec)
+				t.Created = append(t.Created, rel)
+			}
+		}
+	case "Standby":
+		if rec.op() == "LOCK" {
+			t := in.tx(rec)
+			t.Locked = append(t.Locked, rec.locks()...)
+		}
+	case "Transaction":
+		in.end(rec)
+	}
+}
+
+// pathOf is the path in a Storage record: "CREATE base/5/16394".
+func pathOf(desc string) string {
+	_, path, _ := strings.Cut(desc, " ")
+	path, _, _ = strings.Cut(path, " ")
+	return path
+}
+
+func (in *reader) wanted(rel RelFile) bool {
+	return in.o.Database == 0 || rel.Database == in.o.Database || rel.Database == 0
+}
+
+func (in *reader) rows(rec Record) {
+	rel, ok := rec.rel()
+	if !ok || !in.wanted(rel) {
+		return
+	}
+	var c Counts
+	switch rec.op() {
+	case "INSERT":
+		c.Inserted = 1
+	case "MULTI_INSERT":
+		c.Inserted = rec.tuples()
+	case "UPDATE", "HOT_UPDATE":
+		c.Updated = 1
+	case "DELETE":
+		c.Deleted = 1
+	default:
+		return // LOCK, PRUNE, VACUUM, VISIBLE, CONFIRM…: no row changes
+	}
+	t := in.tx(rec)
+	sum := t.Rows[rel]
+	if sum == nil {
+		sum = &Counts{}
+		t.Rows[rel] = sum
+	}
+	sum.Inserted += c.Inserted
+	sum.Updated += c.Updated
+	sum.Deleted += c.Deleted
+}
+
+func (in *reader) end(rec Record) {
+	committed, at, rels, ok := rec.ending()
+	if !ok {
+		return
+	}
+	t := in.tx(rec)
+	delete(in.open, rec.Xid)
+	if (!in.o.From.IsZero() && at.Before(in.o.From)) || (!in.o.To.IsZero() && at.After(in.o.To)) {
+		return
+	}
+	t.Committed, t.At, t.LSN = committed, at, rec.LSN
+	for _, rel := range rels {
+		if in.wanted(rel) {
+			t.Removed = append(t.Removed, rel)
+		}
+	}
+	in.minute(t)
+	if t.destructive(in.o.MinRows) {
+		in.res.Transactions = append(in.res.Transactions, t)
+	}
+}
+
+func (in *reader) minute(t *Tx) {
+	if in.minutes == nil {
+		in.minutes = map[time.Time]*Minute{}
+	}
+	at := t.At.Truncate(time.Minute)
+	m := in.minutes[at]
+	if m == nil {
+		m = &Minute{At: at}
+		in.minutes[at] = m
+		in.res.Minutes = append(in.res.Minutes, m)
+	}
+	if !t.Committed {
+		m.Aborts++
+		return
+	}
+	m.Commits++
+	u := t.UserRows()
+	m.Rows.Inserted += u.Inserted
+	m.Rows.Updated += u.Updated
+	m.Rows.Deleted += u.Deleted
+}
