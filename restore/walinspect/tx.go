@@ -60,8 +60,13 @@ func (t *Tx) UserRows() Counts {
 	return sum
 }
 
-// SchemaChange: rows of the system catalogs changed (CREATE, ALTER, DROP).
+// SchemaChange: rows of the system catalogs changed under an access
+// exclusive lock or with new relation files (CREATE, ALTER, DROP), not
+// the catalog upkeep of ANALYZE or autovacuum, which takes neither.
 func (t *Tx) SchemaChange() bool {
+	if len(t.Locked) == 0 && len(t.Created) == 0 {
+		return false
+	}
 	for rel, c := range t.Rows {
 		if rel.Catalog() && c.total() > 0 {
 			return true

@@ -1,0 +1,169 @@
+package walinspect_test
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"pgrescue/internal/pgtest"
+	"pgrescue/internal/testtool"
+	"pgrescue/problem"
+	"pgrescue/restore/wale"
+	"pgrescue/restore/walinspect"
+)
+
+var segmentName = regexp.MustCompile(`^[0-9A-F]{24}$`)
+
+// serverWAL is the real WAL of a test cluster: a table, a mass DELETE, an
+// UPDATE, a TRUNCATE and a DROP TABLE, each in a segment of its own.
+func serverWAL(t *testing.T) (s *pgtest.Server, segs []wale.WALObject, oid map[string]string, began time.Time) {
+	s = pgtest.Start(t)
+	// Keep every segment in pg_wal: there is no archive to hand them to.
+	s.PSQL(t, "postgres", "ALTER SYSTEM SET wal_keep_size = '1GB'")
+	s.PSQL(t, "postgres", "SELECT pg_reload_conf()")
+	began = time.Now()
+	oid = map[string]string{}
+	steps := []string{
+		"CREATE TABLE documents (id int PRIMARY KEY, body text); INSERT INTO documents SELECT g, 'x' FROM generate_series(1, 1000) g",
+		"DELETE FROM documents WHERE id <= 300",
+		"UPDATE documents SET body = 'y' WHERE id > 900",
+		"CREATE TABLE scratch (a int); INSERT INTO scratch SELECT generate_series(1, 10)",
+		"TRUNCATE scratch",
+		"DROP TABLE scratch",
+	}
+	for _, sql := range steps {
+		s.PSQL(t, "postgres", sql)
+		if strings.HasPrefix(sql, "CREATE") {
+			name := strings.Fields(sql)[2]
+			oid[name] = s.PSQL(t, "postgres", "SELECT pg_relation_filepath('"+name+"')")
+		}
+		s.PSQL(t, "postgres", "SELECT pg_switch_wal()")
+	}
+	// Files after the current one are old segments recycled for later use,
+	// never archived.
+	current := s.PSQL(t, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())")
+	entries, err := os.ReadDir(filepath.Join(s.DataDir, "pg_wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if segmentName.MatchString(e.Name()) && e.Name() <= current {
+			seg, _ := wale.ParseSegment(e.Name())
+			segs = append(segs, wale.WALObject{Name: e.Name(), Kind: wale.WALSegment, Segment: seg})
+		}
+	}
+	return s, segs, oid, began
+}
+
+func copyFrom(dir string) func(ctx context.Context, name, dest string) error {
+	return func(_ context.Context, name, dest string) error {
+		in, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.Create(dest)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		_, err = io.Copy(out, in)
+		return err
+	}
+}
+
+// relFile turns pg_relation_filepath's base/DB/NODE into the WAL's name.
+func relFile(path string) string {
+	parts := strings.Split(path, "/")
+	return "1663/" + parts[1] + "/" + parts[2]
+}
+
+func TestInspectRealWALWithAGap(t *testing.T) {
+	testtool.EndToEnd(t)
+	s, segs, oid, began := serverWAL(t)
+	major, _ := strconv.Atoi(strings.Fields(s.PSQL(t, "postgres", "SHOW server_version"))[0][:2])
+	if _, err := walinspect.FindWaldump(t.Context(), major, ""); err != nil {
+		testtool.Missing(t, "pg_waldump", err.Error())
+	}
+	req := walinspect.Request{Segments: segs, SegmentSize: 16 << 20, Fetch: copyFrom(filepath.Join(s.DataDir, "pg_wal")), TempDir: t.TempDir(),
+		Options: walinspect.Options{MinRows: 50, From: began}}
+	res, err := walinspect.Inspect(t.Context(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Transactions) != 6 {
+		t.Errorf("%d transactions shown, want the 6 steps'", len(res.Transactions))
+	}
+	if res.Major != major || len(res.Gaps) != 0 {
+		t.Fatalf("major %d, gaps %v", res.Major, res.Gaps)
+	}
+	docs := relFile(oid["documents"])
+	var deleted, updated, truncated, dropped *walinspect.Tx
+	for _, tx := range res.Transactions {
+		for rel, c := range tx.Rows {
+			if rel.String() == docs && c.Deleted == 300 {
+				deleted = tx
+			}
+			if rel.String() == docs && c.Updated == 100 {
+				updated = tx
+			}
+		}
+		if len(tx.Replaced()) == 1 && tx.Replaced()[0].String() == relFile(oid["scratch"]) {
+			truncated = tx
+		}
+		if len(tx.Dropped()) == 1 {
+			dropped = tx
+		}
+	}
+	if deleted == nil || updated == nil || truncated == nil || dropped == nil {
+		t.Fatalf("found: delete %v, update %v, truncate %v, drop %v in %d transactions", deleted, updated, truncated, dropped, len(res.Transactions))
+	}
+	if deleted.At.Before(began) || deleted.At.After(time.Now()) || !deleted.Committed || !(deleted.LSN < updated.LSN) {
+		t.Errorf("the DELETE's commit: %s at %s", deleted.At, deleted.LSN)
+	}
+
+	// A segment missing in the middle: reported, and what follows is read.
+	var middle int
+	for i, seg := range segs {
+		if seg.Segment.Number(16<<20)*(16<<20) > uint64(updated.LSN) {
+			middle = i - 1
+			break
+		}
+	}
+	req.Segments = slices.Delete(slices.Clone(segs), middle, middle+1)
+	res, err = walinspect.Inspect(t.Context(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Gaps) != 1 || res.Gaps[0].Before != segs[middle+1].Name {
+		t.Fatalf("gaps: %v (removed %s)", res.Gaps, segs[middle].Name)
+	}
+	if !slices.ContainsFunc(res.Transactions, func(tx *walinspect.Tx) bool { return len(tx.Dropped()) == 1 }) {
+		t.Error("the DROP after the gap was not found")
+	}
+}
+
+func TestAnotherMajorsWaldumpIsRefusedByName(t *testing.T) {
+	testtool.EndToEnd(t)
+	program, err := walinspect.FindWaldump(t.Context(), 15, "")
+	if err != nil {
+		testtool.Missing(t, "pg_waldump 15", err.Error())
+	}
+	_, err = walinspect.FindWaldump(t.Context(), 13, program)
+	if !problem.Is(err, problem.Config) || !strings.Contains(err.Error(), "PostgreSQL 15's") || !strings.Contains(err.Error(), "postgresql-client-13") {
+		t.Fatalf("%v", err)
+	}
+	if major, ok := walinspect.MajorOfSegment([]byte{0x10, 0xD1}); !ok || major != 15 {
+		t.Errorf("0xD110: %d %v", major, ok)
+	}
+	if _, ok := walinspect.MajorOfSegment([]byte{0, 0}); ok {
+		t.Error("a zero page read as a version")
+	}
+}
