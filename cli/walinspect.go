@@ -20,6 +20,7 @@ type walInspect struct {
 	database         uint32
 	minRows          int
 	waldump, tempDir string
+	dsn, psql        string
 	asJSON           bool
 }
 
@@ -45,6 +46,8 @@ func (cl *commandLine) walInspectCommand() *cobra.Command {
 	intInRange(f, &w.minRows, "min-rows", 100, 1, 1<<30, "rows deleted or updated that make a transaction worth showing")
 	f.StringVar(&w.waldump, "pg-waldump", "", "the pg_waldump to use (default: the one of the archive's major version)")
 	f.StringVar(&w.tempDir, "tempdir", "", "a folder with room for one run of the window's segments")
+	f.StringVar(&w.dsn, "dsn", "", "a server whose catalog names the relations: libpq's host=… port=… user=… (no dbname)")
+	f.StringVar(&w.psql, "psql", "", "the psql that queries --dsn (default: psql on PATH)")
 	f.BoolVar(&w.asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -90,11 +93,36 @@ func (w *walInspect) run(ctx context.Context, cl *commandLine, cmd *cobra.Comman
 	if err != nil {
 		return err
 	}
-	if w.asJSON {
-		return writeJSON(cmd.OutOrStdout(), res)
+	var names *walinspect.Names
+	if w.dsn != "" {
+		if names, err = (walinspect.Catalog{DSN: w.dsn, Psql: w.psql}).Load(ctx); err != nil {
+			return err
+		}
 	}
-	writeInspection(cmd.OutOrStdout(), res, time.Local)
+	if w.asJSON {
+		return writeJSON(cmd.OutOrStdout(), struct {
+			*walinspect.Inspection
+			Names map[string]string `json:",omitempty"`
+		}{res, namesUsed(res, names)})
+	}
+	writeInspection(cmd.OutOrStdout(), res, names, time.Local)
 	return nil
+}
+
+// namesUsed are the names of the relation files the transactions shown touch.
+func namesUsed(res *walinspect.Inspection, names *walinspect.Names) map[string]string {
+	if names == nil {
+		return nil
+	}
+	used := map[string]string{}
+	for _, tx := range res.Transactions {
+		for _, rel := range append(append(tx.Relations(), tx.Removed...), tx.Created...) {
+			if name := names.File(rel); name != rel.String() {
+				used[rel.String()] = name
+			}
+		}
+	}
+	return used
 }
 
 func (w *walInspect) time(flag, text string) (time.Time, error) {
@@ -109,7 +137,7 @@ func (w *walInspect) time(flag, text string) (time.Time, error) {
 }
 
 // writeInspection prints the destructive transactions, then the minutes.
-func writeInspection(out io.Writer, in *walinspect.Inspection, zone *time.Location) {
+func writeInspection(out io.Writer, in *walinspect.Inspection, names *walinspect.Names, zone *time.Location) {
 	fmt.Fprintf(out, "WAL %s to %s (PostgreSQL %s, read by %s): %d records\n", in.From, in.To, majorText(in.Major), in.Waldump, in.Records)
 	for _, g := range in.Gaps {
 		fmt.Fprintf(out, "GAP: the archive has no WAL between %s and %s; transactions across it are not shown whole\n", g.After, g.Before)
@@ -117,8 +145,11 @@ func writeInspection(out io.Writer, in *walinspect.Inspection, zone *time.Locati
 	if len(in.Transactions) == 0 {
 		fmt.Fprintln(out, "no transaction deleted or updated many rows, dropped or truncated a relation, or changed the schema")
 	}
+	if names == nil {
+		fmt.Fprintln(out, "relations are shown as tablespace/database/relfilenode: give --dsn to name them")
+	}
 	for _, tx := range in.Transactions {
-		fmt.Fprintln(out, describeTx(tx, zone))
+		fmt.Fprintln(out, describeTx(tx, names, zone))
 	}
 	fmt.Fprintln(out, "per minute (UTC):")
 	for _, m := range in.Minutes {
@@ -142,7 +173,7 @@ func majorText(major int) string {
 
 // describeTx is one transaction: when, what, and the targets that stop
 // just before it.
-func describeTx(tx *walinspect.Tx, zone *time.Location) string {
+func describeTx(tx *walinspect.Tx, names *walinspect.Names, zone *time.Location) string {
 	verb := "COMMIT"
 	if !tx.Committed {
 		verb = "ABORT"
@@ -159,13 +190,13 @@ func describeTx(tx *walinspect.Tx, zone *time.Location) string {
 				parts = append(parts, fmt.Sprintf("%d %s", p.n, p.word))
 			}
 		}
-		what = append(what, rel.String()+": "+strings.Join(parts, ", "))
+		what = append(what, names.File(rel)+": "+strings.Join(parts, ", "))
 	}
 	for _, rel := range tx.Replaced() {
-		what = append(what, rel.String()+": TRUNCATE or rewrite (its files replaced)")
+		what = append(what, names.File(rel)+": TRUNCATE or rewrite (its files replaced)")
 	}
 	for _, rel := range tx.Dropped() {
-		what = append(what, rel.String()+": DROP (its files removed)")
+		what = append(what, names.File(rel)+": DROP (its files removed)")
 	}
 	if tx.SchemaChange() {
 		what = append(what, "schema change (system catalogs)")

@@ -62,6 +62,8 @@ func serverWAL(t *testing.T) (s *pgtest.Server, segs []wale.WALObject, oid map[s
 	return s, segs, oid, began
 }
 
+func firstRel(tx *walinspect.Tx) walinspect.RelFile { return tx.Relations()[0] }
+
 func copyFrom(dir string) func(ctx context.Context, name, dest string) error {
 	return func(_ context.Context, name, dest string) error {
 		in, err := os.Open(filepath.Join(dir, name))
@@ -127,6 +129,26 @@ func TestInspectRealWALWithAGap(t *testing.T) {
 	}
 	if deleted.At.Before(began) || deleted.At.After(time.Now()) || !deleted.Committed || !(deleted.LSN < updated.LSN) {
 		t.Errorf("the DELETE's commit: %s at %s", deleted.At, deleted.LSN)
+	}
+
+	// Names from the server: the living table by name, the dropped one by number.
+	names, err := walinspect.Catalog{DSN: "host=127.0.0.1 port=" + strconv.Itoa(s.Port) + " user=" + s.User, Psql: filepath.Join(s.Bin, "psql")}.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel := range deleted.Rows {
+		if got := names.File(rel); got != "public.documents" {
+			t.Errorf("%s is named %q", rel, got)
+		}
+	}
+	if got := names.File(dropped.Dropped()[0]); got != dropped.Dropped()[0].String() {
+		t.Errorf("the dropped table's file got a name: %q", got)
+	}
+	if got := names.Database(firstRel(deleted).Database); got != "postgres" {
+		t.Errorf("database: %q", got)
+	}
+	if _, err := (walinspect.Catalog{DSN: "host=127.0.0.1 port=1 connect_timeout=2"}).Load(t.Context()); !problem.Is(err, problem.ServerUnreachable) {
+		t.Errorf("no server: %v", err)
 	}
 
 	// A segment missing in the middle: reported, and what follows is read.

@@ -1,0 +1,133 @@
+package walinspect
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"pgrescue/problem"
+)
+
+// Names turn the WAL's numbers into what people call things: relation
+// files and OIDs into schema.table, database OIDs into names, as a server's
+// catalog has them now. A relation dropped since keeps its number.
+type Names struct {
+	Source    string            // the server they were read from, for messages
+	Databases map[uint32]string // OID → name
+	Files     map[RelFile]string
+	OIDs      map[[2]uint32]string // (database OID, relation OID) → name
+}
+
+// File names a relation file: "public.documents", or its numbers.
+func (n *Names) File(r RelFile) string {
+	if n != nil {
+		if name, ok := n.Files[r]; ok {
+			return name
+		}
+	}
+	return r.String()
+}
+
+// Relation names a relation OID of a database.
+func (n *Names) Relation(db, oid uint32) string {
+	if n != nil {
+		if name, ok := n.OIDs[[2]uint32{db, oid}]; ok {
+			return name
+		}
+	}
+	return "relation " + strconv.FormatUint(uint64(oid), 10)
+}
+
+// Database names a database OID.
+func (n *Names) Database(oid uint32) string {
+	if n != nil {
+		if name, ok := n.Databases[oid]; ok {
+			return name
+		}
+	}
+	return "database " + strconv.FormatUint(uint64(oid), 10)
+}
+
+// Catalog reads names with psql from the server dsn names (a libpq
+// connection string without dbname: "host=db1 port=5432 user=postgres"),
+// one query per database that accepts connections.
+type Catalog struct {
+	DSN  string
+	Psql string // "" is psql on PATH
+}
+
+func (c Catalog) query(ctx context.Context, db, sql string) ([][]string, error) {
+	program := c.Psql
+	if program == "" {
+		program = "psql"
+	}
+	conn := strings.TrimSpace(c.DSN + " dbname=" + quoteConn(db))
+	cmd := exec.CommandContext(ctx, program, "-X", "-w", "-A", "-t", "-q", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", conn, "-c", sql)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, &problem.Error{Kind: problem.ServerUnreachable, Subject: "--dsn " + c.DSN,
+			Summary: "the server that names the relations could not be queried", Detail: strings.TrimSpace(stderr.String()),
+			Next: "check --dsn (libpq's form: host=… port=… user=…; passwords from ~/.pgpass), or leave it out to see numbers"}
+	}
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+		if line != "" {
+			rows = append(rows, strings.Split(line, "\t"))
+		}
+	}
+	return rows, nil
+}
+
+// quoteConn quotes a value for a libpq connection string.
+func quoteConn(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+// relationsSQL lists a database's relations with the file numbers the WAL
+// uses: pg_relation_filenode (mapped catalogs have relfilenode 0) in the
+// relation's tablespace (0 is the database's default).
+const relationsSQL = `SELECT COALESCE(NULLIF(c.reltablespace, 0), d.dattablespace), pg_relation_filenode(c.oid), c.oid,
+       CASE WHEN c.relisshared THEN 0 ELSE d.oid END, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, pg_database d
+ WHERE d.datname = current_database() AND pg_relation_filenode(c.oid) IS NOT NULL`
+
+// Load reads every database's relations.
+func (c Catalog) Load(ctx context.Context) (*Names, error) {
+	n := &Names{Source: c.DSN, Databases: map[uint32]string{}, Files: map[RelFile]string{}, OIDs: map[[2]uint32]string{}}
+	dbs, err := c.query(ctx, "postgres", "SELECT oid, datname, datallowconn FROM pg_database")
+	if err != nil {
+		return nil, err
+	}
+	for _, row := range dbs {
+		if len(row) != 3 {
+			continue
+		}
+		oid := parseOID(row[0])
+		n.Databases[oid] = row[1]
+		if row[2] != "t" {
+			continue
+		}
+		rels, err := c.query(ctx, row[1], relationsSQL)
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", row[1], err)
+		}
+		for _, r := range rels {
+			if len(r) != 5 {
+				continue
+			}
+			file := RelFile{Tablespace: parseOID(r[0]), Database: parseOID(r[3]), Node: parseOID(r[1])}
+			n.Files[file] = r[4]
+			n.OIDs[[2]uint32{parseOID(r[3]), parseOID(r[2])}] = r[4]
+		}
+	}
+	return n, nil
+}
+
+func parseOID(s string) uint32 {
+	v, _ := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
+	return uint32(v)
+}
