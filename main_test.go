@@ -400,3 +400,26 @@ func TestDumpListNamesTheNightlyDumps(t *testing.T) {
 		t.Errorf("a bad time zone: %+v", r)
 	}
 }
+
+// TestRecoveryTargetFlagsAreCheckedBeforeAnything: two targets at once, a
+// malformed LSN, --target-exclusive alone and an unknown --target are usage
+// errors naming the flags.
+func TestRecoveryTargetFlagsAreCheckedBeforeAnything(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--target-xid", "726", "--target-time", "2026-11-25 14:05:00+00"}, "give one recovery target, not --target-time and --target-xid"},
+		{[]string{"--target-lsn", "16-B3"}, `"16-B3" is not an LSN`},
+		{[]string{"--target-exclusive"}, "--target-exclusive needs a target"},
+		{[]string{"--target", "latest"}, "--target takes only immediate"},
+		{[]string{"--target-xid", "2"}, "transaction ids below 3"},
+	} {
+		for _, cmd := range [][]string{{"replay"}, {"restore", "wal-e"}} {
+			args := append(append(append([]string{}, cmd...), "--pgdata", t.TempDir()), tc.args...)
+			if r := pgrescue(t, nil, args...); r.code != 3 || !strings.Contains(r.stderr, tc.says) {
+				t.Errorf("%v: exit %d\n%s", args, r.code, r.stderr)
+			}
+		}
+	}
+}

@@ -44,26 +44,7 @@ func TestWALPushAndBackupPushMakeAnArchiveEveryToolReads(t *testing.T) {
 	for _, tool := range []string{"gpg", "lzop", "initdb", "pg_basebackup"} {
 		testtool.Need(t, tool)
 	}
-	srv := s3test.Start(t)
-	srv.CreateBucket(t, "pushed")
-	opts := srv.Options()
-
-	work := restoreDir(t)
-	os.MkdirAll(work, 0o755)
-	shared := filepath.Join(filepath.Dir(work), "shared")
-	os.MkdirAll(shared, 0o755)
-	exe := sharedForPostgres(t, shared, binary, 0o755)
-	key := sharedForPostgres(t, shared, s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc"), 0o644)
-	envdir := filepath.Join(shared, "env.d")
-	os.MkdirAll(envdir, 0o755)
-	for name, value := range map[string]string{
-		"WALE_S3_PREFIX": "s3://pushed/pg15", "WALE_S3_ENDPOINT": opts.Endpoint, "AWS_REGION": "us-east-1",
-		"AWS_ACCESS_KEY_ID": opts.AccessKeyID, "AWS_SECRET_ACCESS_KEY": opts.SecretAccessKey,
-		"WALE_GPG_KEY_ID": "362F92BD89D274BE3EC08FDB97431D9C5CEB8FBF", "PGRESCUE_GPG_KEY": key,
-	} {
-		os.WriteFile(filepath.Join(envdir, name), []byte(value+"\n"), 0o644)
-	}
-
+	srv, envdir, key, exe, work := pushedArchive(t)
 	pg := newBenchPostgres(t)
 	primary := initBenchPrimary(t, pg, work)
 	primary.archiveCommand = exe + " --envdir " + envdir + " --gpg-key " + key + " wal-push %p"
@@ -100,6 +81,32 @@ func TestWALPushAndBackupPushMakeAnArchiveEveryToolReads(t *testing.T) {
 	if got, _ := strconv.Atoi(strings.TrimSpace(out)); got != want {
 		t.Errorf("%d rows restored, want %d", got, want)
 	}
+}
+
+// pushedArchive is an empty WAL-E archive in a loopback S3 bucket, its
+// envdir, the GPG key it encrypts to, and pgrescue where the postgres user
+// can run it as archive_command; work is a folder for data directories.
+func pushedArchive(t *testing.T) (srv *s3test.Server, envdir, key, exe, work string) {
+	srv = s3test.Start(t)
+	srv.CreateBucket(t, "pushed")
+	opts := srv.Options()
+
+	work = restoreDir(t)
+	os.MkdirAll(work, 0o755)
+	shared := filepath.Join(filepath.Dir(work), "shared")
+	os.MkdirAll(shared, 0o755)
+	exe = sharedForPostgres(t, shared, binary, 0o755)
+	key = sharedForPostgres(t, shared, s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc"), 0o644)
+	envdir = filepath.Join(shared, "env.d")
+	os.MkdirAll(envdir, 0o755)
+	for name, value := range map[string]string{
+		"WALE_S3_PREFIX": "s3://pushed/pg15", "WALE_S3_ENDPOINT": opts.Endpoint, "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": opts.AccessKeyID, "AWS_SECRET_ACCESS_KEY": opts.SecretAccessKey,
+		"WALE_GPG_KEY_ID": "362F92BD89D274BE3EC08FDB97431D9C5CEB8FBF", "PGRESCUE_GPG_KEY": key,
+	} {
+		os.WriteFile(filepath.Join(envdir, name), []byte(value+"\n"), 0o644)
+	}
+	return srv, envdir, key, exe, work
 }
 
 // checkEveryObjectWithRealTools decrypts and decompresses every stored

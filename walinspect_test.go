@@ -2,9 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"pgrescue/internal/s3test"
 	"pgrescue/internal/testtool"
 	"pgrescue/restore/walinspect"
 )
@@ -35,4 +39,76 @@ func TestWALInspectReadsTheFixtureArchive(t *testing.T) {
 		t.Fatalf("--json: %v %+v\n%s\n%s", err, res, r.stdout, r.stderr)
 	}
 	t.Logf("%d records, %d transactions shown", res.Records, len(res.Transactions))
+}
+
+// TestTargetXidStopsJustBeforeTheDelete is the point: a server
+// archives through pgrescue, a mass DELETE commits, wal-inspect finds it in
+// the archive with its xid and commit time, and a restore to
+// --target-xid X --target-exclusive has the rows from just before it, where
+// --target-time at its commit time (inclusive, as PostgreSQL's default)
+// replays the DELETE too.
+func TestTargetXidStopsJustBeforeTheDelete(t *testing.T) {
+	needPostgres(t)
+	testtool.Need(t, "pg_basebackup")
+	_, envdir, key, exe, work := pushedArchive(t)
+	pg := newBenchPostgres(t)
+	primary := initBenchPrimary(t, pg, work)
+	primary.archiveCommand = exe + " --envdir " + envdir + " --gpg-key " + key + " wal-push %p"
+	primary.start(t)
+	primary.psql(t, "CREATE TABLE bench_rows (id bigint PRIMARY KEY, account text, amount numeric, at timestamptz, hash text)")
+	primary.insertRows(t, 1, 2000)
+	if r := pgrescue(t, nil, "--envdir", envdir, "--gpg-key", key, "backup-push", "--pgdata", primary.dataDir); r.code != 0 {
+		t.Fatalf("backup-push: %+v", r)
+	}
+	primary.insertRows(t, 2001, 3000)
+	primary.psql(t, "DELETE FROM bench_rows WHERE id <= 1200")
+	primary.insertRows(t, 3001, 3100)
+	primary.switchAndStop(t)
+
+	pass := []string{"--envdir", envdir, "--gpg-key", key, "--gpg-passphrase-file", s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt")}
+	r := pgrescue(t, nil, append(pass, "wal-inspect", "--json")...)
+	var res struct {
+		Transactions []struct {
+			Xid  uint32
+			At   time.Time
+			Rows map[string]struct{ Deleted int64 }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); r.code != 0 || err != nil {
+		t.Fatalf("wal-inspect: %v %+v", err, r)
+	}
+	var xid uint32
+	var at time.Time
+	for _, tx := range res.Transactions {
+		for _, c := range tx.Rows {
+			if c.Deleted == 1200 {
+				xid, at = tx.Xid, tx.At
+			}
+		}
+	}
+	if xid == 0 {
+		t.Fatalf("wal-inspect did not find the DELETE of 1200 rows:\n%s", r.stdout)
+	}
+	count := func(name string, target ...string) int {
+		t.Helper()
+		pgdata := filepath.Join(work, name)
+		args := append(append(append([]string{}, pass...), "restore", "wal-e", "--pgdata", pgdata, "--yes"), target...)
+		res := pgrescue(t, nil, args...)
+		if res.code != 0 {
+			t.Fatalf("restore %v: exit %d\n%s\n%s", target, res.code, res.stdout, res.stderr)
+		}
+		s := runningServer(t, pgdata, res.stdout)
+		out, err := s.Psql(t.Context(), "postgres", "SELECT count(*) FROM bench_rows")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := strconv.Atoi(strings.TrimSpace(out))
+		return n
+	}
+	if got := count("before-xid", "--target-xid", strconv.FormatUint(uint64(xid), 10), "--target-exclusive"); got != 3000 {
+		t.Errorf("--target-xid %d --target-exclusive: %d rows, want the 3000 from just before the DELETE", xid, got)
+	}
+	if got := count("at-commit-time", "--target-time", at.UTC().Format("2006-01-02 15:04:05.000000+00")); got != 1800 {
+		t.Errorf("--target-time at the DELETE's commit (%s): %d rows, want 1800: the DELETE is replayed too", at, got)
+	}
 }

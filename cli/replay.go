@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"pgrescue/problem"
 	"pgrescue/restore/pglog"
@@ -18,11 +19,11 @@ import (
 
 func (cl *commandLine) replayCommand() *cobra.Command {
 	var (
-		opts       replay.Options
-		targetText string
-		cluster    string
-		dryRun     bool
-		verbose    bool
+		opts    replay.Options
+		targets targetFlags
+		cluster string
+		dryRun  bool
+		verbose bool
 	)
 	cmd := &cobra.Command{
 		Use:   "replay --pgdata DIR [--target-time T] [--prefetch K]",
@@ -42,7 +43,7 @@ func (cl *commandLine) replayCommand() *cobra.Command {
 				return problem.New(problem.Usage, "--pgdata", "the data directory to recover is required", "give --pgdata DIR, the directory backup-fetch restored into")
 			}
 			ctx := cmd.Context()
-			target, err := parseTarget(cmd, targetText)
+			target, err := targets.parse(cmd)
 			if err != nil {
 				return err
 			}
@@ -74,7 +75,7 @@ func (cl *commandLine) replayCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&opts.DataDir, "pgdata", "", "the restored data directory (after backup-fetch)")
 	f.StringVar(&opts.Backup, "backup", "", "the base backup the data directory holds (default: found from its WAL position)")
-	f.StringVar(&targetText, "target-time", "", "recover up to this time (default: the end of the archive)")
+	targets.add(f)
 	addServerFlags(cmd, &opts, &cluster, &verbose)
 	f.BoolVar(&dryRun, "dry-run", false, "print the settings and commands and change nothing")
 	return cmd
@@ -138,7 +139,10 @@ func describeTarget(t recovery.Target) string {
 	if t.IsEndOfArchive() {
 		return "the end of the archive"
 	}
-	return "recovery_target_time '" + t.PostgresLiteral() + "'"
+	if t.IsTime() {
+		return "recovery_target_time '" + t.PostgresLiteral() + "'"
+	}
+	return t.String()
 }
 
 // replayPrinter renders replay events on stderr, one line per event and a
@@ -214,4 +218,60 @@ func printLines(out io.Writer, lines []string) {
 	for _, l := range lines {
 		fmt.Fprintln(out, l)
 	}
+}
+
+// targetFlags are the recovery target's flags, shared by replay and
+// restore wal-e: one of a time, a transaction, an LSN, a restore point or
+// the end of the base backup, and whether to stop just before it.
+type targetFlags struct {
+	time, lsn, name, special string
+	xid                      uint32
+	exclusive                bool
+}
+
+func (tf *targetFlags) add(f *pflag.FlagSet) {
+	f.StringVar(&tf.time, "target-time", "", "recover up to this time (default: the end of the archive)")
+	f.Uint32Var(&tf.xid, "target-xid", 0, "recover up to this transaction's commit (wal-inspect shows each one's xid)")
+	f.StringVar(&tf.lsn, "target-lsn", "", "recover up to this WAL location, e.g. 16/B374D848 (PostgreSQL 10 and later)")
+	f.StringVar(&tf.name, "target-name", "", "recover up to this restore point (pg_create_restore_point)")
+	f.StringVar(&tf.special, "target", "", "immediate: stop as soon as the base backup is consistent (9.4 and later)")
+	f.BoolVar(&tf.exclusive, "target-exclusive", false, "stop just before the target, not after it: with --target-xid, its changes are not applied")
+}
+
+// parse reads the flags given, refusing two targets at once.
+func (tf *targetFlags) parse(cmd *cobra.Command) (recovery.Target, error) {
+	t, err := parseTarget(cmd, tf.time)
+	if err != nil {
+		return t, err
+	}
+	var given []string
+	for _, name := range []string{"target-time", "target-xid", "target-lsn", "target-name", "target"} {
+		if cmd.Flags().Changed(name) {
+			given = append(given, "--"+name)
+		}
+	}
+	if len(given) > 1 {
+		return t, problem.New(problem.Usage, strings.Join(given, ", "), "give one recovery target, not "+strings.Join(given, " and "),
+			"PostgreSQL stops at the first it meets: choose the one you mean (wal-inspect shows a transaction's xid, LSN and time)")
+	}
+	t.Xid, t.Name, t.Exclusive = tf.xid, tf.name, tf.exclusive
+	if cmd.Flags().Changed("target-xid") && tf.xid < 3 {
+		return t, problem.New(problem.Usage, "--target-xid", "transaction ids below 3 are PostgreSQL's own", "give the xid wal-inspect shows")
+	}
+	if tf.lsn != "" {
+		if t.LSN, err = recovery.ParseTargetLSN(tf.lsn); err != nil {
+			return t, err
+		}
+	}
+	switch tf.special {
+	case "":
+	case "immediate":
+		t.Immediate = true
+	default:
+		return t, problem.New(problem.Usage, "--target "+tf.special, "--target takes only immediate", "use --target-time, --target-xid, --target-lsn or --target-name for the others")
+	}
+	if tf.exclusive && t.IsEndOfArchive() {
+		return t, problem.New(problem.Usage, "--target-exclusive", "--target-exclusive needs a target to stop before", "add --target-xid, --target-lsn or --target-time")
+	}
+	return t, nil
 }

@@ -28,7 +28,7 @@ func (cl *commandLine) restoreCommand() *cobra.Command {
 func (cl *commandLine) restoreWALECommand() *cobra.Command {
 	var (
 		opts    walerestore.Options
-		target  string
+		targets targetFlags
 		cluster string
 		yes     bool
 		dryRun  bool
@@ -49,7 +49,7 @@ func (cl *commandLine) restoreWALECommand() *cobra.Command {
 				return problem.New(problem.Usage, "--pgdata", "the data directory to restore into is required",
 					"give --pgdata DIR, e.g. /var/lib/postgresql/9.3/main (stop PostgreSQL first)")
 			}
-			t, err := parseTarget(cmd, target)
+			t, err := targets.parse(cmd)
 			if err != nil {
 				return err
 			}
@@ -67,7 +67,7 @@ func (cl *commandLine) restoreWALECommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&opts.PGData, "pgdata", "", "data directory to restore into (empty, absent, or moved aside with --move-aside)")
 	f.StringVar(&opts.Backup, "backup", "", "base backup name or LATEST (default: the newest completed before the target)")
-	f.StringVar(&target, "target-time", "", "recover up to this time (default: the end of the archive)")
+	targets.add(f)
 	f.BoolVar(&opts.MoveAside, "move-aside", false, "rename a non-empty data directory to DIR.pgrescue-<time> first (never deleted)")
 	mapping = tablespaceMapping(f)
 	intInRange(f, &opts.Workers, "pool-size", 4, 1, maxPoolSize, "partitions fetched at once")

@@ -149,7 +149,11 @@ func checkTimeline(tl string) error {
 func settingLines(v Version, s Settings) []string {
 	lines := []string{"restore_command = " + quoteConfValue(s.RestoreCommand)}
 	if !s.Target.IsEndOfArchive() {
-		lines = append(lines, "recovery_target_time = "+quoteConfValue(s.Target.PostgresLiteral()))
+		name, value := s.Target.setting()
+		lines = append(lines, name+" = "+quoteConfValue(value))
+		if s.Target.Exclusive {
+			lines = append(lines, "recovery_target_inclusive = false")
+		}
 	}
 	if v.HasTargetAction() {
 		lines = append(lines, "recovery_target_action = 'promote'")

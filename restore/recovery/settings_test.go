@@ -435,3 +435,72 @@ func TestDescribeCleanup(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestEveryTargetKindIsWrittenWithItsSetting: each target is its one
+// setting, recovery_target_inclusive = false when it stops just before,
+// in recovery.conf (up to 11) and postgresql.auto.conf (12 and later).
+func TestEveryTargetKindIsWrittenWithItsSetting(t *testing.T) {
+	for _, tc := range []struct {
+		target Target
+		want   []string
+	}{
+		{Target{Xid: 726, Exclusive: true}, []string{"recovery_target_xid = '726'", "recovery_target_inclusive = false"}},
+		{Target{LSN: "0/2037B68"}, []string{"recovery_target_lsn = '0/2037B68'"}},
+		{Target{Name: "before migration"}, []string{"recovery_target_name = 'before migration'"}},
+		{Target{Immediate: true}, []string{"recovery_target = 'immediate'"}},
+	} {
+		for _, ver := range []string{"10", "15"} {
+			v := mustVersion(t, ver)
+			dir := fakeDataDir(t, ver)
+			if _, err := Write(dir, v, Settings{RestoreCommand: walERestoreCommand, Target: tc.target}); err != nil {
+				t.Fatal(err)
+			}
+			name := recoveryConf
+			if v.UsesSignalFiles() {
+				name = autoConf
+			}
+			text := readFile(t, filepath.Join(dir, name))
+			for _, line := range tc.want {
+				if !strings.Contains(text, line+"\n") {
+					t.Errorf("%s, %+v: no %q in\n%s", ver, tc.target, line, text)
+				}
+			}
+			if strings.Contains(text, "recovery_target_time =") {
+				t.Errorf("%s, %+v: a time target was written too:\n%s", ver, tc.target, text)
+			}
+		}
+	}
+}
+
+func TestTargetsRefusedByVersion(t *testing.T) {
+	for _, tc := range []struct {
+		target Target
+		ver    string
+		says   string
+	}{
+		{Target{LSN: "0/1"}, "9.6", "from PostgreSQL 10"},
+		{Target{Immediate: true}, "9.3", "from PostgreSQL 9.4"},
+		{Target{Immediate: true, Exclusive: true}, "15", "no before and after"},
+	} {
+		err := tc.target.CheckVersion(mustVersion(t, tc.ver))
+		if !problem.Is(err, problem.Usage) || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%+v on %s: %v", tc.target, tc.ver, err)
+		}
+	}
+	for _, ok := range []Target{{LSN: "0/1"}, {Xid: 5}, {Immediate: true}, {Name: "x", Exclusive: true}} {
+		if err := ok.CheckVersion(mustVersion(t, "10")); err != nil {
+			t.Errorf("%+v refused on 10: %v", ok, err)
+		}
+	}
+	if _, err := ParseTargetLSN("16/B374D848"); err != nil {
+		t.Error(err)
+	}
+	for _, bad := range []string{"", "16", "16/", "G/1", "123456789/1"} {
+		if _, err := ParseTargetLSN(bad); err == nil {
+			t.Errorf("%q accepted as an LSN", bad)
+		}
+	}
+	if got := (Target{Xid: 726, Exclusive: true}).String(); got != "just before transaction 726 commits" {
+		t.Errorf("String: %q", got)
+	}
+}

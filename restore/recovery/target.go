@@ -11,9 +11,23 @@ import (
 )
 
 // Target is where recovery stops. The zero Target means the end of the
-// archive: replay everything there is.
+// archive: replay everything there is. At most one of Time, Xid, LSN, Name
+// and Immediate is set.
 type Target struct {
 	Time time.Time
+	// Xid is recovery_target_xid: the transaction whose commit ends replay.
+	Xid uint32
+	// LSN is recovery_target_lsn (PostgreSQL 10 and later), as "16/B374D848".
+	LSN string
+	// Name is recovery_target_name: a restore point made with pg_create_restore_point.
+	Name string
+	// Immediate is recovery_target = 'immediate' (9.4 and later): stop as
+	// soon as the base backup is consistent.
+	Immediate bool
+	// Exclusive is recovery_target_inclusive = false: stop just before the
+	// target (before the xid's commit, the LSN, the first commit at the time)
+	// rather than just after it.
+	Exclusive bool
 	// AssumedLocal is set when the text named no time zone and was read as
 	// local time; callers must say so, since a wrong zone silently moves the
 	// target by hours.
@@ -160,14 +174,85 @@ func targetZone(zone string, local *time.Location) (loc *time.Location, assumedL
 }
 
 // IsEndOfArchive reports whether t is the zero Target: replay everything.
-func (t Target) IsEndOfArchive() bool { return t.Time.IsZero() }
+func (t Target) IsEndOfArchive() bool {
+	return t.Time.IsZero() && t.Xid == 0 && t.LSN == "" && t.Name == "" && !t.Immediate
+}
+
+// IsTime reports a recovery_target_time target, the only kind a window of
+// upload times can check beforehand.
+func (t Target) IsTime() bool { return !t.Time.IsZero() }
+
+// setting is the target as its one recovery setting.
+func (t Target) setting() (name, value string) {
+	switch {
+	case t.Xid != 0:
+		return "recovery_target_xid", strconv.FormatUint(uint64(t.Xid), 10)
+	case t.LSN != "":
+		return "recovery_target_lsn", t.LSN
+	case t.Name != "":
+		return "recovery_target_name", t.Name
+	case t.Immediate:
+		return "recovery_target", "immediate"
+	}
+	return "recovery_target_time", t.PostgresLiteral()
+}
+
+// CheckVersion refuses a target the server's major version has no setting
+// for, naming the version that introduced it.
+func (t Target) CheckVersion(v Version) error {
+	switch {
+	case t.LSN != "" && v.Major < 10:
+		return problem.New(problem.Usage, "--target-lsn", "recovery_target_lsn exists from PostgreSQL 10; this server is "+v.String(),
+			"use --target-xid, or --target-time (wal-inspect gives both for each transaction)")
+	case t.Immediate && v.Major == 9 && v.Minor < 4:
+		return problem.New(problem.Usage, "--target immediate", "recovery_target = 'immediate' exists from PostgreSQL 9.4; this server is "+v.String(),
+			"give the time the base backup ended with --target-time")
+	case t.Immediate && t.Exclusive:
+		return problem.New(problem.Usage, "--target-exclusive", "the end of the base backup has no before and after",
+			"leave --target-exclusive out with --target immediate")
+	}
+	return nil
+}
+
+// Flags are the target as pgrescue's own flags, for plans.
+func (t Target) Flags() []string {
+	var f []string
+	switch {
+	case t.Xid != 0:
+		f = []string{"--target-xid", strconv.FormatUint(uint64(t.Xid), 10)}
+	case t.LSN != "":
+		f = []string{"--target-lsn", t.LSN}
+	case t.Name != "":
+		f = []string{"--target-name", t.Name}
+	case t.Immediate:
+		f = []string{"--target", "immediate"}
+	case !t.Time.IsZero():
+		f = []string{"--target-time", t.PostgresLiteral()}
+	}
+	if t.Exclusive {
+		f = append(f, "--target-exclusive")
+	}
+	return f
+}
+
+var lsnForm = regexp.MustCompile(`^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$`)
+
+// ParseTargetLSN reads --target-lsn.
+func ParseTargetLSN(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if !lsnForm.MatchString(s) {
+		return "", problem.New(problem.Usage, "--target-lsn "+s, fmt.Sprintf("%q is not an LSN", s),
+			"give it as PostgreSQL prints it, e.g. 16/B374D848 (pgrescue wal-inspect shows each transaction's)")
+	}
+	return strings.ToUpper(s), nil
+}
 
 // PostgresLiteral gives the target as recovery_target_time expects it: in
 // UTC with an explicit +00 (so the server's TimeZone cannot shift it), and
 // microseconds only when there are any, written as PostgreSQL prints them
 // (trailing zeros dropped): "2026-11-25 02:52:52.067732+00".
 func (t Target) PostgresLiteral() string {
-	if t.IsEndOfArchive() {
+	if t.Time.IsZero() {
 		return ""
 	}
 	u := t.Time.UTC()
@@ -183,8 +268,26 @@ func (t Target) String() string {
 	if t.IsEndOfArchive() {
 		return "the end of the archive"
 	}
-	if t.AssumedLocal {
-		return fmt.Sprintf("%s (read as local time in %s)", t.PostgresLiteral(), t.Time.Location())
+	edge := "after"
+	if t.Exclusive {
+		edge = "just before"
 	}
-	return t.PostgresLiteral()
+	switch {
+	case t.Xid != 0:
+		return fmt.Sprintf("%s transaction %d commits", edge, t.Xid)
+	case t.LSN != "":
+		return fmt.Sprintf("%s WAL location %s", edge, t.LSN)
+	case t.Name != "":
+		return fmt.Sprintf("%s restore point %q", edge, t.Name)
+	case t.Immediate:
+		return "the end of the base backup (as soon as it is consistent)"
+	}
+	text := t.PostgresLiteral()
+	if t.AssumedLocal {
+		text = fmt.Sprintf("%s (read as local time in %s)", text, t.Time.Location())
+	}
+	if t.Exclusive {
+		text += ", stopping before commits at that instant"
+	}
+	return text
 }

@@ -86,6 +86,9 @@ func Prepare(ctx context.Context, opts Options) (*Prepared, error) {
 	if p.Version, err = recovery.ReadVersion(pgdata); err != nil {
 		return nil, err
 	}
+	if err := opts.Target.CheckVersion(p.Version); err != nil {
+		return nil, err
+	}
 	srv := opts.Server
 	srv.DataDir, srv.Version = pgdata, p.Version
 	if srv.Cluster == nil {
@@ -136,7 +139,10 @@ func (p *Prepared) chooseBackup(ctx context.Context) error {
 	}
 	size := p.Start.SegmentSize
 	p.Window = wale.NewWindow(p.Backup, listed.WAL, size)
-	if p.opts.Target.IsEndOfArchive() {
+	if !p.opts.Target.IsTime() {
+		// The end of the archive, or a target only the WAL itself can place
+		// (xid, LSN, restore point, end of backup): the whole window is read
+		// until PostgreSQL finds it.
 		if !p.Window.Continuity.HasNewest {
 			return p.Window.CheckTarget(time.Time{}) // names the missing start segment
 		}

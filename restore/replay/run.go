@@ -366,7 +366,7 @@ func (r *run) finish() error {
 	if !p.opts.Target.IsEndOfArchive() {
 		if r.result.StoppedAt == "" {
 			return &problem.Error{Kind: problem.ReplayIncomplete, Subject: p.DataDir,
-				Summary: "the server promoted before reaching the target " + p.opts.Target.PostgresLiteral(),
+				Summary: "the server promoted before reaching the target: " + p.opts.Target.String(),
 				Detail:  "replay ended at " + r.result.RedoDone + " without a \"recovery stopping\" line: PostgreSQL " + p.Version.String() + " promotes at the end of the WAL it can get",
 				Next:    "the archive misses WAL before the target (pgrescue wal-list); the server is up with what was replayed"}
 		}

@@ -103,8 +103,8 @@ func expandedSize(b wale.Backup) int64 {
 func (p *Plan) replayCommands() ([]shellcmd.Command, error) {
 	o := p.Options
 	line := []string{"pgrescue", "replay", "--pgdata", shellcmd.Quote(o.PGData), "--backup", p.Backup.Name}
-	if !o.Target.IsEndOfArchive() {
-		line = append(line, "--target-time", shellcmd.Quote(o.Target.PostgresLiteral()))
+	for _, f := range o.Target.Flags() {
+		line = append(line, shellcmd.Quote(f))
 	}
 	cmds := []shellcmd.Command{{Why: "pgrescue's replay step (add --dry-run to see every pg_ctl line it runs)", Line: strings.Join(line, " ")}}
 	if p.Version == "" {

@@ -445,7 +445,7 @@ func (p *preflight) checkDiskSpace(c *Check) {
 func (p *preflight) checkContinuity(c *Check) {
 	w := p.rep.Window
 	target := p.opts.Target
-	if !target.IsEndOfArchive() {
+	if target.IsTime() {
 		if err := w.CheckTarget(target.Time); err != nil {
 			fail(c, err)
 			return
