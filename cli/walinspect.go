@@ -202,7 +202,8 @@ func describeTx(tx *walinspect.Tx, names *walinspect.Names, zone *time.Location)
 		what = append(what, "schema change (system catalogs)")
 	}
 	local := tx.At.In(zone).Format("2006-01-02 15:04:05.000000 MST")
-	return fmt.Sprintf("xid %d %s %s (%s) at LSN %s\n    %s\n    to stop just before it: --target-time %q (one microsecond before its commit)",
+	return fmt.Sprintf("xid %d %s %s (%s) at LSN %s\n    %s\n    to stop just before it: --target-xid %d --target-exclusive (exact: this transaction and no other),\n"+
+		"    or --target-time %q (commits in the same microsecond are lost with it)",
 		tx.Xid, verb, tx.At.UTC().Format("2006-01-02 15:04:05.000000 UTC"), local, tx.LSN, strings.Join(what, "; "),
-		tx.At.Add(-time.Microsecond).UTC().Format("2006-01-02 15:04:05.000000+00"))
+		tx.Xid, tx.At.Add(-time.Microsecond).UTC().Format("2006-01-02 15:04:05.000000+00"))
 }
