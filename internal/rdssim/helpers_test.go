@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,29 +18,11 @@ import (
 // start is the fake clock's first reading in every test.
 var start = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // harness is a simulator served over HTTP with an SDK client pointed at it.
 type harness struct {
 	sim   *Sim
 	rds   *rds.Client
-	clock *fakeClock
+	clock *ManualClock
 	url   string
 }
 
@@ -49,7 +30,7 @@ type harness struct {
 // retry, so that each fault shows as it is.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	clock := &fakeClock{now: start}
+	clock := NewManualClock(start)
 	sim := New(Options{Clock: clock.Now})
 	url, stop, err := sim.Start()
 	if err != nil {
@@ -65,6 +46,10 @@ func newClient(url string, attempts int) *rds.Client {
 		BaseEndpoint:     aws.String(url),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		RetryMaxAttempts: attempts,
+		// A connection of its own per request: a kept-alive one being
+		// closed as the next request takes it was seen to fail a read now
+		// and then, which is no fault of the simulator's answers.
+		HTTPClient: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
 	})
 }
 

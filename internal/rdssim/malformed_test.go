@@ -13,7 +13,7 @@ import (
 // seededSim is an account with one instance of each kind, for requests
 // that reach the actions.
 func seededSim(t testing.TB) *Sim {
-	clock := &fakeClock{now: start}
+	clock := NewManualClock(start)
 	sim := New(Options{Clock: clock.Now})
 	if err := sim.AddInstance(Instance{ID: "db", BackupRetentionPeriod: 7}); err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func form(action string, kv ...string) url.Values {
 }
 
 func TestEveryAnswerMatchesTheSDKSchemas(t *testing.T) {
-	clock := &fakeClock{now: start}
+	clock := NewManualClock(start)
 	sim := New(Options{Clock: clock.Now})
 	if err := sim.AddInstance(production()); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,24 +12,6 @@ import (
 	"pgrescue/problem"
 	"pgrescue/restore/rds"
 )
-
-// simClock is the simulator's time, moved by the test.
-type simClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *simClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *simClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // govukSource is the instance the simulator starts with: every setting a
 // restore must copy away from AWS's defaults, which the simulator gives a
@@ -49,19 +30,19 @@ var govukSource = rdssim.Instance{
 
 type simHarness struct {
 	sim    *rdssim.Sim
-	clock  *simClock
+	clock  *rdssim.ManualClock
 	engine *rds.Client
 }
 
 // startSim serves the simulator with phases of a few simulated seconds,
 // which a goroutine advances while the engine polls.
 func startSim(t *testing.T, attempts int) *simHarness {
-	clock := &simClock{now: time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC)}
+	clock := rdssim.NewManualClock(time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC))
 	sim := rdssim.New(rdssim.Options{Clock: clock.Now, Phases: rdssim.Phases{Creating: 3 * time.Minute, BackingUp: 2 * time.Minute, Renaming: time.Minute, Modifying: time.Minute}})
 	if err := sim.AddInstance(govukSource); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sim.AddSnapshot(rdssim.Snapshot{ID: "before-the-migration", InstanceID: govukSource.ID, Created: clock.now.Add(-2 * time.Hour)}); err != nil {
+	if _, err := sim.AddSnapshot(rdssim.Snapshot{ID: "before-the-migration", InstanceID: govukSource.ID, Created: clock.Now().Add(-2 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	url, stop, err := sim.Start()
