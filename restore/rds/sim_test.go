@@ -304,6 +304,13 @@ func TestSimUsualDurationFromPastRestores(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// More events than one page holds (AWS gives 100 at most): the
+	// restores are in the later pages.
+	for i := range 150 {
+		if err := h.sim.AddEvent(rdssim.Event{SourceIdentifier: "busy", Message: "DB instance restarted", Date: now.Add(-time.Duration(300-i) * time.Hour / 10)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	u := h.engine.UsualDuration(context.Background())
 	if u.Count != 2 || u.Min != 16*time.Minute || u.Max != 24*time.Minute {
 		t.Fatalf("usual: %+v", u)

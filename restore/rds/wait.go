@@ -241,12 +241,17 @@ func (p *Plan) Finish(ctx context.Context, o WaitOptions, report func(Event)) (*
 // from RDS's events of the last 14 days (the most it keeps): from each
 // restored instance's first event to its last within six hours.
 func (c *Client) UsualDuration(ctx context.Context) Usual {
-	out, err := c.rds.DescribeEvents(ctx, &rds.DescribeEventsInput{SourceType: types.SourceTypeDbInstance, Duration: aws.Int32(14 * 24 * 60)})
-	if err != nil {
-		return Usual{}
+	var events []types.Event
+	pages := rds.NewDescribeEventsPaginator(c.rds, &rds.DescribeEventsInput{SourceType: types.SourceTypeDbInstance, Duration: aws.Int32(14 * 24 * 60)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return Usual{} // only a hint: the wait goes on without it
+		}
+		events = append(events, page.Events...)
 	}
 	first, last, restored := map[string]time.Time{}, map[string]time.Time{}, map[string]bool{}
-	for _, e := range out.Events {
+	for _, e := range events {
 		id, at := aws.ToString(e.SourceIdentifier), aws.ToTime(e.Date)
 		if strings.HasPrefix(aws.ToString(e.Message), "Restored from") {
 			restored[id] = true
