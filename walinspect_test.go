@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,7 +27,8 @@ func TestWALInspectReadsTheFixtureArchive(t *testing.T) {
 	args := append([]string{"--envdir", envdir}, keyArgs(t)...)
 	args = append(args, "wal-inspect", "--min-rows", "1")
 	r := pgrescue(t, nil, args...)
-	if r.code != 0 || !strings.Contains(r.stdout, "(PostgreSQL 15, read by ") || !strings.Contains(r.stdout, "per minute (UTC):") {
+	if r.code != 0 || !strings.Contains(r.stdout, "(PostgreSQL 15, read by ") || !strings.Contains(r.stdout, "per minute (UTC):") ||
+		!regexp.MustCompile(`to stop just before it: --backup base_\w+ --target-xid \d+ --target-exclusive`).MatchString(r.stdout) {
 		t.Fatalf("wal-inspect: %+v", r)
 	}
 	r = pgrescue(t, nil, append(args, "--json")...)

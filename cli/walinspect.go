@@ -105,7 +105,7 @@ func (w *walInspect) run(ctx context.Context, cl *commandLine, cmd *cobra.Comman
 			Names map[string]string `json:",omitempty"`
 		}{res, namesUsed(res, names)})
 	}
-	writeInspection(cmd.OutOrStdout(), res, names, time.Local)
+	writeInspection(cmd.OutOrStdout(), res, b.Name, names, time.Local)
 	return nil
 }
 
@@ -137,7 +137,9 @@ func (w *walInspect) time(flag, text string) (time.Time, error) {
 }
 
 // writeInspection prints the destructive transactions, then the minutes.
-func writeInspection(out io.Writer, in *walinspect.Inspection, names *walinspect.Names, zone *time.Location) {
+// backup is the base backup whose WAL was read: every transaction shown
+// comes after its start, so a replay from it reaches them.
+func writeInspection(out io.Writer, in *walinspect.Inspection, backup string, names *walinspect.Names, zone *time.Location) {
 	fmt.Fprintf(out, "WAL %s to %s (PostgreSQL %s, read by %s): %d records\n", in.From, in.To, majorText(in.Major), in.Waldump, in.Records)
 	for _, g := range in.Gaps {
 		fmt.Fprintf(out, "GAP: the archive has no WAL between %s and %s; transactions across it are not shown whole\n", g.After, g.Before)
@@ -149,7 +151,7 @@ func writeInspection(out io.Writer, in *walinspect.Inspection, names *walinspect
 		fmt.Fprintln(out, "relations are shown as tablespace/database/relfilenode: give --dsn to name them")
 	}
 	for _, tx := range in.Transactions {
-		fmt.Fprintln(out, describeTx(tx, names, zone))
+		fmt.Fprintln(out, describeTx(tx, backup, names, zone))
 	}
 	fmt.Fprintln(out, "per minute (UTC):")
 	for _, m := range in.Minutes {
@@ -173,7 +175,7 @@ func majorText(major int) string {
 
 // describeTx is one transaction: when, what, and the targets that stop
 // just before it.
-func describeTx(tx *walinspect.Tx, names *walinspect.Names, zone *time.Location) string {
+func describeTx(tx *walinspect.Tx, backup string, names *walinspect.Names, zone *time.Location) string {
 	verb := "COMMIT"
 	if !tx.Committed {
 		verb = "ABORT"
@@ -202,8 +204,8 @@ func describeTx(tx *walinspect.Tx, names *walinspect.Names, zone *time.Location)
 		what = append(what, "schema change (system catalogs)")
 	}
 	local := tx.At.In(zone).Format("2006-01-02 15:04:05.000000 MST")
-	return fmt.Sprintf("xid %d %s %s (%s) at LSN %s\n    %s\n    to stop just before it: --target-xid %d --target-exclusive (exact: this transaction and no other),\n"+
+	return fmt.Sprintf("xid %d %s %s (%s) at LSN %s\n    %s\n    to stop just before it: --backup %s --target-xid %d --target-exclusive (exact: this transaction and no other),\n"+
 		"    or --target-time %q (commits in the same microsecond are lost with it)",
 		tx.Xid, verb, tx.At.UTC().Format("2006-01-02 15:04:05.000000 UTC"), local, tx.LSN, strings.Join(what, "; "),
-		tx.Xid, tx.At.Add(-time.Microsecond).UTC().Format("2006-01-02 15:04:05.000000+00"))
+		backup, tx.Xid, tx.At.Add(-time.Microsecond).UTC().Format("2006-01-02 15:04:05.000000+00"))
 }
