@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"pgrescue/restore/recovery"
-	"pgrescue/restore/wale"
 	"pgrescue/restore/walinspect"
 )
 
@@ -65,26 +64,11 @@ func (w *walInspect) run(ctx context.Context, cl *commandLine, cmd *cobra.Comman
 	if err != nil {
 		return err
 	}
-	b, _, err := archive.Select(ctx, w.backup)
-	if err != nil {
-		return err
-	}
-	objects, _, err := archive.ListWAL(ctx)
-	if err != nil {
-		return err
-	}
-	window := wale.NewWindow(b, objects, archive.SegmentSize)
 	log := cmd.ErrOrStderr()
-	req := walinspect.Request{
-		Segments: walinspect.Window(window.Segments, from, to), SegmentSize: archive.SegmentSize, Waldump: w.waldump, TempDir: w.tempDir,
-		Fetch: func(ctx context.Context, name, dest string) error {
-			_, err := archive.FetchWAL(ctx, name, dest)
-			return err
-		},
-		Options: walinspect.Options{MinRows: int64(w.minRows), From: from, To: to, Database: w.database},
-	}
+	req := walinspect.Request{Waldump: w.waldump, TempDir: w.tempDir,
+		Options: walinspect.Options{MinRows: int64(w.minRows), From: from, To: to, Database: w.database}}
 	last := time.Time{}
-	res, err := walinspect.Inspect(ctx, req, func(e walinspect.Event) {
+	res, b, err := walinspect.InspectBackup(ctx, archive, w.backup, req, func(e walinspect.Event) {
 		if time.Since(last) > 2*time.Second || e.Done == e.Total && e.Segment != "" {
 			last = time.Now()
 			fmt.Fprintf(log, "read %d of %d segments, %d records\n", e.Done, e.Total, e.Records)
