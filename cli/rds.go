@@ -212,7 +212,7 @@ func (r *rdsRestore) run(cmd *cobra.Command, cl *commandLine) error {
 	if !r.yes {
 		return problem.New(problem.Usage, "--yes", "nothing was run: the plan above needs your go-ahead", "review it, then run the same command with --yes")
 	}
-	usual := c.UsualDuration(ctx)
+	usual := c.UsualDuration(ctx, plan.Class())
 	started := time.Now()
 	in, err := plan.Start(ctx)
 	if err != nil {

@@ -61,7 +61,7 @@ func TestRDSScenario(t *testing.T) {
 	if err != nil || len(st.Snapshots) != 8 || st.Window == nil || !st.Window.Contains(sb.AccidentAt) {
 		t.Fatalf("the instance's restore points: %+v %v", st, err)
 	}
-	if u := c.UsualDuration(t.Context()); u.Count != 2 {
+	if u := c.UsualDuration(t.Context(), "db.m6g.large"); u.Count != 2 {
 		t.Errorf("the drills' durations: %+v", u)
 	}
 	if _, err := restoreTo(t, c, rds.Request{Latest: true, Target: "too-late"}, clock()); err != nil {

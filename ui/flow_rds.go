@@ -24,7 +24,7 @@ type RDSBackend interface {
 	FindByApp(ctx context.Context, app string) ([]rds.Instance, error)
 	Status(ctx context.Context, id string, now time.Time) (*rds.Status, error)
 	Prepare(ctx context.Context, req rds.Request) (*rds.Plan, error)
-	UsualDuration(ctx context.Context) rds.Usual
+	UsualDuration(ctx context.Context, class string) rds.Usual
 	PrepareCutOver(ctx context.Context, req rds.CutOverRequest) (*rds.CutOver, error)
 	// WaitOptions bound the waits (the demo's simulator is polled every second).
 	WaitOptions() rds.WaitOptions

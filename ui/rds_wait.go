@@ -85,7 +85,7 @@ func (p *rdsWaitPage) start(m *Model) tea.Cmd {
 	res := &rdsWaitDone{}
 	p.result = res
 	j, cmd := m.startJob(p, func(ctx context.Context, emit func(any)) any {
-		usual := backend.UsualDuration(ctx)
+		usual := backend.UsualDuration(ctx, plan.Class())
 		emit(usual)
 		if ctx.Err() != nil {
 			res.err = problem.Wrap(ctx.Err(), problem.Interrupted, plan.Target, "stopped before AWS was asked for the restore",

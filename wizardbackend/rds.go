@@ -67,12 +67,12 @@ func (b *RDS) Prepare(ctx context.Context, req rds.Request) (*rds.Plan, error) {
 	return c.Prepare(ctx, req)
 }
 
-func (b *RDS) UsualDuration(ctx context.Context) rds.Usual {
+func (b *RDS) UsualDuration(ctx context.Context, class string) rds.Usual {
 	c, err := b.connect(ctx)
 	if err != nil {
 		return rds.Usual{}
 	}
-	return c.UsualDuration(ctx)
+	return c.UsualDuration(ctx, class)
 }
 
 func (b *RDS) PrepareCutOver(ctx context.Context, req rds.CutOverRequest) (*rds.CutOver, error) {

@@ -296,3 +296,7 @@ func (p *Plan) pointInTimeInput() *rds.RestoreDBInstanceToPointInTimeInput {
 	}
 	return in
 }
+
+// Class is the new instance's class: the source's, or AWS's choice when
+// the source is gone ("").
+func (p *Plan) Class() string { return p.copy.Class }

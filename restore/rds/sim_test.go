@@ -311,11 +311,20 @@ func TestSimUsualDurationFromPastRestores(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	u := h.engine.UsualDuration(context.Background())
-	if u.Count != 2 || u.Min != 16*time.Minute || u.Max != 24*time.Minute {
+	u := h.engine.UsualDuration(context.Background(), "db.r5.4xlarge")
+	if u.Count != 2 || u.Min != 16*time.Minute || u.Max != 24*time.Minute || u.Class != "" {
 		t.Fatalf("usual: %+v", u)
 	}
-	if got := u.String(); got != "earlier restores here took 16 min 00 s to 24 min 00 s (2 in the last 14 days)" {
+	if got := u.String(); got != "earlier restores here (of any size) took 16 min 00 s to 24 min 00 s (2 in the last 14 days)" {
 		t.Errorf("%s", got)
+	}
+	// The newer restore is still there, of the source's class: it alone counts.
+	if err := h.sim.AddInstance(rdssim.Instance{ID: "newer-restore", Class: "db.m6g.large"}); err != nil {
+		t.Fatal(err)
+	}
+	u = h.engine.UsualDuration(context.Background(), "db.m6g.large")
+	if u.Count != 1 || u.Min != 16*time.Minute || u.Class != "db.m6g.large" ||
+		u.String() != "earlier restores of db.m6g.large here took 16 min 00 s to 16 min 00 s (1 in the last 14 days)" {
+		t.Fatalf("same class: %+v %s", u, u)
 	}
 }

@@ -66,13 +66,18 @@ func Minutes(d time.Duration) string {
 type Usual struct {
 	Min, Max time.Duration
 	Count    int
+	Class    string // the instance class they were all of; "" when of any size
 }
 
 func (u Usual) String() string {
 	if u.Count == 0 {
 		return "no earlier restore in the last 14 days to compare with"
 	}
-	return fmt.Sprintf("earlier restores here took %s to %s (%d in the last 14 days)", Minutes(u.Min), Minutes(u.Max), u.Count)
+	of := "earlier restores here (of any size)"
+	if u.Class != "" {
+		of = "earlier restores of " + u.Class + " here"
+	}
+	return fmt.Sprintf("%s took %s to %s (%d in the last 14 days)", of, Minutes(u.Min), Minutes(u.Max), u.Count)
 }
 
 // WaitOptions bound a wait.
@@ -239,8 +244,10 @@ func (p *Plan) Finish(ctx context.Context, o WaitOptions, report func(Event)) (*
 
 // UsualDuration learns how long restores took in this account and region
 // from RDS's events of the last 14 days (the most it keeps): from each
-// restored instance's first event to its last within six hours.
-func (c *Client) UsualDuration(ctx context.Context) Usual {
+// restored instance's first event to its last within six hours. Restores
+// of the same instance class count alone when there are any: the time
+// grows with the size.
+func (c *Client) UsualDuration(ctx context.Context, class string) Usual {
 	var events []types.Event
 	pages := rds.NewDescribeEventsPaginator(c.rds, &rds.DescribeEventsInput{SourceType: types.SourceTypeDbInstance, Duration: aws.Int32(14 * 24 * 60)})
 	for pages.HasMorePages() {
@@ -250,6 +257,36 @@ func (c *Client) UsualDuration(ctx context.Context) Usual {
 		}
 		events = append(events, page.Events...)
 	}
+	took := restoreDurations(events)
+	same := map[string]time.Duration{}
+	for id, d := range took {
+		if len(same) < maxClassLookups && class != "" {
+			if in, err := c.Describe(ctx, id); err == nil && in.Class == class {
+				same[id] = d
+			}
+		}
+	}
+	u := Usual{}
+	if len(same) > 0 {
+		took, u.Class = same, class
+	}
+	for _, d := range took {
+		if u.Count == 0 || d < u.Min {
+			u.Min = d
+		}
+		u.Max = max(u.Max, d)
+		u.Count++
+	}
+	return u
+}
+
+// maxClassLookups bounds the DescribeDBInstances calls made to learn
+// earlier restores' classes.
+const maxClassLookups = 20
+
+// restoreDurations are the restored instances' times from first to last
+// event (within six hours).
+func restoreDurations(events []types.Event) map[string]time.Duration {
 	first, last, restored := map[string]time.Time{}, map[string]time.Time{}, map[string]bool{}
 	for _, e := range events {
 		id, at := aws.ToString(e.SourceIdentifier), aws.ToTime(e.Date)
@@ -263,17 +300,11 @@ func (c *Client) UsualDuration(ctx context.Context) Usual {
 			last[id] = at
 		}
 	}
-	var u Usual
+	took := map[string]time.Duration{}
 	for id := range restored {
-		d := last[id].Sub(first[id])
-		if d <= 0 {
-			continue
+		if d := last[id].Sub(first[id]); d > 0 {
+			took[id] = d
 		}
-		if u.Count == 0 || d < u.Min {
-			u.Min = d
-		}
-		u.Max = max(u.Max, d)
-		u.Count++
 	}
-	return u
+	return took
 }
