@@ -16,6 +16,7 @@ import (
 	"pgrescue/problem"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
+	"pgrescue/restore/walinspect"
 	"pgrescue/shellcmd"
 )
 
@@ -30,6 +31,7 @@ func TestMain(m *testing.M) {
 // model tests: they feed the engine's events to the run screen directly.
 type fixtureBackend struct {
 	archive  *wale.Archive
+	keys     *gpg.Keys // the fixture's keys, for Inspect: it decrypts the WAL
 	keyFile  string
 	where    string // how screens name the key file: the same on every machine
 	unlocked bool
@@ -38,8 +40,9 @@ type fixtureBackend struct {
 
 func newFixtureBackend(t *testing.T) *fixtureBackend {
 	archive, _ := walefixture.Open(t)
+	keys := archive.Keys
 	archive.Keys = nil // locked until the GPG step unlocks it
-	return &fixtureBackend{archive: archive, keyFile: walefixture.Path(t, "gpg-secret-protected.asc"), where: "key file testdata/wale-pg15/gpg-secret-protected.asc"}
+	return &fixtureBackend{archive: archive, keys: keys, keyFile: walefixture.Path(t, "gpg-secret-protected.asc"), where: "key file testdata/wale-pg15/gpg-secret-protected.asc"}
 }
 
 func (b *fixtureBackend) options(req WALERequest) walerestore.Options {
@@ -71,6 +74,15 @@ func (b *fixtureBackend) Plan(ctx context.Context, req WALERequest, checked *wal
 // directly; a run started by the keys ends at once with this error.
 func (b *fixtureBackend) Run(context.Context, *walerestore.Plan, func(walerestore.Event)) (*walerestore.Result, error) {
 	return nil, problem.New(problem.Usage, "test", "model tests do not run restores", "")
+}
+
+// Inspect reads the fixture archive's WAL with the real engine and the
+// installed pg_waldump, showing every transaction that changed a row.
+func (b *fixtureBackend) Inspect(ctx context.Context, req WALERequest, backup string, report func(walinspect.Event)) (*walinspect.Inspection, error) {
+	archive := *b.archive
+	archive.Keys = b.keys
+	in, _, err := walinspect.InspectBackup(ctx, &archive, backup, walinspect.Request{Options: walinspect.Options{MinRows: 1}}, report)
+	return in, err
 }
 
 // Stop records that the restored server was asked to stop.

@@ -7,6 +7,7 @@ import (
 
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/walerestore"
+	"pgrescue/restore/walinspect"
 )
 
 // The WAL-E flow restores a whole cluster from a WAL-E archive in S3: the
@@ -42,6 +43,10 @@ type WALEBackend interface {
 	// Stop stops the server a restore left running, so that the engineer
 	// can restore again with another target.
 	Stop(ctx context.Context, res *walerestore.Result) error
+	// Inspect reads the archived WAL of one base backup's window (a name,
+	// or LATEST) with pg_waldump and sums it up per transaction: the
+	// target page's "find the moment".
+	Inspect(ctx context.Context, req WALERequest, backup string, report func(walinspect.Event)) (*walinspect.Inspection, error)
 }
 
 // waleFlow is the flow's state, shared by its pages.
@@ -51,6 +56,7 @@ type waleFlow struct {
 	keyResolved bool                // the GPG flow made the key usable
 	pre         *preflightPage
 	backup      *backupPage
+	moment      *walinspect.Tx // the transaction chosen on the moment page, while the target is its xid
 }
 
 // startWALE begins the flow with what the application's config knows.

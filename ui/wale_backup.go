@@ -13,6 +13,7 @@ import (
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
+	"pgrescue/restore/walinspect"
 )
 
 // backupPage shows the base backups and takes the target: the end of the
@@ -32,7 +33,9 @@ type backupPage struct {
 	job      *job
 	targeted bool // plain mode: the target is answered, the backup is next
 	now      func() time.Time
-	lastDay  bool // a time of day was moved to the archive's last day
+	lastDay  bool           // a time of day was moved to the archive's last day
+	moment   *walinspect.Tx // chosen on the moment page: the target is its xid until a time is typed
+	momentOf string         // the backup whose WAL it was found in
 }
 
 func newBackupPage(f *waleFlow, now func() time.Time) *backupPage {
@@ -64,7 +67,8 @@ func (b *backupPage) Focus(m *Model) tea.Cmd { return b.target.Focus() }
 
 func (b *backupPage) Keys() []key.Binding {
 	return []key.Binding{binding("up/down", "choose the backup", "up", "down"),
-		binding("type", "the target time (empty: end of the archive)"), binding("enter", "plan the restore", "enter")}
+		binding("type", "the target time (empty: end of the archive)"), binding("f", "find the moment in the WAL", "f"),
+		binding("enter", "plan the restore", "enter")}
 }
 
 func sortByCompletion(bs []wale.Backup) {
@@ -101,12 +105,19 @@ func (b *backupPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 			return nil
 		case "enter":
 			return b.submit(m)
+		case "f":
+			if strings.TrimSpace(b.target.Value()) == "" { // no time starts with f
+				return b.findMoment(m)
+			}
 		}
 	}
 	var cmd tea.Cmd
 	before := b.target.Value()
 	b.target, cmd = b.target.Update(msg)
 	if b.target.Value() != before {
+		if strings.TrimSpace(b.target.Value()) != "" {
+			b.moment = nil // a time typed replaces the transaction chosen
+		}
 		b.revalidate()
 	}
 	return cmd
@@ -120,6 +131,25 @@ func (b *backupPage) move(by int) {
 	}
 }
 
+// findMoment opens the moment page over the chosen backup's window.
+func (b *backupPage) findMoment(m *Model) tea.Cmd {
+	if len(b.backups) == 0 || b.planning {
+		return nil
+	}
+	w := b.window()
+	p := newMomentPage(b.flow, b.backups[b.cursor].Name, w.From, w.To)
+	return tea.Batch(m.push(p), p.start(m))
+}
+
+// chooseMoment makes the target the transaction chosen on the moment page,
+// with the backup its WAL was read from.
+func (b *backupPage) chooseMoment(backup string, tx *walinspect.Tx) {
+	b.moment, b.momentOf = tx, backup
+	b.target.SetValue("")
+	b.cursor, b.picked = b.indexOf(backup), true
+	b.revalidate()
+}
+
 // revalidate parses the target as typed and checks it against the chosen
 // backup's window; until the engineer picks a backup, the newest one that
 // completed before the target is chosen for them.
@@ -127,6 +157,13 @@ func (b *backupPage) revalidate() {
 	b.problem = nil
 	text := strings.TrimSpace(b.target.Value())
 	b.parsed, b.parseErr, b.lastDay = recovery.Target{}, nil, false
+	if text == "" && b.moment != nil {
+		b.parsed = recovery.Target{Xid: b.moment.Xid, Exclusive: true}
+		if len(b.backups) > 0 && b.backups[b.cursor].Name != b.momentOf {
+			b.problem = errTyped(fmt.Sprintf("Transaction %d was found in the WAL of backup %s: choose that backup, or type a time.", b.moment.Xid, b.momentOf))
+		}
+		return
+	}
 	if text != "" {
 		b.parsed, b.parseErr = recovery.ParseTargetTimeOn(text, time.Local, b.now())
 		if b.parseErr != nil {
@@ -203,6 +240,9 @@ func (b *backupPage) submit(m *Model) tea.Cmd {
 	f.req.Backup = b.backups[b.cursor].Name
 	f.req.Target = b.parsed
 	f.req.MoveAside = true
+	if b.parsed.Xid == 0 {
+		f.moment = nil
+	}
 	m.deps.Journal.Event("target", "backup "+f.req.Backup+", "+b.targetSentence())
 	b.planning = true
 	req, checked, backend := f.req, f.report, m.deps.WALE
@@ -234,7 +274,7 @@ func (b *backupPage) Ask(m *Model) *Question {
 		return nil
 	}
 	if !b.targeted {
-		return &Question{Text: "Target time (local time unless a zone is given; empty: the end of the archive)"}
+		return &Question{Text: "Target time (local time unless a zone is given; empty: the end of the archive; f: find the moment in the WAL)"}
 	}
 	q := &Question{Text: "Backup", Default: b.cursor}
 	for _, bk := range b.backups {
@@ -245,8 +285,11 @@ func (b *backupPage) Ask(m *Model) *Question {
 
 func (b *backupPage) Answer(m *Model, a Answer) tea.Cmd {
 	if !b.targeted {
+		if strings.TrimSpace(a.Text) == "f" {
+			return b.findMoment(m)
+		}
 		b.target.SetValue(a.Text)
-		b.picked = false
+		b.moment, b.picked = nil, false
 		b.revalidate()
 		if err := b.blocker(); err != nil {
 			m.say("%s", err)
@@ -310,6 +353,9 @@ func (b *backupPage) row(m *Model, i int, bk wale.Backup) string {
 func (b *backupPage) targetSentence() string {
 	if b.parsed.IsEndOfArchive() {
 		return "Restore everything archived: the end of the archive."
+	}
+	if b.moment != nil && b.parsed.Xid == b.moment.Xid {
+		return xidSentence(b.moment)
 	}
 	note := ""
 	if b.parsed.AssumedLocal {

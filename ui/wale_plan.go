@@ -37,6 +37,9 @@ func newPlanPage(f *waleFlow, plan *walerestore.Plan) *planPage {
 func (p *planPage) enter(m *Model) tea.Cmd {
 	m.deps.Journal.Event("plan", "planned", journalCommands(p.plan)...)
 	m.say("The plan (nothing has been changed yet):")
+	for _, l := range p.xidLines() {
+		m.say("%s", l)
+	}
 	for i, a := range p.plan.Actions {
 		m.say("%d. %s", i+1, a.Title)
 		if script := shellcmd.Script(a.Commands); script != "" {
@@ -154,7 +157,11 @@ func (p *planPage) View(m *Model) string {
 	w := m.width - 2
 	var head strings.Builder
 	head.WriteString(m.st.Bold.Render("The plan: nothing has been changed yet") + "\n")
-	head.WriteString(wrapWords(fmt.Sprintf("Restore %s from backup %s to %s.", p.plan.Options.PGData, p.plan.Backup.Name, p.plan.Options.Target), w) + "\n\n")
+	head.WriteString(wrapWords(fmt.Sprintf("Restore %s from backup %s to %s.", p.plan.Options.PGData, p.plan.Backup.Name, p.plan.Options.Target), w) + "\n")
+	for _, l := range p.xidLines() {
+		head.WriteString(wrapWords(l, w) + "\n")
+	}
+	head.WriteString("\n")
 	var actions strings.Builder
 	for i, a := range p.plan.Actions {
 		title := fmt.Sprintf("%d. %s", i+1, a.Title)
@@ -167,6 +174,20 @@ func (p *planPage) View(m *Model) string {
 	foot := p.confirmView(m, w)
 	room := m.bodyHeight() - strings.Count(head.String(), "\n") - strings.Count(foot, "\n") - 1
 	return head.String() + scrollLines(actions.String(), &p.offset, room) + "\n\n" + foot
+}
+
+// xidLines show a transaction target chosen on the moment page in all its
+// forms, and why it is exact.
+func (p *planPage) xidLines() []string {
+	t, tx := p.plan.Options.Target, p.flow.moment
+	if t.Xid == 0 || tx == nil || tx.Xid != t.Xid {
+		return nil
+	}
+	return []string{
+		fmt.Sprintf("Stop just before transaction %d: its commit record is at LSN %s, committed at %s UTC.",
+			tx.Xid, tx.LSN, tx.At.UTC().Format("2006-01-02 15:04:05.000000")),
+		"The xid is exact: replay stops before this one commit and keeps every other; a time stops at the first commit after it, and commits in the same microsecond go with it.",
+	}
 }
 
 func (p *planPage) confirmView(m *Model, w int) string {

@@ -20,6 +20,7 @@ import (
 	"pgrescue/restore/prefetch"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
+	"pgrescue/restore/walinspect"
 	"pgrescue/session"
 	"pgrescue/shellcmd"
 	"pgrescue/ui"
@@ -239,4 +240,19 @@ func (b *Backend) RemovePassphraseCommands(ctx context.Context, req ui.GPGReques
 		return nil, err
 	}
 	return c.RemoveCommands(ctx)
+}
+
+// Inspect reads the WAL of one backup's window with the archive already
+// opened for the envdir: the wizard's "find the moment", as
+// pgrescue wal-inspect does it.
+func (b *Backend) Inspect(ctx context.Context, req ui.WALERequest, backup string, report func(walinspect.Event)) (*walinspect.Inspection, error) {
+	archive, _, err := b.open(ctx, req.Envdir)
+	if err != nil {
+		return nil, err
+	}
+	if backup == "" {
+		backup = "LATEST"
+	}
+	in, _, err := walinspect.InspectBackup(ctx, archive, backup, walinspect.Request{}, report)
+	return in, err
 }
