@@ -200,7 +200,9 @@ func (r *pgDumpRestore) run(ctx context.Context, cl *commandLine, out, log io.Wr
 		return problem.New(problem.Usage, "--yes", "nothing was run: the plan above needs your go-ahead", "review it, then run the same command with --yes")
 	}
 	if swap != nil {
-		if err := r.confirmReplace(plan.Database, log); err != nil {
+		ask := typedName{name: plan.Database, given: r.confirm, action: "--replace", what: "the database's name",
+			prompt: "--replace will rename " + plan.Database + " (kept, never dropped) and give the restored database its name."}
+		if err := ask.confirm(log); err != nil {
 			return err
 		}
 	}
@@ -217,22 +219,6 @@ func (r *pgDumpRestore) run(ctx context.Context, cl *commandLine, out, log io.Wr
 		return nil
 	}
 	return r.swap(ctx, cl, plan, swap, out, log)
-}
-
-// confirmReplace asks for the database's name, typed: --replace renames the
-// database the application uses.
-func (r *pgDumpRestore) confirmReplace(db string, log io.Writer) error {
-	typed := r.confirm
-	if typed == "" && term.IsTerminal(int(os.Stdin.Fd())) {
-		fmt.Fprintf(log, "--replace will rename %s (kept, never dropped) and give the restored database its name.\nType the database's name to go on: ", db)
-		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
-		typed = strings.TrimSpace(line)
-	}
-	if typed != db {
-		return problem.New(problem.Usage, "--confirm", "--replace was not confirmed: the name typed is not "+db,
-			"type the database's name exactly (without a terminal, give --confirm "+db+")")
-	}
-	return nil
 }
 
 // swap waits for the old database's sessions to go (or ends them with

@@ -1,18 +1,14 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"pgrescue/problem"
 	"pgrescue/restore/rds"
@@ -328,7 +324,9 @@ func (cl *commandLine) rdsCutOverCommand() *cobra.Command {
 			if !yes {
 				return problem.New(problem.Usage, "--yes", "nothing was run: the cut-over above needs your go-ahead", "review it, then run the same command with --yes")
 			}
-			if err := confirmName(co.Old.ID, confirm, log); err != nil {
+			ask := typedName{name: co.Old.ID, given: confirm, action: "the cut-over", what: "the old instance's name",
+				prompt: "The application's instance " + co.Old.ID + " will be renamed (kept, never deleted)."}
+			if err := ask.confirm(log); err != nil {
 				return err
 			}
 			if err := co.Run(ctx, c.WaitOptions(), rdsProgress(log)); err != nil {
@@ -352,19 +350,4 @@ func (cl *commandLine) rdsCutOverCommand() *cobra.Command {
 	f.BoolVar(&yes, "yes", false, "carry out the cut-over")
 	f.BoolVar(&dryRun, "dry-run", false, "print the cut-over's commands and change nothing")
 	return cmd
-}
-
-// confirmName asks for a name, typed, before a change to what it names.
-func confirmName(name, given string, log io.Writer) error {
-	typed := given
-	if typed == "" && term.IsTerminal(int(os.Stdin.Fd())) {
-		fmt.Fprintf(log, "The application's instance %s will be renamed (kept, never deleted).\nType its name to go on: ", name)
-		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
-		typed = strings.TrimSpace(line)
-	}
-	if typed != name {
-		return problem.New(problem.Usage, "--confirm", "the cut-over was not confirmed: the name typed is not "+name,
-			"type the old instance's name exactly (without a terminal, give --confirm "+name+")")
-	}
-	return nil
 }

@@ -9,6 +9,7 @@
 package rds
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -73,7 +74,7 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 	if o.HTTPClient != nil {
 		load = append(load, config.WithHTTPClient(o.HTTPClient))
 	}
-	attempts, backoff := cmpOr(o.MaxAttempts, 10), cmpOr(o.MaxBackoff, 20*time.Second)
+	attempts, backoff := cmp.Or(o.MaxAttempts, 10), cmp.Or(o.MaxBackoff, 20*time.Second)
 	load = append(load, config.WithRetryer(func() aws.Retryer {
 		return retry.NewStandard(func(r *retry.StandardOptions) {
 			r.MaxAttempts = attempts
@@ -155,14 +156,6 @@ func (c *Client) triedSources() string {
 		profile = "profile " + p + " (AWS_PROFILE)"
 	}
 	return "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, " + profile + " in ~/.aws, SSO, container and instance roles"
-}
-
-func cmpOr[T comparable](v, fallback T) T {
-	var zero T
-	if v == zero {
-		return fallback
-	}
-	return v
 }
 
 // noRateLimit turns off the standard retryer's client-side retry quota,

@@ -1,6 +1,7 @@
 package rds
 
 import (
+	"cmp"
 	"strings"
 	"time"
 
@@ -29,7 +30,7 @@ func (p *Plan) Commands() []shellcmd.Command {
 	switch {
 	case p.Method == FromSnapshot:
 		restore = []string{"rds", "restore-db-instance-from-db-snapshot", "--db-instance-identifier", p.Target,
-			"--db-snapshot-identifier", cmpOr(p.Snapshot.ARN, p.Snapshot.ID)}
+			"--db-snapshot-identifier", cmp.Or(p.Snapshot.ARN, p.Snapshot.ID)}
 	case p.Retained != nil:
 		restore = []string{"rds", "restore-db-instance-to-point-in-time", "--source-db-instance-automated-backups-arn", p.Retained.ARN,
 			"--target-db-instance-identifier", p.Target}
@@ -69,8 +70,8 @@ func CheckLater(id string) string {
 
 // PsqlLine is how to check the restored database by hand.
 func PsqlLine(in *Instance) string {
-	user := cmpOr(in.MasterUser, "postgres")
-	db := cmpOr(in.DBName, "postgres")
+	user := cmp.Or(in.MasterUser, "postgres")
+	db := cmp.Or(in.DBName, "postgres")
 	return "psql " + shellcmd.Quote("host="+in.Endpoint+" port="+num(in.Port)+" user="+user+" dbname="+db+" sslmode=require") +
 		" -c '\\dt+'"
 }

@@ -1,6 +1,7 @@
 package rds
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -92,7 +93,7 @@ func (c *Client) Prepare(ctx context.Context, req Request) (*Plan, error) {
 	} else if err := p.fromSource(ctx, req); err != nil {
 		return nil, err
 	}
-	p.Target = cmpOr(req.Target, DefaultName(p.SourceID, req.Now))
+	p.Target = cmp.Or(req.Target, DefaultName(p.SourceID, req.Now))
 	if err := CheckIdentifier("--target-instance", p.Target); err != nil {
 		return nil, err
 	}
@@ -153,7 +154,7 @@ func (p *Plan) fromSnapshot(ctx context.Context, id string) error {
 		}
 	}
 	p.Snapshot = snap
-	p.SourceID = cmpOr(p.SourceID, snap.Instance)
+	p.SourceID = cmp.Or(p.SourceID, snap.Instance)
 	src, err := p.client.Describe(ctx, p.SourceID)
 	if err != nil && !isNotFoundProblem(err) {
 		return err
@@ -278,7 +279,7 @@ func (p *Plan) Start(ctx context.Context) (*Instance, error) {
 	} else if out != nil && out.DBInstance != nil {
 		in = fromSDK(*out.DBInstance)
 	}
-	in.ID = cmpOr(in.ID, p.Target)
+	in.ID = cmp.Or(in.ID, p.Target)
 	return &in, nil
 }
 

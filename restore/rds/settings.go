@@ -1,6 +1,7 @@
 package rds
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -210,7 +211,7 @@ func (c copySet) pointInTimeInput(target string) *rds.RestoreDBInstanceToPointIn
 func (c copySet) snapshotInput(target, arn, id string) *rds.RestoreDBInstanceFromDBSnapshotInput {
 	p := c.pointInTimeInput(target)
 	return &rds.RestoreDBInstanceFromDBSnapshotInput{
-		DBInstanceIdentifier: aws.String(target), DBSnapshotIdentifier: aws.String(cmpOr(arn, id)),
+		DBInstanceIdentifier: aws.String(target), DBSnapshotIdentifier: aws.String(cmp.Or(arn, id)),
 		Tags: p.Tags, DBSubnetGroupName: p.DBSubnetGroupName, VpcSecurityGroupIds: p.VpcSecurityGroupIds,
 		DBParameterGroupName: p.DBParameterGroupName, OptionGroupName: p.OptionGroupName,
 		DBInstanceClass: p.DBInstanceClass, StorageType: p.StorageType, Iops: p.Iops, StorageThroughput: p.StorageThroughput,

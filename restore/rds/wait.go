@@ -1,6 +1,7 @@
 package rds
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -90,9 +91,9 @@ type WaitOptions struct {
 }
 
 func (o WaitOptions) withDefaults() WaitOptions {
-	o.Limit = cmpOr(o.Limit, 2*time.Hour)
-	o.MinDelay = cmpOr(o.MinDelay, 15*time.Second)
-	o.MaxDelay = max(cmpOr(o.MaxDelay, 60*time.Second), o.MinDelay)
+	o.Limit = cmp.Or(o.Limit, 2*time.Hour)
+	o.MinDelay = cmp.Or(o.MinDelay, 15*time.Second)
+	o.MaxDelay = max(cmp.Or(o.MaxDelay, 60*time.Second), o.MinDelay)
 	if o.Started.IsZero() {
 		o.Started = time.Now()
 	}
