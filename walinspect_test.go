@@ -11,6 +11,7 @@ import (
 
 	"pgrescue/internal/s3test"
 	"pgrescue/internal/testtool"
+	"pgrescue/restore/recovery"
 	"pgrescue/restore/walinspect"
 )
 
@@ -20,7 +21,7 @@ import (
 // server of AWS's.
 func TestWALInspectReadsTheFixtureArchive(t *testing.T) {
 	testtool.EndToEnd(t)
-	if _, err := walinspect.FindWaldump(t.Context(), 15, ""); err != nil {
+	if _, err := walinspect.FindWaldump(t.Context(), recovery.Version{Major: 15}, ""); err != nil {
 		testtool.Missing(t, "pg_waldump 15", "install it with: sudo apt-get install postgresql-15")
 	}
 	envdir, _ := fixtureEnvdir(t)
@@ -34,10 +35,10 @@ func TestWALInspectReadsTheFixtureArchive(t *testing.T) {
 	r = pgrescue(t, nil, append(args, "--json")...)
 	var res struct {
 		Records      int64
-		Major        int
+		Version      struct{ Major int }
 		Transactions []struct{ Xid uint32 }
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &res); r.code != 0 || err != nil || res.Records == 0 || res.Major != 15 {
+	if err := json.Unmarshal([]byte(r.stdout), &res); r.code != 0 || err != nil || res.Records == 0 || res.Version.Major != 15 {
 		t.Fatalf("--json: %v %+v\n%s\n%s", err, res, r.stdout, r.stderr)
 	}
 	t.Logf("%d records, %d transactions shown", res.Records, len(res.Transactions))

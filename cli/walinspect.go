@@ -124,7 +124,7 @@ func (w *walInspect) time(flag, text string) (time.Time, error) {
 // backup is the base backup whose WAL was read: every transaction shown
 // comes after its start, so a replay from it reaches them.
 func writeInspection(out io.Writer, in *walinspect.Inspection, backup string, names *walinspect.Names, zone *time.Location) {
-	fmt.Fprintf(out, "WAL %s to %s (PostgreSQL %s, read by %s): %d records\n", in.From, in.To, majorText(in.Major), in.Waldump, in.Records)
+	fmt.Fprintf(out, "WAL %s to %s (PostgreSQL %s, read by %s): %d records\n", in.From, in.To, versionText(in.Version), in.Waldump, in.Records)
 	for _, g := range in.Gaps {
 		fmt.Fprintf(out, "GAP: the archive has no WAL between %s and %s; transactions across it are not shown whole\n", g.After, g.Before)
 	}
@@ -147,14 +147,13 @@ func writeInspection(out io.Writer, in *walinspect.Inspection, backup string, na
 	}
 }
 
-func majorText(major int) string {
-	if major >= 90 {
-		return fmt.Sprintf("9.%d", major-90)
+// versionText names the version that wrote the WAL; zero when pgrescue did
+// not know it and the engineer's --pg-waldump read it.
+func versionText(v recovery.Version) string {
+	if v == (recovery.Version{}) {
+		return "read with --pg-waldump"
 	}
-	if major == 0 {
-		return "as --pg-waldump"
-	}
-	return fmt.Sprint(major)
+	return v.String()
 }
 
 // describeTx is one transaction: when, what, and the targets that stop

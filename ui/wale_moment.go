@@ -201,7 +201,7 @@ func (p *momentPage) Answer(m *Model, a Answer) tea.Cmd {
 func (p *momentPage) summary() []string {
 	in := p.result
 	lines := []string{fmt.Sprintf("Read %d WAL records of backup %s (segments %s to %s, PostgreSQL %s, by %s).",
-		in.Records, p.backup, in.From, in.To, majorText(in.Major), in.Waldump)}
+		in.Records, p.backup, in.From, in.To, in.Version, in.Waldump)}
 	for _, g := range in.Gaps {
 		lines = append(lines, fmt.Sprintf("Warning: the archive has no WAL between %s and %s: transactions there are not shown.", g.After, g.Before))
 	}
@@ -210,13 +210,6 @@ func (p *momentPage) summary() []string {
 	}
 	return append(lines, fmt.Sprintf("%d destructive transactions, oldest first. Relations are numbers here (tablespace/database/relfilenode): "+
 		"pgrescue wal-inspect --dsn can name them from a running server's catalog.", len(in.Transactions)))
-}
-
-func majorText(major int) string {
-	if major >= 90 {
-		return fmt.Sprintf("9.%d", major-90)
-	}
-	return strconv.Itoa(major)
 }
 
 // txHead is a transaction's commit time (UTC, and local when it differs),
@@ -286,7 +279,7 @@ func (p *momentPage) View(m *Model) string {
 		return s.String()
 	}
 	in := p.result
-	s.WriteString(wrapWords(fmt.Sprintf("Read %d WAL records, segments %s to %s (PostgreSQL %s).", in.Records, in.From, in.To, majorText(in.Major)), w) + "\n")
+	s.WriteString(wrapWords(fmt.Sprintf("Read %d WAL records, segments %s to %s (PostgreSQL %s).", in.Records, in.From, in.To, in.Version), w) + "\n")
 	for _, g := range in.Gaps {
 		s.WriteString(m.st.Warn.Render(wrapWords(fmt.Sprintf("Warning: the archive has no WAL between %s and %s: transactions there are not shown.", g.After, g.Before), w)) + "\n")
 	}

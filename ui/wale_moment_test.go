@@ -16,7 +16,7 @@ import (
 // needWaldump skips a test that reads the fixture's WAL without pg_waldump 15.
 func needWaldump(t *testing.T) {
 	t.Helper()
-	if _, err := walinspect.FindWaldump(t.Context(), 15, ""); err != nil {
+	if _, err := walinspect.FindWaldump(t.Context(), recovery.Version{Major: 15}, ""); err != nil {
 		testtool.Missing(t, "pg_waldump 15", "install it with: sudo apt-get install postgresql-15")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"pgrescue/internal/s3test"
 	"pgrescue/internal/testtool"
 	"pgrescue/internal/walefixture"
+	"pgrescue/restore/recovery"
 	"pgrescue/restore/walinspect"
 	"pgrescue/session"
 	"pgrescue/ui"
@@ -18,7 +19,7 @@ import (
 // passphrase, through the same engine as wal-inspect.
 func TestInspectReadsTheArchiveTheSessionNames(t *testing.T) {
 	testtool.EndToEnd(t)
-	if _, err := walinspect.FindWaldump(t.Context(), 15, ""); err != nil {
+	if _, err := walinspect.FindWaldump(t.Context(), recovery.Version{Major: 15}, ""); err != nil {
 		testtool.Missing(t, "pg_waldump 15", "install it with: sudo apt-get install postgresql-15")
 	}
 	srv := s3test.Start(t)
@@ -39,7 +40,7 @@ func TestInspectReadsTheArchiveTheSessionNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.Major != 15 || in.Records == 0 || events == 0 || len(in.Minutes) == 0 {
-		t.Fatalf("inspection: major %d, %d records, %d events, %d minutes", in.Major, in.Records, events, len(in.Minutes))
+	if in.Version != (recovery.Version{Major: 15}) || in.Records == 0 || events == 0 || len(in.Minutes) == 0 {
+		t.Fatalf("inspection: version %s, %d records, %d events, %d minutes", in.Version, in.Records, events, len(in.Minutes))
 	}
 }

@@ -59,6 +59,9 @@ func (l LSN) String() string {
 	return fmt.Sprintf("%X/%X", uint64(l)>>32, uint32(l))
 }
 
+// MarshalText writes the LSN in JSON as PostgreSQL prints it.
+func (l LSN) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
 // SegmentNumber is the number of the WAL segment holding l. A non-positive
 // segSize means DefaultSegmentSize, so a zero value never divides by zero.
 func (l LSN) SegmentNumber(segSize int64) uint64 {

@@ -14,11 +14,11 @@ import (
 	"pgrescue/problem"
 )
 
-// binDirCandidates are where packages put a major version's server
+// BinDirs are where packages put a major version's server
 // binaries: Debian/Ubuntu (apt.postgresql.org included), then the PGDG RPMs.
 // The version's own directory comes before PATH, which often holds only the
 // newest version's wrappers.
-func binDirCandidates(v Version) []string {
+func BinDirs(v Version) []string {
 	return []string{"/usr/lib/postgresql/" + v.String() + "/bin", "/usr/pgsql-" + v.String() + "/bin"}
 }
 
@@ -26,7 +26,7 @@ func binDirCandidates(v Version) []string {
 // version v, checked with postgres --version: a server of another major
 // version cannot read the data directory.
 func FindBinaries(v Version) (string, error) {
-	dirs := binDirCandidates(v)
+	dirs := BinDirs(v)
 	if path, err := exec.LookPath("postgres"); err == nil {
 		dirs = append(dirs, filepath.Dir(path))
 	}
@@ -79,15 +79,21 @@ var knownVersions sync.Map // versionKey → Version
 // InstalledVersion asks dir's postgres for its major version
 // (postgres --version), which is what a data directory must match.
 func InstalledVersion(ctx context.Context, dir string) (Version, error) {
+	return ProgramVersion(ctx, filepath.Join(dir, "postgres"))
+}
+
+// ProgramVersion asks a PostgreSQL program (postgres, pg_waldump, psql…)
+// for its major version: "(PostgreSQL) 9.6.24" is 9.6, "15.18" is 15.
+func ProgramVersion(ctx context.Context, program string) (Version, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, filepath.Join(dir, "postgres"), "--version").Output()
+	out, err := exec.CommandContext(ctx, program, "--version").Output()
 	if err != nil {
 		return Version{}, err
 	}
 	m := serverVersionPattern.FindStringSubmatch(string(out))
 	if m == nil {
-		return Version{}, fmt.Errorf("unexpected postgres --version output %q", strings.TrimSpace(string(out)))
+		return Version{}, fmt.Errorf("unexpected %s --version output %q", filepath.Base(program), strings.TrimSpace(string(out)))
 	}
 	text := m[1]
 	if m[1] == "9" && m[2] != "" {
@@ -95,7 +101,7 @@ func InstalledVersion(ctx context.Context, dir string) (Version, error) {
 	}
 	v, ok := parseMajor(text)
 	if !ok {
-		return Version{}, fmt.Errorf("unexpected postgres --version output %q", strings.TrimSpace(string(out)))
+		return Version{}, fmt.Errorf("unexpected %s --version output %q", filepath.Base(program), strings.TrimSpace(string(out)))
 	}
 	return v, nil
 }

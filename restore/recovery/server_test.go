@@ -315,7 +315,7 @@ func TestFindBinaries(t *testing.T) {
 		t.Errorf("%s holds %v (%v), want %s", dir, got, err, v)
 	}
 	missing := Version{9, 3}
-	if _, err := binDirVersion(binDirCandidates(missing)[0]); err == nil {
+	if _, err := binDirVersion(BinDirs(missing)[0]); err == nil {
 		t.Skip("PostgreSQL 9.3 is installed here")
 	}
 	_, err = FindBinaries(missing)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"pgrescue/problem"
+	"pgrescue/restore/pglog"
+	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
 )
 
@@ -31,17 +33,17 @@ type Event struct {
 	Segment     string // the segment fetched
 	Done, Total int    // segments read so far, of all
 	Records     int64
-	LSN         LSN
+	LSN         pglog.LSN
 }
 
 // Inspection is a finished inspection.
 type Inspection struct {
 	*Result
 	Gaps    []Gap
-	Major   int    // the PostgreSQL major version that wrote the WAL (93…96, 10…18)
-	Waldump string // the program that read it
-	From    string // the first segment read
-	To      string // the last
+	Version recovery.Version // the PostgreSQL major version that wrote the WAL
+	Waldump string           // the program that read it
+	From    string           // the first segment read
+	To      string           // the last
 }
 
 // Inspect fetches the window's segments run by run (a missing segment ends
@@ -61,7 +63,7 @@ func Inspect(ctx context.Context, req Request, report func(Event)) (*Inspection,
 	}
 	defer os.RemoveAll(dir)
 	rd := NewReader(req.Options)
-	out := &Inspection{Waldump: req.Waldump, From: req.Segments[0].Name, To: req.Segments[len(req.Segments)-1].Name}
+	out := &Inspection{From: req.Segments[0].Name, To: req.Segments[len(req.Segments)-1].Name}
 	done := 0
 	for _, run := range runs(req.Segments, req.SegmentSize) {
 		if done > 0 {
@@ -74,8 +76,8 @@ func Inspect(ctx context.Context, req Request, report func(Event)) (*Inspection,
 			done++
 			report(Event{Segment: seg.Name, Done: done, Total: len(req.Segments)})
 		}
-		if out.Waldump == "" {
-			if out.Waldump, out.Major, err = waldumpFor(ctx, filepath.Join(dir, run[0].Name)); err != nil {
+		if out.Version == (recovery.Version{}) {
+			if out.Waldump, out.Version, err = waldumpFor(ctx, filepath.Join(dir, run[0].Name), req.Waldump); err != nil {
 				return nil, err
 			}
 		}
@@ -105,25 +107,29 @@ func runs(segs []wale.WALObject, size int64) [][]wale.WALObject {
 	return all
 }
 
-// waldumpFor finds the pg_waldump of the major version that wrote a segment.
-func waldumpFor(ctx context.Context, path string) (string, int, error) {
+// waldumpFor finds the pg_waldump of the major version that wrote a segment;
+// given is --pg-waldump: checked to be of that version too.
+func waldumpFor(ctx context.Context, path, given string) (string, recovery.Version, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, problem.Wrap(err, problem.LocalIO, path, "cannot read a fetched segment", "")
+		return "", recovery.Version{}, problem.Wrap(err, problem.LocalIO, path, "cannot read a fetched segment", "")
 	}
 	defer f.Close()
 	head := make([]byte, 2)
 	if _, err := io.ReadFull(f, head); err != nil {
-		return "", 0, problem.Wrap(err, problem.Corrupt, path, "the segment is empty", "")
+		return "", recovery.Version{}, problem.Wrap(err, problem.Corrupt, path, "the segment is empty", "")
 	}
-	major, ok := MajorOfSegment(head)
+	v, ok := VersionOfSegment(head)
+	if !ok && given != "" {
+		return given, v, nil // a version pgrescue does not know: the engineer's program reads it
+	}
 	if !ok {
-		return "", 0, &problem.Error{Kind: problem.Corrupt, Subject: filepath.Base(path),
+		return "", v, &problem.Error{Kind: problem.Corrupt, Subject: filepath.Base(path),
 			Summary: fmt.Sprintf("the segment's page magic %#04x is no PostgreSQL version pgrescue knows (9.3 to 18)", uint16(head[0])|uint16(head[1])<<8),
 			Next:    "give the pg_waldump of the server that wrote it with --pg-waldump"}
 	}
-	program, err := FindWaldump(ctx, major, "")
-	return program, major, err
+	program, err := FindWaldump(ctx, v, given)
+	return program, v, err
 }
 
 // Window chooses the segments whose upload times cover commits from from to

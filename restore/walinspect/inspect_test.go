@@ -15,6 +15,7 @@ import (
 	"pgrescue/internal/pgtest"
 	"pgrescue/internal/testtool"
 	"pgrescue/problem"
+	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walinspect"
 )
@@ -90,7 +91,10 @@ func relFile(path string) string {
 func TestInspectRealWALWithAGap(t *testing.T) {
 	testtool.EndToEnd(t)
 	s, segs, oid, began := serverWAL(t)
-	major, _ := strconv.Atoi(strings.Fields(s.PSQL(t, "postgres", "SHOW server_version"))[0][:2])
+	major, err := recovery.ParseVersion(strings.Split(strings.Fields(s.PSQL(t, "postgres", "SHOW server_version"))[0], ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := walinspect.FindWaldump(t.Context(), major, ""); err != nil {
 		testtool.Missing(t, "pg_waldump", err.Error())
 	}
@@ -103,8 +107,8 @@ func TestInspectRealWALWithAGap(t *testing.T) {
 	if len(res.Transactions) != 6 {
 		t.Errorf("%d transactions shown, want the 6 steps'", len(res.Transactions))
 	}
-	if res.Major != major || len(res.Gaps) != 0 {
-		t.Fatalf("major %d, gaps %v", res.Major, res.Gaps)
+	if res.Version != major || len(res.Gaps) != 0 {
+		t.Fatalf("version %s, gaps %v", res.Version, res.Gaps)
 	}
 	docs := relFile(oid["documents"])
 	var deleted, updated, truncated, dropped *walinspect.Tx
@@ -174,18 +178,21 @@ func TestInspectRealWALWithAGap(t *testing.T) {
 
 func TestAnotherMajorsWaldumpIsRefusedByName(t *testing.T) {
 	testtool.EndToEnd(t)
-	program, err := walinspect.FindWaldump(t.Context(), 15, "")
+	program, err := walinspect.FindWaldump(t.Context(), recovery.Version{Major: 15}, "")
 	if err != nil {
 		testtool.Missing(t, "pg_waldump 15", err.Error())
 	}
-	_, err = walinspect.FindWaldump(t.Context(), 13, program)
+	_, err = walinspect.FindWaldump(t.Context(), recovery.Version{Major: 13}, program)
 	if !problem.Is(err, problem.Config) || !strings.Contains(err.Error(), "PostgreSQL 15's") || !strings.Contains(err.Error(), "postgresql-client-13") {
 		t.Fatalf("%v", err)
 	}
-	if major, ok := walinspect.MajorOfSegment([]byte{0x10, 0xD1}); !ok || major != 15 {
-		t.Errorf("0xD110: %d %v", major, ok)
+	if v, ok := walinspect.VersionOfSegment([]byte{0x10, 0xD1}); !ok || v != (recovery.Version{Major: 15}) {
+		t.Errorf("0xD110: %s %v", v, ok)
 	}
-	if _, ok := walinspect.MajorOfSegment([]byte{0, 0}); ok {
+	if v, ok := walinspect.VersionOfSegment([]byte{0x93, 0xD0}); !ok || v.String() != "9.6" {
+		t.Errorf("0xD093: %s %v", v, ok)
+	}
+	if _, ok := walinspect.VersionOfSegment([]byte{0, 0}); ok {
 		t.Error("a zero page read as a version")
 	}
 }

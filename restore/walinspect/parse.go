@@ -12,23 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"pgrescue/restore/pglog"
 )
-
-// LSN is a WAL position.
-type LSN uint64
-
-func (l LSN) String() string { return fmt.Sprintf("%X/%08X", uint64(l)>>32, uint64(l)&0xFFFFFFFF) }
-
-// ParseLSN reads PostgreSQL's "16/B374D848" form.
-func ParseLSN(s string) (LSN, error) {
-	hi, lo, ok := strings.Cut(strings.TrimSpace(s), "/")
-	h, err1 := strconv.ParseUint(hi, 16, 32)
-	l, err2 := strconv.ParseUint(lo, 16, 32)
-	if !ok || err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("%q is not an LSN (the form is 16/B374D848)", s)
-	}
-	return LSN(h<<32 | l), nil
-}
 
 // RelFile names a relation's files as the WAL does: tablespace, database
 // and relfilenode (not the relation's OID: they differ after a rewrite).
@@ -41,9 +27,6 @@ func (r RelFile) String() string { return fmt.Sprintf("%d/%d/%d", r.Tablespace, 
 // MarshalText names the relation in JSON as pg_waldump does: "1663/5/16384".
 func (r RelFile) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-// MarshalText writes an LSN in PostgreSQL's form in JSON.
-func (l LSN) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
-
 // firstUserOID is PostgreSQL's FirstNormalObjectId: objects below it come
 // with initdb (the catalogs), so rows changed there are schema changes.
 const firstUserOID = 16384
@@ -55,7 +38,7 @@ func (r RelFile) Catalog() bool { return r.Node < firstUserOID }
 type Record struct {
 	Rmgr string
 	Xid  uint32
-	LSN  LSN
+	LSN  pglog.LSN
 	Desc string
 }
 
@@ -72,7 +55,7 @@ func ParseRecord(line string) (Record, bool) {
 	if err != nil {
 		return Record{}, false
 	}
-	lsn, err := ParseLSN(m[3])
+	lsn, err := pglog.ParseLSN(m[3])
 	if err != nil {
 		return Record{}, false
 	}

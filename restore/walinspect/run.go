@@ -7,87 +7,61 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"pgrescue/problem"
+	"pgrescue/restore/recovery"
 	"pgrescue/shellcmd"
 )
 
 // pageMagic is XLOG_PAGE_MAGIC, the first two bytes of every WAL page, per
 // PostgreSQL major version (src/include/access/xlog_internal.h).
-var pageMagic = map[uint16]int{
-	0xD075: 93, 0xD07E: 94, 0xD087: 95, 0xD093: 96, 0xD097: 10, 0xD098: 11,
-	0xD101: 12, 0xD106: 13, 0xD10D: 14, 0xD110: 15, 0xD113: 16, 0xD116: 17, 0xD118: 18,
+var pageMagic = map[uint16]recovery.Version{
+	0xD075: {Major: 9, Minor: 3}, 0xD07E: {Major: 9, Minor: 4}, 0xD087: {Major: 9, Minor: 5}, 0xD093: {Major: 9, Minor: 6},
+	0xD097: {Major: 10}, 0xD098: {Major: 11}, 0xD101: {Major: 12}, 0xD106: {Major: 13}, 0xD10D: {Major: 14},
+	0xD110: {Major: 15}, 0xD113: {Major: 16}, 0xD116: {Major: 17}, 0xD118: {Major: 18},
 }
 
-// MajorOfSegment reads the PostgreSQL major version that wrote a WAL
-// segment from its first page's magic: 93 to 96 for 9.3 to 9.6, then 10 to
-// 18. ok is false for a magic pgrescue does not know.
-func MajorOfSegment(head []byte) (major int, ok bool) {
+// VersionOfSegment reads the PostgreSQL major version that wrote a WAL
+// segment from its first page's magic; ok is false for a magic pgrescue
+// does not know.
+func VersionOfSegment(head []byte) (v recovery.Version, ok bool) {
 	if len(head) < 2 {
-		return 0, false
+		return v, false
 	}
-	major, ok = pageMagic[uint16(head[0])|uint16(head[1])<<8]
-	return major, ok
+	v, ok = pageMagic[uint16(head[0])|uint16(head[1])<<8]
+	return v, ok
 }
 
-// majorName is how people write a major version: 9.6, 15.
-func majorName(major int) string {
-	if major >= 90 {
-		return fmt.Sprintf("9.%d", major-90)
-	}
-	return strconv.Itoa(major)
-}
-
-var toolVersion = regexp.MustCompile(`\(PostgreSQL\) (\d+)(?:\.(\d+))?`)
-
-// toolMajor runs program --version.
-func toolMajor(ctx context.Context, program string) (int, error) {
-	out, err := exec.CommandContext(ctx, program, "--version").Output()
-	if err != nil {
-		return 0, err
-	}
-	m := toolVersion.FindStringSubmatch(string(out))
-	if m == nil {
-		return 0, fmt.Errorf("%s --version printed %q", program, strings.TrimSpace(string(out)))
-	}
-	major, _ := strconv.Atoi(m[1])
-	if major == 9 {
-		minor, _ := strconv.Atoi(m[2])
-		major = 90 + minor
-	}
-	return major, nil
-}
-
-// FindWaldump returns the program that reads WAL of this major version:
-// pg_waldump (pg_xlogdump before 10) of the same major, from Debian's
-// /usr/lib/postgresql/N/bin, the RPMs' /usr/pgsql-N/bin or PATH; given is
-// the engineer's --pg-waldump, checked the same way.
-func FindWaldump(ctx context.Context, major int, given string) (string, error) {
+// FindWaldump returns the program that reads WAL of version v: pg_waldump
+// (pg_xlogdump before 10) of the same major, where that version's server
+// programs are installed or on PATH; given is the engineer's --pg-waldump,
+// checked the same way.
+func FindWaldump(ctx context.Context, v recovery.Version, given string) (string, error) {
 	name := "pg_waldump"
-	if major >= 90 {
+	if !v.AtLeast(10, 0) {
 		name = "pg_xlogdump"
 	}
 	candidates := []string{given}
 	if given == "" {
-		v := majorName(major)
-		candidates = []string{"/usr/lib/postgresql/" + v + "/bin/" + name, "/usr/pgsql-" + v + "/bin/" + name}
+		candidates = nil
+		for _, dir := range recovery.BinDirs(v) {
+			candidates = append(candidates, filepath.Join(dir, name))
+		}
 		if path, err := exec.LookPath(name); err == nil {
 			candidates = append(candidates, path)
 		}
 	}
 	var seen []string
 	for _, c := range candidates {
-		found, err := toolMajor(ctx, c)
+		found, err := recovery.ProgramVersion(ctx, c)
 		if err != nil {
 			continue
 		}
-		if found == major {
+		if found == v {
 			return c, nil
 		}
-		seen = append(seen, fmt.Sprintf("%s is PostgreSQL %s's", c, majorName(found)))
+		seen = append(seen, fmt.Sprintf("%s is PostgreSQL %s's", c, found))
 	}
 	detail := "looked in " + strings.Join(candidates, ", ")
 	if len(seen) > 0 {
@@ -95,9 +69,9 @@ func FindWaldump(ctx context.Context, major int, given string) (string, error) {
 	}
 	return "", &problem.Error{
 		Kind: problem.Config, Subject: name,
-		Summary: fmt.Sprintf("no %s of PostgreSQL %s was found: the archived WAL was written by PostgreSQL %s", name, majorName(major), majorName(major)),
+		Summary: fmt.Sprintf("no %s of PostgreSQL %s was found: the archived WAL was written by PostgreSQL %s", name, v, v),
 		Detail:  detail,
-		Next:    fmt.Sprintf("install it (Debian: apt-get install postgresql-client-%s, or postgresql-%s), or give its path with --pg-waldump", majorName(major), majorName(major)),
+		Next:    fmt.Sprintf("install it (Debian: apt-get install postgresql-client-%s, or postgresql-%s), or give its path with --pg-waldump", v, v),
 	}
 }
 

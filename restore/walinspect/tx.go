@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"pgrescue/restore/pglog"
 )
 
 // Counts are rows changed in one relation.
@@ -21,8 +23,8 @@ type Tx struct {
 	Xid       uint32
 	Committed bool      // false: aborted
 	At        time.Time // its commit (or abort) time, UTC
-	LSN       LSN       // its commit (or abort) record
-	First     LSN       // its first record read
+	LSN       pglog.LSN // its commit (or abort) record
+	First     pglog.LSN // its first record read
 	Rows      map[RelFile]*Counts
 	Created   []RelFile // relation files made: CREATE TABLE, TRUNCATE, a rewrite
 	Removed   []RelFile // relation files removed at commit: DROP, TRUNCATE, a rewrite
@@ -122,14 +124,14 @@ type Result struct {
 	Transactions []*Tx     // the destructive ones, in commit order
 	Minutes      []*Minute // every minute with a commit or abort
 	Records      int64
-	First, Last  LSN
+	First, Last  pglog.LSN
 	Unfinished   int // transactions still open at the end of the WAL read
 }
 
 // Progress is reported every few thousand records.
 type Progress struct {
 	Records int64
-	LSN     LSN
+	LSN     pglog.LSN
 }
 
 // Reader sums up pg_waldump's output as it streams: memory holds the open
