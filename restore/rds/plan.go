@@ -165,7 +165,7 @@ func (p *Plan) fromSnapshot(ctx context.Context, id string) error {
 
 func (p *Plan) fromSource(ctx context.Context, req Request) error {
 	p.Method = PointInTime
-	st, err := p.client.Status(ctx, req.Source, req.Now)
+	st, err := p.client.pointInTime(ctx, req.Source, req.Now)
 	if err != nil {
 		return err
 	}

@@ -328,3 +328,20 @@ func TestSimUsualDurationFromPastRestores(t *testing.T) {
 		t.Fatalf("same class: %+v %s", u, u)
 	}
 }
+
+// TestSimPointInTimePlanReadsOnlyWhatItNeeds: a point-in-time plan reads
+// the instance, its window and the new name, not the snapshots, which
+// rds-status (and the wizard's restore point) list.
+func TestSimPointInTimePlanReadsOnlyWhatItNeeds(t *testing.T) {
+	h := startSim(t, 3)
+	if _, err := h.engine.Prepare(context.Background(), rds.Request{Source: govukSource.ID, Latest: true, Target: "llm-restored", Now: h.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, r := range h.sim.Requests() {
+		actions = append(actions, r.Action)
+	}
+	if want := []string{"DescribeDBInstances", "DescribeDBInstanceAutomatedBackups", "DescribeDBInstances"}; !slices.Equal(actions, want) {
+		t.Errorf("the plan asked %v, want %v", actions, want)
+	}
+}

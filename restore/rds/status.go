@@ -133,6 +133,28 @@ func (c *Client) exists(ctx context.Context, id string) (bool, error) {
 // its window when it exists, its snapshots, and retained automated backups
 // of an instance of that name that was deleted.
 func (c *Client) Status(ctx context.Context, id string, now time.Time) (*Status, error) {
+	st, err := c.pointInTime(ctx, id, now)
+	if err != nil {
+		return nil, err
+	}
+	if st.Snapshots, err = c.Snapshots(ctx, id); err != nil {
+		return nil, err
+	}
+	if st.Instance != nil {
+		if st.Retained, err = c.retained(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	if st.Instance == nil && len(st.Snapshots) == 0 && len(st.Retained) == 0 {
+		return nil, c.explain(ctx, notFoundError(id), call{"DescribeDBInstances", id})
+	}
+	return st, nil
+}
+
+// pointInTime reads what a point-in-time restore of id starts from: the
+// instance and its window, or, when it is gone, the automated backups AWS
+// kept of it. It lists no snapshots: a restore to a time needs none.
+func (c *Client) pointInTime(ctx context.Context, id string, now time.Time) (*Status, error) {
 	st := &Status{ID: id, Region: c.region}
 	in, err := c.Describe(ctx, id)
 	switch {
@@ -143,19 +165,12 @@ func (c *Client) Status(ctx context.Context, id string, now time.Time) (*Status,
 			return nil, err
 		}
 		st.Window = &w
+		return st, nil
 	case !isNotFoundProblem(err):
 		return nil, err
 	}
-	if st.Snapshots, err = c.Snapshots(ctx, id); err != nil {
-		return nil, err
-	}
-	if st.Retained, err = c.retained(ctx, id); err != nil {
-		return nil, err
-	}
-	if st.Instance == nil && len(st.Snapshots) == 0 && len(st.Retained) == 0 {
-		return nil, c.explain(ctx, notFoundError(id), call{"DescribeDBInstances", id})
-	}
-	return st, nil
+	st.Retained, err = c.retained(ctx, id)
+	return st, err
 }
 
 // window is the instance's point-in-time window: the earliest from its
@@ -217,16 +232,21 @@ func (c *Client) Snapshot(ctx context.Context, idOrARN string) (*Snapshot, error
 // retained lists automated backups kept after an instance of that name was
 // deleted.
 func (c *Client) retained(ctx context.Context, id string) ([]RetainedBackup, error) {
-	out, err := c.rds.DescribeDBInstanceAutomatedBackups(ctx, &rds.DescribeDBInstanceAutomatedBackupsInput{
+	var backups []types.DBInstanceAutomatedBackup
+	pages := rds.NewDescribeDBInstanceAutomatedBackupsPaginator(c.rds, &rds.DescribeDBInstanceAutomatedBackupsInput{
 		Filters: []types.Filter{{Name: aws.String("status"), Values: []string{"retained"}}}})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, c.explain(ctx, err, call{"DescribeDBInstanceAutomatedBackups", id})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if isNotFound(err) {
+			break
+		}
+		if err != nil {
+			return nil, c.explain(ctx, err, call{"DescribeDBInstanceAutomatedBackups", id})
+		}
+		backups = append(backups, page.DBInstanceAutomatedBackups...)
 	}
 	var kept []RetainedBackup
-	for _, b := range out.DBInstanceAutomatedBackups {
+	for _, b := range backups {
 		// Without an ARN it cannot be restored from (moto lists such ones).
 		if aws.ToString(b.DBInstanceIdentifier) != id || aws.ToString(b.Status) != "retained" || b.DBInstanceAutomatedBackupsArn == nil {
 			continue
