@@ -20,7 +20,7 @@ func InspectBackup(ctx context.Context, a *wale.Archive, backup string, req Requ
 		return nil, b, err
 	}
 	window := wale.NewWindow(b, objects, a.SegmentSize)
-	req.Segments = Window(window.Segments, req.Options.From, req.Options.To)
+	req.Segments = SegmentsBetween(window.Segments, req.Options.From, req.Options.To)
 	req.SegmentSize = a.SegmentSize
 	req.Fetch = func(ctx context.Context, name, dest string) error {
 		_, err := a.FetchWAL(ctx, name, dest)

@@ -132,10 +132,10 @@ func waldumpFor(ctx context.Context, path, given string) (string, recovery.Versi
 	return program, v, err
 }
 
-// Window chooses the segments whose upload times cover commits from from to
+// SegmentsBetween chooses the segments whose upload times cover commits from from to
 // to: from the last one uploaded before from (it holds the commits just
 // before its upload) to the first uploaded after to. Zero times do not bound.
-func Window(segs []wale.WALObject, from, to time.Time) []wale.WALObject {
+func SegmentsBetween(segs []wale.WALObject, from, to time.Time) []wale.WALObject {
 	first, last := 0, len(segs)-1
 	if !from.IsZero() {
 		for i, s := range segs {

@@ -2,12 +2,14 @@ package walinspect
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"pgrescue/restore/pglog"
+	"pgrescue/restore/wale"
 )
 
 // The fixture is real pg_waldump 15 output (TZ=UTC) of: DELETE of 200 rows
@@ -122,5 +124,36 @@ func TestParseRecordAndLSN(t *testing.T) {
 	}
 	if rel, ok := pathRel("pg_tblspc/16400/PG_15_202209061/5/16394"); !ok || rel != (RelFile{16400, 5, 16394}) {
 		t.Errorf("tablespace path: %v", rel)
+	}
+}
+
+// TestSegmentsBetweenCoverTheCommits: the last segment uploaded before
+// from holds commits just before its upload, so it is kept; the first
+// uploaded after to holds commits up to it.
+func TestSegmentsBetweenCoverTheCommits(t *testing.T) {
+	at := time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC)
+	var segs []wale.WALObject
+	for i := range 6 {
+		segs = append(segs, wale.WALObject{Name: fmt.Sprint(i), LastModified: at.Add(time.Duration(i) * 10 * time.Minute)})
+	}
+	names := func(s []wale.WALObject) (out []string) {
+		for _, o := range s {
+			out = append(out, o.Name)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		from, to time.Time
+		want     []string
+	}{
+		{time.Time{}, time.Time{}, []string{"0", "1", "2", "3", "4", "5"}},
+		{at.Add(15 * time.Minute), at.Add(25 * time.Minute), []string{"1", "2", "3"}},
+		{at.Add(20 * time.Minute), time.Time{}, []string{"1", "2", "3", "4", "5"}},
+		{time.Time{}, at.Add(5 * time.Minute), []string{"0", "1"}},
+		{at.Add(2 * time.Hour), time.Time{}, []string{"5"}},
+	} {
+		if got := names(SegmentsBetween(segs, tc.from, tc.to)); !slices.Equal(got, tc.want) {
+			t.Errorf("from %s to %s: %v, want %v", tc.from.Format("15:04"), tc.to.Format("15:04"), got, tc.want)
+		}
 	}
 }
