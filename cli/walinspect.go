@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"pgrescue/restore/pgdump"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/walinspect"
 )
@@ -79,7 +80,8 @@ func (w *walInspect) run(ctx context.Context, cl *commandLine, cmd *cobra.Comman
 	}
 	var names *walinspect.Names
 	if w.dsn != "" {
-		if names, err = (walinspect.Catalog{DSN: w.dsn, Psql: w.psql}).Load(ctx); err != nil {
+		catalog := walinspect.Catalog{Server: pgdump.Server{DSN: w.dsn, Psql: w.psql}, Source: w.dsn}
+		if names, err = catalog.Load(ctx); err != nil {
 			return err
 		}
 	}

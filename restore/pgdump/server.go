@@ -24,6 +24,9 @@ type Server struct {
 	Host string
 	Port string
 	User string
+	// DSN is a libpq connection string without dbname ("host=db1 port=5432
+	// user=postgres"), used instead of Host, Port and User when set.
+	DSN  string
 	Psql string // the psql program; "psql" on PATH unless set
 	// MaintenanceDB is the database psql connects to before the dump's
 	// CREATE DATABASE and for the checks; "postgres" unless set.
@@ -53,6 +56,9 @@ func (s Server) maintenanceDB() string {
 // or PGPASSWORD, never from the command line.
 func (s Server) connArgs(db string) []string {
 	args := []string{"-X", "-w", "-v", "ON_ERROR_STOP=1"}
+	if s.DSN != "" {
+		return append(args, "-d", strings.TrimSpace(s.DSN+" dbname="+quoteConn(db)))
+	}
 	if s.Host != "" {
 		args = append(args, "-h", s.Host)
 	}
@@ -65,8 +71,16 @@ func (s Server) connArgs(db string) []string {
 	return append(args, "-d", db)
 }
 
+// quoteConn quotes a value for a libpq connection string.
+func quoteConn(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
 // String names the server in messages: what libpq will use.
 func (s Server) String() string {
+	if s.DSN != "" {
+		return "PostgreSQL at " + s.DSN
+	}
 	host := cmp.Or(s.Host, os.Getenv("PGHOST"), "the local socket")
 	port := cmp.Or(s.Port, os.Getenv("PGPORT"), "5432")
 	user := cmp.Or(s.User, os.Getenv("PGUSER"), currentUser())
@@ -145,8 +159,12 @@ func (s Server) psqlError(ctx context.Context, err error, stderr, db string) err
 	}
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) && exitErr.ExitCode() == 2 || connectFailure.MatchString(firstLine(stderr)) {
+		settings := "-h/-p/-U (or PGHOST, PGPORT, PGUSER)"
+		if s.DSN != "" {
+			settings = "the connection string (libpq's host=… port=… user=…)"
+		}
 		e := problem.Wrap(err, problem.ServerUnreachable, s.String()+", database "+db, "cannot connect to the PostgreSQL server",
-			"check -h/-p/-U (or PGHOST, PGPORT, PGUSER), that the server is running, and that pg_hba.conf lets this user in; a password goes in ~/.pgpass or PGPASSWORD, never on the command line")
+			"check "+settings+", that the server is running, and that pg_hba.conf lets this user in; a password goes in ~/.pgpass or PGPASSWORD, never on the command line")
 		e.Detail = psqlMessage(stderr)
 		return e
 	}

@@ -15,6 +15,7 @@ import (
 	"pgrescue/internal/pgtest"
 	"pgrescue/internal/testtool"
 	"pgrescue/problem"
+	"pgrescue/restore/pgdump"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walinspect"
@@ -136,7 +137,8 @@ func TestInspectRealWALWithAGap(t *testing.T) {
 	}
 
 	// Names from the server: the living table by name, the dropped one by number.
-	names, err := walinspect.Catalog{DSN: "host=127.0.0.1 port=" + strconv.Itoa(s.Port) + " user=" + s.User, Psql: filepath.Join(s.Bin, "psql")}.Load(t.Context())
+	dsn := "host=127.0.0.1 port=" + strconv.Itoa(s.Port) + " user=" + s.User
+	names, err := walinspect.Catalog{Server: pgdump.Server{DSN: dsn, Psql: filepath.Join(s.Bin, "psql")}, Source: dsn}.Load(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +153,7 @@ func TestInspectRealWALWithAGap(t *testing.T) {
 	if got := names.Database(firstRel(deleted).Database); got != "postgres" {
 		t.Errorf("database: %q", got)
 	}
-	if _, err := (walinspect.Catalog{DSN: "host=127.0.0.1 port=1 connect_timeout=2"}).Load(t.Context()); !problem.Is(err, problem.ServerUnreachable) {
+	if _, err := (walinspect.Catalog{Server: pgdump.Server{DSN: "host=127.0.0.1 port=1 connect_timeout=2"}}).Load(t.Context()); !problem.Is(err, problem.ServerUnreachable) || !strings.Contains(err.Error(), "check the connection string") {
 		t.Errorf("no server: %v", err)
 	}
 

@@ -1,14 +1,10 @@
 package walinspect
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
-
-	"pgrescue/problem"
 )
 
 // Names turn the WAL's numbers into what people call things: relation
@@ -51,40 +47,17 @@ func (n *Names) Database(oid uint32) string {
 	return "database " + strconv.FormatUint(uint64(oid), 10)
 }
 
-// Catalog reads names with psql from the server dsn names (a libpq
-// connection string without dbname: "host=db1 port=5432 user=postgres"),
-// one query per database that accepts connections.
+// Catalog reads names from a server's catalog, one query per database
+// that accepts connections.
 type Catalog struct {
-	DSN  string
-	Psql string // "" is psql on PATH
+	Server Querier
+	Source string // the server, for messages
 }
 
-func (c Catalog) query(ctx context.Context, db, sql string) ([][]string, error) {
-	program := c.Psql
-	if program == "" {
-		program = "psql"
-	}
-	conn := strings.TrimSpace(c.DSN + " dbname=" + quoteConn(db))
-	cmd := exec.CommandContext(ctx, program, "-X", "-w", "-A", "-t", "-q", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", conn, "-c", sql)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, &problem.Error{Kind: problem.ServerUnreachable, Subject: "--dsn " + c.DSN,
-			Summary: "the server that names the relations could not be queried", Detail: strings.TrimSpace(stderr.String()),
-			Next: "check --dsn (libpq's form: host=… port=… user=…; passwords from ~/.pgpass), or leave it out to see numbers"}
-	}
-	var rows [][]string
-	for _, line := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
-		if line != "" {
-			rows = append(rows, strings.Split(line, "\t"))
-		}
-	}
-	return rows, nil
-}
-
-// quoteConn quotes a value for a libpq connection string.
-func quoteConn(v string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+// Querier runs one SQL statement on a database and returns its rows
+// (pgdump.Server, psql with libpq's settings or a DSN).
+type Querier interface {
+	Query(ctx context.Context, db, sql string) ([][]string, error)
 }
 
 // relationsSQL lists a database's relations with the file numbers the WAL
@@ -97,8 +70,8 @@ const relationsSQL = `SELECT COALESCE(NULLIF(c.reltablespace, 0), d.dattablespac
 
 // Load reads every database's relations.
 func (c Catalog) Load(ctx context.Context) (*Names, error) {
-	n := &Names{Source: c.DSN, Databases: map[uint32]string{}, Files: map[RelFile]string{}, OIDs: map[[2]uint32]string{}}
-	dbs, err := c.query(ctx, "postgres", "SELECT oid, datname, datallowconn FROM pg_database")
+	n := &Names{Source: c.Source, Databases: map[uint32]string{}, Files: map[RelFile]string{}, OIDs: map[[2]uint32]string{}}
+	dbs, err := c.Server.Query(ctx, "postgres", "SELECT oid, datname, datallowconn FROM pg_database")
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +84,7 @@ func (c Catalog) Load(ctx context.Context) (*Names, error) {
 		if row[2] != "t" {
 			continue
 		}
-		rels, err := c.query(ctx, row[1], relationsSQL)
+		rels, err := c.Server.Query(ctx, row[1], relationsSQL)
 		if err != nil {
 			return nil, fmt.Errorf("database %s: %w", row[1], err)
 		}
