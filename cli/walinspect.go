@@ -45,7 +45,7 @@ func (cl *commandLine) walInspectCommand() *cobra.Command {
 	f.Uint32Var(&w.database, "database-oid", 0, "only this database's relations (its OID, as in base/OID)")
 	intInRange(f, &w.minRows, "min-rows", 100, 1, 1<<30, "rows deleted or updated that make a transaction worth showing")
 	f.StringVar(&w.waldump, "pg-waldump", "", "the pg_waldump to use (default: the one of the archive's major version)")
-	f.StringVar(&w.tempDir, "tempdir", "", "a folder with room for one run of the window's segments")
+	f.StringVar(&w.tempDir, "tempdir", "", "a folder with room for 256 MiB of WAL (two chunks of segments)")
 	f.StringVar(&w.dsn, "dsn", "", "a server whose catalog names the relations: libpq's host=… port=… user=… (no dbname)")
 	f.StringVar(&w.psql, "psql", "", "the psql that queries --dsn (default: psql on PATH)")
 	f.BoolVar(&w.asJSON, "json", false, "print JSON")

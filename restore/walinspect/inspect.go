@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"pgrescue/problem"
@@ -22,6 +23,7 @@ type Request struct {
 	Fetch   func(ctx context.Context, name, dest string) error
 	Waldump string // pg_waldump to use; "" finds the one of the WAL's major version
 	TempDir string // where segments wait for pg_waldump; "" is the system's
+	Workers int    // segments fetched at once; 0 is DefaultWorkers
 	Options Options
 }
 
@@ -46,51 +48,118 @@ type Inspection struct {
 	To      string           // the last
 }
 
-// Inspect fetches the window's segments run by run (a missing segment ends
-// a run: the gap is reported and the inspection goes on after it), reads
-// each run with pg_waldump, and sums the transactions up. Only one run of
-// segments is on disk at a time, removed once read.
+// chunkBytes is how much WAL one pg_waldump run reads: enough that
+// starting it costs nothing, little enough that the next chunk is fetched
+// while this one is read, and the disk holds two chunks, not the window.
+var chunkBytes int64 = 128 << 20
+
+// DefaultWorkers is how many segments are fetched at once: decrypting and
+// decompressing, not reading, is the slow part.
+const DefaultWorkers = 2
+
+// Inspect fetches the window's segments and reads them with pg_waldump as
+// they arrive, chunk by chunk, summing the transactions up. A missing
+// segment ends a run: the gap is reported and the inspection goes on
+// after it. The disk holds at most two chunks of segments.
 func Inspect(ctx context.Context, req Request, report func(Event)) (*Inspection, error) {
 	if len(req.Segments) == 0 {
 		return nil, problem.New(problem.NoBackups, "WAL", "the archive holds no WAL segment in this window", "widen --from/--to, or check the archive with pgrescue wal-list")
 	}
-	if report == nil {
-		report = func(Event) {}
-	}
 	dir, err := os.MkdirTemp(req.TempDir, "pgrescue-wal-inspect-*")
 	if err != nil {
-		return nil, problem.Wrap(err, problem.LocalIO, req.TempDir, "cannot make a folder for the WAL to inspect", "give --tempdir with room for the window's WAL")
+		return nil, problem.Wrap(err, problem.LocalIO, req.TempDir, "cannot make a folder for the WAL to inspect", "give --tempdir with room for 256 MiB of WAL")
 	}
 	defer os.RemoveAll(dir)
-	rd := NewReader(req.Options)
-	out := &Inspection{From: req.Segments[0].Name, To: req.Segments[len(req.Segments)-1].Name}
-	done := 0
+	ins := &inspection{req: req, dir: dir, report: serialized(report), rd: NewReader(req.Options),
+		out: &Inspection{From: req.Segments[0].Name, To: req.Segments[len(req.Segments)-1].Name}}
+	read := 0
 	for _, run := range runs(req.Segments, req.SegmentSize) {
-		if done > 0 {
-			out.Gaps = append(out.Gaps, Gap{After: req.Segments[done-1].Name, Before: run[0].Name})
+		if read > 0 {
+			ins.out.Gaps = append(ins.out.Gaps, Gap{After: req.Segments[read-1].Name, Before: run[0].Name})
 		}
-		for _, seg := range run {
-			if err := req.Fetch(ctx, seg.Name, filepath.Join(dir, seg.Name)); err != nil {
-				return nil, err
-			}
-			done++
-			report(Event{Segment: seg.Name, Done: done, Total: len(req.Segments)})
-		}
-		if out.Version == (recovery.Version{}) {
-			if out.Waldump, out.Version, err = waldumpFor(ctx, filepath.Join(dir, run[0].Name), req.Waldump); err != nil {
-				return nil, err
-			}
-		}
-		progress := func(p Progress) { report(Event{Done: done, Total: len(req.Segments), Records: p.Records, LSN: p.LSN}) }
-		if err := Dump(ctx, out.Waldump, dir, run[0].Name, run[len(run)-1].Name, rd, progress); err != nil {
+		if err := ins.run(ctx, run, read); err != nil {
 			return nil, err
 		}
-		for _, seg := range run {
-			os.Remove(filepath.Join(dir, seg.Name))
+		read += len(run)
+	}
+	ins.out.Result = ins.rd.Result()
+	return ins.out, nil
+}
+
+// inspection is one Inspect under way.
+type inspection struct {
+	req    Request
+	dir    string
+	report func(Event)
+	rd     *Reader
+	out    *Inspection
+}
+
+// run reads one run of consecutive segments: pg_waldump reads chunk after
+// chunk while the fetcher fills the next. A chunk starts at the segment
+// of the last record read, as a record can cross into the next segment
+// and pg_waldump leaves out one that crosses the end of its last file;
+// the Reader skips the records it was fed already.
+func (ins *inspection) run(ctx context.Context, run []wale.WALObject, before int) error {
+	per := max(1, int(chunkBytes/max(ins.req.SegmentSize, 1)))
+	f := startFetching(ctx, ins.req, ins.dir, run, 2*per+1, func(fetched int, name string) {
+		ins.report(Event{Segment: name, Done: before + fetched, Total: len(ins.req.Segments)})
+	})
+	defer f.stop()
+	ins.rd.Continue()
+	first := 0
+	for last := min(per, len(run)) - 1; ; last = min(last+per, len(run)-1) {
+		if err := f.wait(last); err != nil {
+			return err
+		}
+		if err := ins.dump(ctx, run, first, last); err != nil {
+			return err
+		}
+		if last == len(run)-1 {
+			return nil
+		}
+		next := max(segmentOf(run, ins.rd.Last(), ins.req.SegmentSize, first), last+1-per)
+		f.release(first, next)
+		first = next
+	}
+}
+
+// dump reads run[first..last] with pg_waldump, found from the first
+// segment the first time.
+func (ins *inspection) dump(ctx context.Context, run []wale.WALObject, first, last int) error {
+	out := ins.out
+	if out.Version == (recovery.Version{}) {
+		var err error
+		if out.Waldump, out.Version, err = waldumpFor(ctx, filepath.Join(ins.dir, run[first].Name), ins.req.Waldump); err != nil {
+			return err
 		}
 	}
-	out.Result = rd.Result()
-	return out, nil
+	progress := func(p Progress) { ins.report(Event{Records: p.Records, LSN: p.LSN}) }
+	return Dump(ctx, out.Waldump, ins.dir, run[first].Name, run[last].Name, ins.rd, progress)
+}
+
+// segmentOf is the index in run, from from on, of the segment holding lsn.
+func segmentOf(run []wale.WALObject, lsn pglog.LSN, size int64, from int) int {
+	for i := len(run) - 1; i > from; i-- {
+		if run[i].Segment.Number(size)*uint64(size) <= uint64(lsn) {
+			return i
+		}
+	}
+	return from
+}
+
+// serialized makes report safe to call from the fetchers and the reader:
+// callers see one call at a time.
+func serialized(report func(Event)) func(Event) {
+	if report == nil {
+		return func(Event) {}
+	}
+	var mu sync.Mutex
+	return func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		report(e)
+	}
 }
 
 // runs splits segments at every gap in their numbering.

@@ -2,6 +2,7 @@ package walinspect_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -50,17 +51,7 @@ func serverWAL(t *testing.T) (s *pgtest.Server, segs []wale.WALObject, oid map[s
 	}
 	// Files after the current one are old segments recycled for later use,
 	// never archived.
-	current := s.PSQL(t, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())")
-	entries, err := os.ReadDir(filepath.Join(s.DataDir, "pg_wal"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if segmentName.MatchString(e.Name()) && e.Name() <= current {
-			seg, _ := wale.ParseSegment(e.Name())
-			segs = append(segs, wale.WALObject{Name: e.Name(), Kind: wale.WALSegment, Segment: seg})
-		}
-	}
+	segs = walSegments(t, s)
 	return s, segs, oid, began
 }
 
@@ -197,4 +188,102 @@ func TestAnotherMajorsWaldumpIsRefusedByName(t *testing.T) {
 	if _, ok := walinspect.VersionOfSegment([]byte{0, 0}); ok {
 		t.Error("a zero page read as a version")
 	}
+}
+
+// TestInspectInChunksReadsEveryRecordOnce: WAL written without a switch,
+// so records cross from segment to segment, read one segment per
+// pg_waldump run must sum up exactly as one run over it all, with at
+// most three segments on disk at a time. A segment that cannot be
+// fetched stops the inspection with its error, leaving no file behind.
+func TestInspectInChunksReadsEveryRecordOnce(t *testing.T) {
+	testtool.EndToEnd(t)
+	s := pgtest.Start(t)
+	s.PSQL(t, "postgres", "ALTER SYSTEM SET wal_keep_size = '1GB'")
+	s.PSQL(t, "postgres", "SELECT pg_reload_conf()")
+	began := time.Now()
+	s.PSQL(t, "postgres", "CREATE TABLE t (id int, body text); INSERT INTO t SELECT g, repeat(md5(g::text), 10) FROM generate_series(1, 200000) g")
+	s.PSQL(t, "postgres", "DELETE FROM t WHERE id % 3 = 0")
+	s.PSQL(t, "postgres", "UPDATE t SET body = 'x' WHERE id % 5 = 0")
+	s.PSQL(t, "postgres", "SELECT pg_switch_wal()")
+	segs := walSegments(t, s)
+	if len(segs) < 4 {
+		t.Fatalf("only %d segments of WAL", len(segs))
+	}
+	if _, err := walinspect.FindWaldump(t.Context(), recovery.Version{Major: 15}, ""); err != nil {
+		testtool.Missing(t, "pg_waldump", err.Error())
+	}
+	pgWAL := filepath.Join(s.DataDir, "pg_wal")
+	temp := t.TempDir()
+	req := walinspect.Request{Segments: segs, SegmentSize: 16 << 20, Fetch: copyFrom(pgWAL), TempDir: temp,
+		Options: walinspect.Options{From: began}}
+	whole, err := walinspect.Inspect(t.Context(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	walinspect.SetChunkBytes(t, 16<<20)
+	var most int
+	req.Fetch = func(ctx context.Context, name, dest string) error {
+		entries, _ := os.ReadDir(filepath.Dir(dest))
+		most = max(most, len(entries)+1)
+		return copyFrom(pgWAL)(ctx, name, dest)
+	}
+	chunked, err := walinspect.Inspect(t.Context(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chunked.Records != whole.Records || chunked.First != whole.First || chunked.Last != whole.Last || chunked.Unfinished != whole.Unfinished {
+		t.Errorf("in chunks: %d records %s..%s, %d unfinished; in one run: %d records %s..%s, %d unfinished",
+			chunked.Records, chunked.First, chunked.Last, chunked.Unfinished, whole.Records, whole.First, whole.Last, whole.Unfinished)
+	}
+	if summary(chunked) != summary(whole) {
+		t.Errorf("in chunks:\n%s\nin one run:\n%s", summary(chunked), summary(whole))
+	}
+	if !strings.Contains(summary(whole), "deleted 66666") || !strings.Contains(summary(whole), "updated 26667") {
+		t.Errorf("the DELETE or the UPDATE was not counted whole:\n%s", summary(whole))
+	}
+	if most > 3 {
+		t.Errorf("%d segments were on disk at once; one chunk and the next are 3", most)
+	}
+
+	broken := segs[len(segs)/2].Name
+	req.Fetch = func(ctx context.Context, name, dest string) error {
+		if name == broken {
+			return problem.New(problem.Network, name, "the archive did not answer", "")
+		}
+		return copyFrom(pgWAL)(ctx, name, dest)
+	}
+	if _, err := walinspect.Inspect(t.Context(), req, nil); !problem.Is(err, problem.Network) || !strings.Contains(err.Error(), broken) {
+		t.Errorf("a failed fetch: %v", err)
+	}
+	if left, _ := os.ReadDir(temp); len(left) != 0 {
+		t.Errorf("left behind in the temporary folder: %v", left)
+	}
+}
+
+// summary lists the transactions an inspection shows, one per line.
+func summary(in *walinspect.Inspection) string {
+	var lines []string
+	for _, tx := range in.Transactions {
+		u := tx.UserRows()
+		lines = append(lines, fmt.Sprintf("%d at %s: inserted %d updated %d deleted %d", tx.Xid, tx.LSN, u.Inserted, u.Updated, u.Deleted))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// walSegments are the segments a server has written so far, from pg_wal.
+func walSegments(t *testing.T, s *pgtest.Server) []wale.WALObject {
+	current := s.PSQL(t, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())")
+	entries, err := os.ReadDir(filepath.Join(s.DataDir, "pg_wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var segs []wale.WALObject
+	for _, e := range entries {
+		if segmentName.MatchString(e.Name()) && e.Name() <= current {
+			seg, _ := wale.ParseSegment(e.Name())
+			segs = append(segs, wale.WALObject{Name: e.Name(), Kind: wale.WALSegment, Segment: seg})
+		}
+	}
+	return segs
 }

@@ -7,6 +7,7 @@
 package walinspect
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -42,24 +43,80 @@ type Record struct {
 	Desc string
 }
 
-var recordLine = regexp.MustCompile(`^rmgr: (\S+)\s+len \(rec/tot\):\s*\d+/\s*\d+, tx:\s*(\d+), lsn: ([0-9A-F]+/[0-9A-F]+), prev [0-9A-F]+/[0-9A-F]+, desc: (.*)$`)
-
 // ParseRecord reads one line; ok is false for a line that is not a record
 // (pg_waldump's statistics, a blank line).
 func ParseRecord(line string) (Record, bool) {
-	m := recordLine.FindStringSubmatch(line)
-	if m == nil {
+	rmgr, xid, lsn, desc, ok := splitRecord([]byte(line))
+	if !ok {
 		return Record{}, false
 	}
-	xid, err := strconv.ParseUint(m[2], 10, 32)
+	return Record{Rmgr: string(rmgr), Xid: xid, LSN: lsn, Desc: string(desc)}, true
+}
+
+// splitRecord reads the fixed head of a record line without allocating:
+//
+//	rmgr: Heap  len (rec/tot):  54/  54, tx:  726, lsn: 0/02034F90, prev 0/02034F68, desc: DELETE …
+//
+// pg_waldump prints gigabytes of these; a regular expression per line
+// made reading them four times slower than pg_waldump writing them.
+func splitRecord(line []byte) (rmgr []byte, xid uint32, lsn pglog.LSN, desc []byte, ok bool) {
+	rest, found := bytes.CutPrefix(line, []byte("rmgr: "))
+	if !found {
+		return nil, 0, 0, nil, false
+	}
+	rmgr, rest, found = bytes.Cut(rest, []byte(" "))
+	if !found || len(rmgr) == 0 {
+		return nil, 0, 0, nil, false
+	}
+	if _, rest, found = bytes.Cut(rest, []byte(", tx:")); !found {
+		return nil, 0, 0, nil, false
+	}
+	number, rest, found := bytes.Cut(bytes.TrimLeft(rest, " "), []byte(", lsn: "))
+	if !found {
+		return nil, 0, 0, nil, false
+	}
+	x, isNumber := decimal(number)
+	if !isNumber || x > 1<<32-1 {
+		return nil, 0, 0, nil, false
+	}
+	at, rest, found := bytes.Cut(rest, []byte(", prev "))
+	if !found {
+		return nil, 0, 0, nil, false
+	}
+	lsn, err := pglog.ParseLSN(string(at))
 	if err != nil {
-		return Record{}, false
+		return nil, 0, 0, nil, false
 	}
-	lsn, err := pglog.ParseLSN(m[3])
-	if err != nil {
-		return Record{}, false
+	if _, desc, found = bytes.Cut(rest, []byte(", desc: ")); !found {
+		return nil, 0, 0, nil, false
 	}
-	return Record{Rmgr: m[1], Xid: uint32(xid), LSN: lsn, Desc: m[4]}, true
+	return rmgr, uint32(x), lsn, desc, true
+}
+
+// decimal reads an unsigned decimal number, all of b.
+func decimal(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, true
+}
+
+// leadingDecimal reads the digits at the start of s; ok is false when
+// there are none.
+func leadingDecimal(s string) (n uint64, rest string, ok bool) {
+	i := 0
+	for i < len(s) && i < 19 && s[i] >= '0' && s[i] <= '9' {
+		n = n*10 + uint64(s[i]-'0')
+		i++
+	}
+	return n, s[i:], i > 0
 }
 
 // op is the first word of a record's description: "DELETE", "INSERT+INIT".
@@ -69,15 +126,23 @@ func (r Record) op() string {
 	return strings.TrimSuffix(word, ",")
 }
 
-var blockRel = regexp.MustCompile(`blkref #0: rel (\d+)/(\d+)/(\d+)`)
-
-// rel is the relation of the record's first block reference.
+// rel is the relation of the record's first block reference:
+// "blkref #0: rel 1663/5/16384 blk 0" (16 puts a comma after the node).
 func (r Record) rel() (RelFile, bool) {
-	m := blockRel.FindStringSubmatch(r.Desc)
-	if m == nil {
+	_, ref, found := strings.Cut(r.Desc, "blkref #0: rel ")
+	if !found {
 		return RelFile{}, false
 	}
-	return relFile(m[1], m[2], m[3]), true
+	var ids [3]uint32
+	for i := range ids {
+		n, rest, ok := leadingDecimal(ref)
+		if !ok || n > 1<<32-1 || (i < 2 && !strings.HasPrefix(rest, "/")) {
+			return RelFile{}, false
+		}
+		ids[i] = uint32(n)
+		ref = strings.TrimPrefix(rest, "/")
+	}
+	return RelFile{ids[0], ids[1], ids[2]}, true
 }
 
 func relFile(ts, db, node string) RelFile {
@@ -87,16 +152,24 @@ func relFile(ts, db, node string) RelFile {
 	return RelFile{uint32(t), uint32(d), uint32(n)}
 }
 
-var tuplesCount = regexp.MustCompile(`(\d+) tuples`)
-
-// tuples is a MULTI_INSERT's row count.
+// tuples is a MULTI_INSERT's row count: "ntuples: 61, flags: 0x02" from
+// PostgreSQL 16, "61 tuples flags 0x02" before.
 func (r Record) tuples() int64 {
-	m := tuplesCount.FindStringSubmatch(r.Desc)
-	if m == nil {
-		return 1
+	if _, after, found := strings.Cut(r.Desc, "ntuples: "); found {
+		if n, _, ok := leadingDecimal(after); ok {
+			return int64(n)
+		}
 	}
-	n, _ := strconv.ParseInt(m[1], 10, 64)
-	return n
+	if before, _, found := strings.Cut(r.Desc, " tuples"); found {
+		i := len(before)
+		for i > 0 && before[i-1] >= '0' && before[i-1] <= '9' {
+			i--
+		}
+		if n, _, ok := leadingDecimal(before[i:]); ok {
+			return int64(n)
+		}
+	}
+	return 1
 }
 
 // pathRel reads a relation path as commit records and Storage records
@@ -117,29 +190,46 @@ func pathRel(path string) (RelFile, bool) {
 // waldumpTime is how pg_waldump prints a commit time when run with TZ=UTC.
 const waldumpTime = "2006-01-02 15:04:05.999999 MST"
 
-// ending reads a COMMIT or ABORT record: its time and the relations whose
-// files go at commit (dropped, or replaced by a TRUNCATE or a rewrite).
-func (r Record) ending() (committed bool, at time.Time, rels []RelFile, ok bool) {
+// ending is what a COMMIT or ABORT record says.
+type ending struct {
+	committed bool
+	at        time.Time
+	rels      []RelFile // relations whose files go: dropped, or replaced by a TRUNCATE or a rewrite
+	subxacts  []uint32  // its committed subtransactions, whose rows are its own
+}
+
+// ending reads a COMMIT or ABORT record:
+// "COMMIT 2026-12-04 09:20:30.820982 UTC; rels: base/5/16384; subxacts: 726".
+func (r Record) ending() (ending, bool) {
 	op := r.op()
 	if op != "COMMIT" && op != "ABORT" {
-		return false, time.Time{}, nil, false
+		return ending{}, false
 	}
 	rest := strings.TrimPrefix(strings.TrimPrefix(r.Desc, op), " ")
 	stamp, tail, _ := strings.Cut(rest, ";")
 	at, err := time.Parse(waldumpTime, strings.TrimSpace(stamp))
 	if err != nil {
-		return false, time.Time{}, nil, false
+		return ending{}, false
 	}
+	e := ending{committed: op == "COMMIT", at: at.UTC()}
 	for _, part := range strings.Split(tail, ";") {
-		if list, found := strings.CutPrefix(strings.TrimSpace(part), "rels: "); found {
+		part = strings.TrimSpace(part)
+		if list, found := strings.CutPrefix(part, "rels: "); found {
 			for _, p := range strings.Fields(list) {
 				if rel, ok := pathRel(p); ok {
-					rels = append(rels, rel)
+					e.rels = append(e.rels, rel)
+				}
+			}
+		}
+		if list, found := strings.CutPrefix(part, "subxacts:"); found {
+			for _, x := range strings.Fields(list) {
+				if xid, err := strconv.ParseUint(x, 10, 32); err == nil {
+					e.subxacts = append(e.subxacts, uint32(xid))
 				}
 			}
 		}
 	}
-	return op == "COMMIT", at.UTC(), rels, true
+	return e, true
 }
 
 var lockedRel = regexp.MustCompile(`db (\d+) rel (\d+)`)

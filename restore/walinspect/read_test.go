@@ -157,3 +157,59 @@ func TestSegmentsBetweenCoverTheCommits(t *testing.T) {
 		}
 	}
 }
+
+// TestReadCountsSavepointsWithTheirTransaction: the fixture is real
+// pg_waldump 15 output (its Heap and Transaction records) of
+//
+//	BEGIN; SAVEPOINT a; DELETE …; RELEASE a; SAVEPOINT b; UPDATE …; ROLLBACK TO b; COMMIT;
+//
+// The WAL records the DELETE under the savepoint's xid 726, which the
+// commit of 725 names as a subtransaction; the rolled-back UPDATE's xid
+// 727 has an abort record of its own.
+func TestReadCountsSavepointsWithTheirTransaction(t *testing.T) {
+	f, err := os.Open("testdata/pg15-savepoints.waldump")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := Read(context.Background(), f, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	documents := RelFile{1663, 5, 16384}
+	top := byXid(res, 725)
+	if top == nil || !top.Committed || top.Rows[documents] == nil || top.Rows[documents].Deleted != 133 || top.First.String() != "0/C5132E0" {
+		t.Fatalf("the transaction with the savepoint: %+v", top)
+	}
+	if byXid(res, 726) != nil || res.Unfinished != 0 {
+		t.Errorf("the savepoint is shown on its own, or left open (%d unfinished)", res.Unfinished)
+	}
+	if undone := byXid(res, 727); undone == nil || undone.Committed || undone.UserRows().Updated != 334 {
+		t.Errorf("the rolled-back savepoint: %+v", undone)
+	}
+}
+
+// TestParseRowCountsOfEveryVersion: MULTI_INSERT says its rows as "61
+// tuples" up to PostgreSQL 15 and "ntuples: 61" from 16; a relation ends
+// with a space or, from 16, a comma.
+func TestParseRowCountsOfEveryVersion(t *testing.T) {
+	for _, line := range []string{
+		"rmgr: Heap2       len (rec/tot):   3627/  3627, tx:        731, lsn: 0/01A3C2D8, prev 0/01A3C2A0, desc: MULTI_INSERT+INIT 61 tuples flags 0x02, blkref #0: rel 1663/5/16384 blk 7",
+		"rmgr: Heap2       len (rec/tot):   3627/  3627, tx:        731, lsn: 0/01A3C2D8, prev 0/01A3C2A0, desc: MULTI_INSERT+INIT ntuples: 61, flags: 0x02, blkref #0: rel 1663/5/16384, blk 7",
+	} {
+		rec, ok := ParseRecord(line)
+		rel, relOK := rec.rel()
+		if !ok || !relOK || rel != (RelFile{1663, 5, 16384}) || rec.op() != "MULTI_INSERT" || rec.tuples() != 61 || rec.Xid != 731 || rec.Rmgr != "Heap2" {
+			t.Errorf("%s: %+v, rel %v, %d tuples", line, rec, rel, rec.tuples())
+		}
+	}
+	for _, bad := range []string{
+		"rmgr: Heap len (rec/tot): 1/1, tx: 99999999999, lsn: 0/1, prev 0/0, desc: X",
+		"rmgr: Heap len (rec/tot): 1/1, tx: 1, lsn: 0/XYZ, prev 0/0, desc: X",
+		"rmgr: Heap len (rec/tot): 1/1, tx: 1, lsn: 0/1, prev 0/0",
+	} {
+		if rec, ok := ParseRecord(bad); ok {
+			t.Errorf("%q parsed: %+v", bad, rec)
+		}
+	}
+}

@@ -18,6 +18,22 @@ type Counts struct {
 
 func (c Counts) total() int64 { return c.Inserted + c.Updated + c.Deleted }
 
+func (c *Counts) add(d Counts) {
+	c.Inserted += d.Inserted
+	c.Updated += d.Updated
+	c.Deleted += d.Deleted
+}
+
+// relation is the counts of one relation, made on first use.
+func (t *Tx) relation(rel RelFile) *Counts {
+	sum := t.Rows[rel]
+	if sum == nil {
+		sum = &Counts{}
+		t.Rows[rel] = sum
+	}
+	return sum
+}
+
 // Tx is one transaction as the WAL shows it.
 type Tx struct {
 	Xid       uint32
@@ -54,9 +70,7 @@ func (t *Tx) UserRows() Counts {
 	var sum Counts
 	for rel, c := range t.Rows {
 		if !rel.Catalog() {
-			sum.Inserted += c.Inserted
-			sum.Updated += c.Updated
-			sum.Deleted += c.Deleted
+			sum.add(*c)
 		}
 	}
 	return sum
@@ -148,15 +162,25 @@ func NewReader(o Options) *Reader {
 	return &Reader{in: &reader{o: o, open: map[uint32]*Tx{}, res: &Result{}}}
 }
 
-// Feed reads one run of pg_waldump's output.
+// Feed reads pg_waldump's output. Records at or before the last one fed
+// since Continue are skipped: a run read in chunks overlaps by a segment.
 func (r *Reader) Feed(ctx context.Context, out io.Reader, progress func(Progress)) error {
 	in := r.in
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 64<<10), 16<<20) // a commit's invalidation list can be long
 	for sc.Scan() {
-		rec, ok := ParseRecord(sc.Text())
-		if !ok {
+		rmgr, xid, lsn, desc, ok := splitRecord(sc.Bytes())
+		if !ok || lsn <= in.seen {
 			continue
+		}
+		in.seen = lsn
+		rec := Record{Xid: xid, LSN: lsn}
+		if xid != 0 {
+			// Only these resource managers' records are read further, so
+			// only theirs are copied out of the scanner's buffer.
+			if rec.Rmgr = summed(rmgr); rec.Rmgr != "" {
+				rec.Desc = string(desc)
+			}
 		}
 		in.add(rec)
 		if in.res.Records%4096 == 0 {
@@ -169,6 +193,25 @@ func (r *Reader) Feed(ctx context.Context, out io.Reader, progress func(Progress
 		}
 	}
 	return sc.Err()
+}
+
+// Continue is called before a run of segments that does not follow the
+// one fed last (after a gap or on another timeline): its records are all
+// new, whatever their LSNs.
+func (r *Reader) Continue() { r.in.seen = 0 }
+
+// Last is the LSN of the last record fed.
+func (r *Reader) Last() pglog.LSN { return r.in.seen }
+
+// summed returns the resource managers whose records the Reader sums up,
+// as a constant string, and "" for the others.
+func summed(rmgr []byte) string {
+	for _, name := range []string{"Heap", "Heap2", "Storage", "Standby", "Transaction"} {
+		if string(rmgr) == name {
+			return name
+		}
+	}
+	return ""
 }
 
 // Result is what was found so far.
@@ -189,6 +232,7 @@ type reader struct {
 	open    map[uint32]*Tx
 	res     *Result
 	minutes map[time.Time]*Minute
+	seen    pglog.LSN // the last record fed: Feed skips those up to it
 }
 
 func (in *reader) tx(rec Record) *Tx {
@@ -259,29 +303,25 @@ func (in *reader) rows(rec Record) {
 	default:
 		return // LOCK, PRUNE, VACUUM, VISIBLE, CONFIRM…: no row changes
 	}
-	t := in.tx(rec)
-	sum := t.Rows[rel]
-	if sum == nil {
-		sum = &Counts{}
-		t.Rows[rel] = sum
-	}
-	sum.Inserted += c.Inserted
-	sum.Updated += c.Updated
-	sum.Deleted += c.Deleted
+	in.tx(rec).relation(rel).add(c)
 }
 
 func (in *reader) end(rec Record) {
-	committed, at, rels, ok := rec.ending()
+	e, ok := rec.ending()
 	if !ok {
 		return
 	}
 	t := in.tx(rec)
 	delete(in.open, rec.Xid)
-	if (!in.o.From.IsZero() && at.Before(in.o.From)) || (!in.o.To.IsZero() && at.After(in.o.To)) {
+	for _, sub := range e.subxacts {
+		t.absorb(in.open[sub])
+		delete(in.open, sub)
+	}
+	if (!in.o.From.IsZero() && e.at.Before(in.o.From)) || (!in.o.To.IsZero() && e.at.After(in.o.To)) {
 		return
 	}
-	t.Committed, t.At, t.LSN = committed, at, rec.LSN
-	for _, rel := range rels {
+	t.Committed, t.At, t.LSN = e.committed, e.at, rec.LSN
+	for _, rel := range e.rels {
 		if in.wanted(rel) {
 			t.Removed = append(t.Removed, rel)
 		}
@@ -290,6 +330,20 @@ func (in *reader) end(rec Record) {
 	if t.destructive(in.o.MinRows) {
 		in.res.Transactions = append(in.res.Transactions, t)
 	}
+}
+
+// absorb adds a committed subtransaction's work (a SAVEPOINT's, which the
+// WAL records under its own xid) to its top-level transaction.
+func (t *Tx) absorb(sub *Tx) {
+	if sub == nil {
+		return
+	}
+	for rel, c := range sub.Rows {
+		t.relation(rel).add(*c)
+	}
+	t.Created = append(t.Created, sub.Created...)
+	t.Locked = append(t.Locked, sub.Locked...)
+	t.First = min(t.First, sub.First)
 }
 
 func (in *reader) minute(t *Tx) {
@@ -308,8 +362,5 @@ func (in *reader) minute(t *Tx) {
 		return
 	}
 	m.Commits++
-	u := t.UserRows()
-	m.Rows.Inserted += u.Inserted
-	m.Rows.Updated += u.Updated
-	m.Rows.Deleted += u.Deleted
+	m.Rows.add(t.UserRows())
 }
