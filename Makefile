@@ -2,7 +2,7 @@
 # end-to-end tests need when they are missing); `make bench` prints the figures.
 GO ?= go
 
-.PHONY: test build bench bench-pgdump deps
+.PHONY: test build bench bench-pgdump bench-inspect deps
 build:
 	$(GO) build -o pgrescue .
 
@@ -21,3 +21,7 @@ bench: deps
 # The legacy pg_dump import against gunzip | psql (PGRESCUE_BENCH_DUMP_MB, default 1024).
 bench-pgdump: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkPgDumpImport$$' -benchtime 1x -timeout 90m .
+
+# wal-inspect over 1 GiB of archived WAL against wal-fetch + pg_waldump by hand (PGRESCUE_BENCH_SEGMENTS, default 64).
+bench-inspect: deps
+	$(GO) test -run '^$$' -bench 'BenchmarkWALInspect$$' -benchtime 1x -timeout 60m .

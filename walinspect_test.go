@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -59,12 +60,14 @@ func TestTargetXidStopsJustBeforeTheDelete(t *testing.T) {
 	primary.archiveCommand = exe + " --envdir " + envdir + " --gpg-key " + key + " wal-push %p"
 	primary.start(t)
 	primary.psql(t, "CREATE TABLE bench_rows (id bigint PRIMARY KEY, account text, amount numeric, at timestamptz, hash text)")
+	primary.psql(t, "CREATE TABLE old_reports (id int); INSERT INTO old_reports SELECT generate_series(1, 10)")
 	primary.insertRows(t, 1, 2000)
 	if r := pgrescue(t, nil, "--envdir", envdir, "--gpg-key", key, "backup-push", "--pgdata", primary.dataDir); r.code != 0 {
 		t.Fatalf("backup-push: %+v", r)
 	}
 	primary.insertRows(t, 2001, 3000)
 	primary.psql(t, "DELETE FROM bench_rows WHERE id <= 1200")
+	primary.psql(t, "DROP TABLE old_reports")
 	primary.insertRows(t, 3001, 3100)
 	primary.switchAndStop(t)
 
@@ -108,10 +111,44 @@ func TestTargetXidStopsJustBeforeTheDelete(t *testing.T) {
 		n, _ := strconv.Atoi(strings.TrimSpace(out))
 		return n
 	}
+	scoutNamesTheDroppedTable(t, pass, work)
 	if got := count("before-xid", "--target-xid", strconv.FormatUint(uint64(xid), 10), "--target-exclusive"); got != 3000 {
 		t.Errorf("--target-xid %d --target-exclusive: %d rows, want the 3000 from just before the DELETE", xid, got)
 	}
 	if got := count("at-commit-time", "--target-time", at.UTC().Format("2006-01-02 15:04:05.000000+00")); got != 1800 {
 		t.Errorf("--target-time at the DELETE's commit (%s): %d rows, want 1800: the DELETE is replayed too", at, got)
+	}
+}
+
+// scoutNamesTheDroppedTable: with no server to ask, --scout restores the
+// base backup to a scratch copy and names the relations from its catalog,
+// the dropped table too, then leaves nothing behind: no folder, no server.
+func scoutNamesTheDroppedTable(t *testing.T, pass []string, work string) {
+	t.Helper()
+	temp := filepath.Join(work, "scout-temp")
+	if err := os.Mkdir(temp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := pgrescue(t, nil, append(pass, "wal-inspect", "--tempdir", temp)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "give --dsn to name them") || strings.Contains(r.stdout, "public.bench_rows") {
+		t.Fatalf("without a server or --scout, numbers and how to get names: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = pgrescue(t, nil, append(pass, "wal-inspect", "--scout", "--tempdir", temp)...)
+	if r.code != 0 {
+		t.Fatalf("wal-inspect --scout: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"public.bench_rows: 1200 deleted", "public.old_reports: DROP (its files removed)", "relations named from the base backup base_"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("wal-inspect --scout does not say %q:\n%s\n%s", want, r.stdout, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stderr, "scout: stopping and removing the copy") {
+		t.Errorf("the scout's steps were not shown:\n%s", r.stderr)
+	}
+	if left, _ := os.ReadDir(temp); len(left) != 0 {
+		t.Errorf("the scout left %v in %s", left, temp)
+	}
+	if out, _ := pgrep(temp); out != "" {
+		t.Errorf("the scout's server is still running:\n%s", out)
 	}
 }

@@ -10,7 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"pgrescue/restore/pgdump"
+	"pgrescue/restore/prefetch"
 	"pgrescue/restore/recovery"
+	"pgrescue/restore/replay"
+	"pgrescue/restore/wale"
 	"pgrescue/restore/walinspect"
 )
 
@@ -21,6 +24,7 @@ type walInspect struct {
 	minRows          int
 	waldump, tempDir string
 	dsn, psql        string
+	scout            bool
 	asJSON           bool
 }
 
@@ -45,9 +49,11 @@ func (cl *commandLine) walInspectCommand() *cobra.Command {
 	f.Uint32Var(&w.database, "database-oid", 0, "only this database's relations (its OID, as in base/OID)")
 	intInRange(f, &w.minRows, "min-rows", 100, 1, 1<<30, "rows deleted or updated that make a transaction worth showing")
 	f.StringVar(&w.waldump, "pg-waldump", "", "the pg_waldump to use (default: the one of the archive's major version)")
-	f.StringVar(&w.tempDir, "tempdir", "", "a folder with room for 256 MiB of WAL (two chunks of segments)")
+	f.StringVar(&w.tempDir, "tempdir", "", "a folder with room for 300 MiB of WAL (two chunks of segments)")
 	f.StringVar(&w.dsn, "dsn", "", "a server whose catalog names the relations: libpq's host=… port=… user=… (no dbname)")
 	f.StringVar(&w.psql, "psql", "", "the psql that queries --dsn (default: psql on PATH)")
+	f.BoolVar(&w.scout, "scout", false, "name relations from the base backup's own catalog: it is restored to a scratch copy in --tempdir\n"+
+		"(room for the whole backup), recovered to its end, read, then stopped and removed; names even relations dropped since")
 	f.BoolVar(&w.asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -72,18 +78,15 @@ func (w *walInspect) run(ctx context.Context, cl *commandLine, cmd *cobra.Comman
 	res, b, err := walinspect.InspectBackup(ctx, archive, w.backup, req, func(e walinspect.Event) {
 		if time.Since(last) > 2*time.Second || e.Done == e.Total && e.Segment != "" {
 			last = time.Now()
-			fmt.Fprintf(log, "read %d of %d segments, %d records\n", e.Done, e.Total, e.Records)
+			fmt.Fprintf(log, "fetched %d of %d segments; %d records read\n", e.Done, e.Total, e.Records)
 		}
 	})
 	if err != nil {
 		return err
 	}
-	var names *walinspect.Names
-	if w.dsn != "" {
-		catalog := walinspect.Catalog{Server: pgdump.Server{DSN: w.dsn, Psql: w.psql}, Source: w.dsn}
-		if names, err = catalog.Load(ctx); err != nil {
-			return err
-		}
+	names, err := w.names(ctx, cl, archive, b.Name, log)
+	if err != nil {
+		return err
 	}
 	if w.asJSON {
 		return writeJSON(cmd.OutOrStdout(), struct {
@@ -93,6 +96,33 @@ func (w *walInspect) run(ctx context.Context, cl *commandLine, cmd *cobra.Comman
 	}
 	writeInspection(cmd.OutOrStdout(), res, b.Name, names, time.Local)
 	return nil
+}
+
+// names reads relation names from --dsn's catalog and, with --scout, from
+// the backup's own: the live server's name wins, the backup's names what
+// the server no longer has. Neither: nil, numbers are shown.
+func (w *walInspect) names(ctx context.Context, cl *commandLine, archive *wale.Archive, backup string, log io.Writer) (*walinspect.Names, error) {
+	var names *walinspect.Names
+	if w.dsn != "" {
+		catalog := walinspect.Catalog{Server: pgdump.Server{DSN: w.dsn, Psql: w.psql}, Source: w.dsn}
+		var err error
+		if names, err = catalog.Load(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if !w.scout {
+		return names, nil
+	}
+	opts := replay.Options{Prefetch: prefetch.DefaultAhead}
+	if err := cl.session().ReplayOptions(&opts, ""); err != nil {
+		return nil, err
+	}
+	scout := walinspect.Scout{Archive: archive, Backup: backup, TempDir: w.tempDir, Replay: opts}
+	fromBackup, err := scout.Names(ctx, func(step walinspect.ScoutStep) { fmt.Fprintf(log, "scout: %s\n", step) })
+	if err != nil {
+		return nil, err
+	}
+	return names.With(fromBackup), nil
 }
 
 // namesUsed are the names of the relation files the transactions shown touch.
@@ -134,7 +164,10 @@ func writeInspection(out io.Writer, in *walinspect.Inspection, backup string, na
 		fmt.Fprintln(out, "no transaction deleted or updated many rows, dropped or truncated a relation, or changed the schema")
 	}
 	if names == nil {
-		fmt.Fprintln(out, "relations are shown as tablespace/database/relfilenode: give --dsn to name them")
+		fmt.Fprintln(out, "relations are shown as tablespace/database/relfilenode: give --dsn to name them from a server's catalog,\n"+
+			"or --scout to name them from the base backup's (restored to a scratch copy, then removed)")
+	} else {
+		fmt.Fprintf(out, "relations named from %s\n", names.Source)
 	}
 	for _, tx := range in.Transactions {
 		fmt.Fprintln(out, describeTx(tx, backup, names, zone))

@@ -134,13 +134,7 @@ func (s Server) Query(ctx context.Context, db, sql string) ([][]string, error) {
 	if err := cmd.Run(); err != nil {
 		return nil, s.psqlError(ctx, err, stderr.String(), db)
 	}
-	var rows [][]string
-	for _, line := range strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n") {
-		if line != "" {
-			rows = append(rows, strings.Split(line, "\t"))
-		}
-	}
-	return rows, nil
+	return recovery.Rows(stdout.String()), nil
 }
 
 // Exec runs statements on db.

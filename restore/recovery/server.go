@@ -486,13 +486,18 @@ func (s *Server) Running() bool {
 // Psql runs one SQL command as the owner through the server's socket and
 // returns psql's unaligned, tuples-only output without the final newline.
 func (s *Server) Psql(ctx context.Context, db, sql string) (string, error) {
+	return s.psql(ctx, s.psqlArgv(db, sql))
+}
+
+// psql runs psqlArgv's command line, the SQL last.
+func (s *Server) psql(ctx context.Context, argv []string) (string, error) {
 	if err := s.resolve(); err != nil {
 		return "", err
 	}
 	if s.Port == 0 || s.SocketDir == "" {
 		return "", problem.New(problem.Usage, s.DataDir, "the server has no port or socket directory yet", "start it first: Start picks them")
 	}
-	cmd := s.ownerCommand(ctx, s.psqlArgv(db, sql), "PGCONNECT_TIMEOUT=10")
+	cmd := s.ownerCommand(ctx, argv, "PGCONNECT_TIMEOUT=10")
 	if err := s.Owner.RunAs(cmd); err != nil {
 		return "", err
 	}
@@ -500,7 +505,7 @@ func (s *Server) Psql(ctx context.Context, db, sql string) (string, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", problem.Wrap(err, problem.Unknown, "psql -c "+strconv.Quote(sql), "psql failed: "+strings.TrimSpace(stderr.String()),
+		return "", problem.Wrap(err, problem.Unknown, "psql -c "+strconv.Quote(argv[len(argv)-1]), "psql failed: "+strings.TrimSpace(stderr.String()),
 			"check the server is up and accepts connections: "+s.followLogLine(s.logOffset))
 	}
 	return strings.TrimSuffix(string(out), "\n"), nil
@@ -512,4 +517,26 @@ func (s *Server) psqlArgv(db, sql string) []string {
 		psql = "psql"
 	}
 	return []string{psql, "-X", "-A", "-t", "-h", s.SocketDir, "-p", strconv.Itoa(s.Port), "-U", s.Owner.Name, "-d", db, "-c", sql}
+}
+
+// Query is Psql's output as rows of fields.
+func (s *Server) Query(ctx context.Context, db, sql string) ([][]string, error) {
+	argv := s.psqlArgv(db, sql)
+	out, err := s.psql(ctx, append(argv[:1:1], append([]string{"-F", "\t"}, argv[1:]...)...))
+	if err != nil {
+		return nil, err
+	}
+	return Rows(out), nil
+}
+
+// Rows splits psql's unaligned, tuples-only output with tabs between the
+// fields (-A -t -F '\t') into rows of fields.
+func Rows(out string) [][]string {
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		if line != "" {
+			rows = append(rows, strings.Split(line, "\t"))
+		}
+	}
+	return rows
 }

@@ -32,8 +32,8 @@ type Gap struct{ After, Before string }
 
 // Event reports an inspection's progress.
 type Event struct {
-	Segment     string // the segment fetched
-	Done, Total int    // segments read so far, of all
+	Segment     string // the segment just fetched; "" when records were read
+	Done, Total int    // segments fetched so far, of all
 	Records     int64
 	LSN         pglog.LSN
 }
@@ -67,10 +67,13 @@ func Inspect(ctx context.Context, req Request, report func(Event)) (*Inspection,
 	}
 	dir, err := os.MkdirTemp(req.TempDir, "pgrescue-wal-inspect-*")
 	if err != nil {
-		return nil, problem.Wrap(err, problem.LocalIO, req.TempDir, "cannot make a folder for the WAL to inspect", "give --tempdir with room for 256 MiB of WAL")
+		return nil, problem.Wrap(err, problem.LocalIO, req.TempDir, "cannot make a folder for the WAL to inspect", "give --tempdir with room for 300 MiB of WAL")
 	}
 	defer os.RemoveAll(dir)
-	ins := &inspection{req: req, dir: dir, report: serialized(report), rd: NewReader(req.Options),
+	if report == nil {
+		report = func(Event) {}
+	}
+	ins := &inspection{req: req, dir: dir, progress: &progress{report: report, last: Event{Total: len(req.Segments)}}, rd: NewReader(req.Options),
 		out: &Inspection{From: req.Segments[0].Name, To: req.Segments[len(req.Segments)-1].Name}}
 	read := 0
 	for _, run := range runs(req.Segments, req.SegmentSize) {
@@ -88,11 +91,11 @@ func Inspect(ctx context.Context, req Request, report func(Event)) (*Inspection,
 
 // inspection is one Inspect under way.
 type inspection struct {
-	req    Request
-	dir    string
-	report func(Event)
-	rd     *Reader
-	out    *Inspection
+	req      Request
+	dir      string
+	progress *progress
+	rd       *Reader
+	out      *Inspection
 }
 
 // run reads one run of consecutive segments: pg_waldump reads chunk after
@@ -103,7 +106,7 @@ type inspection struct {
 func (ins *inspection) run(ctx context.Context, run []wale.WALObject, before int) error {
 	per := max(1, int(chunkBytes/max(ins.req.SegmentSize, 1)))
 	f := startFetching(ctx, ins.req, ins.dir, run, 2*per+1, func(fetched int, name string) {
-		ins.report(Event{Segment: name, Done: before + fetched, Total: len(ins.req.Segments)})
+		ins.progress.fetched(before+fetched, name)
 	})
 	defer f.stop()
 	ins.rd.Continue()
@@ -134,8 +137,7 @@ func (ins *inspection) dump(ctx context.Context, run []wale.WALObject, first, la
 			return err
 		}
 	}
-	progress := func(p Progress) { ins.report(Event{Records: p.Records, LSN: p.LSN}) }
-	return Dump(ctx, out.Waldump, ins.dir, run[first].Name, run[last].Name, ins.rd, progress)
+	return Dump(ctx, out.Waldump, ins.dir, run[first].Name, run[last].Name, ins.rd, ins.progress.read)
 }
 
 // segmentOf is the index in run, from from on, of the segment holding lsn.
@@ -148,18 +150,26 @@ func segmentOf(run []wale.WALObject, lsn pglog.LSN, size int64, from int) int {
 	return from
 }
 
-// serialized makes report safe to call from the fetchers and the reader:
-// callers see one call at a time.
-func serialized(report func(Event)) func(Event) {
-	if report == nil {
-		return func(Event) {}
-	}
-	var mu sync.Mutex
-	return func(e Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		report(e)
-	}
+// progress tells report of segments fetched and records read, from the
+// fetchers and the reader: one call at a time, each with both counts.
+type progress struct {
+	mu     sync.Mutex
+	report func(Event)
+	last   Event
+}
+
+func (p *progress) fetched(done int, name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last.Segment, p.last.Done = name, done
+	p.report(p.last)
+}
+
+func (p *progress) read(r Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last.Segment, p.last.Records, p.last.LSN = "", r.Records, r.LSN
+	p.report(p.last)
 }
 
 // runs splits segments at every gap in their numbering.

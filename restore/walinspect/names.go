@@ -3,6 +3,7 @@ package walinspect
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 )
@@ -15,6 +16,23 @@ type Names struct {
 	Databases map[uint32]string // OID → name
 	Files     map[RelFile]string
 	OIDs      map[[2]uint32]string // (database OID, relation OID) → name
+}
+
+// With is n completed by more: n's names where both have one (n is
+// the live server, more the backup), more's where only it has one.
+func (n *Names) With(more *Names) *Names {
+	if n == nil {
+		return more
+	}
+	if more == nil {
+		return n
+	}
+	both := &Names{Source: n.Source + ", then " + more.Source, Databases: maps.Clone(more.Databases),
+		Files: maps.Clone(more.Files), OIDs: maps.Clone(more.OIDs)}
+	maps.Copy(both.Databases, n.Databases)
+	maps.Copy(both.Files, n.Files)
+	maps.Copy(both.OIDs, n.OIDs)
+	return both
 }
 
 // File names a relation file: "public.documents", or its numbers.
