@@ -35,6 +35,15 @@ func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// Join quotes each word of a command line and joins them.
+func Join(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		words[i] = Quote(a)
+	}
+	return strings.Join(words, " ")
+}
+
 // Serialized wraps an engine's report function so that its goroutines may
 // call it concurrently while the receiver sees one event at a time; a nil
 // report drops the events.

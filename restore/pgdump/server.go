@@ -103,10 +103,7 @@ func (s Server) PsqlLine(db string) string {
 	if s.As != nil {
 		words = []string{"sudo", "-u", s.As.Name, s.psql()}
 	}
-	for _, a := range s.connArgs(db) {
-		words = append(words, shellcmd.Quote(a))
-	}
-	return strings.Join(words, " ")
+	return shellcmd.Join(append(words, s.connArgs(db)...))
 }
 
 // command is psql on db with extra arguments.

@@ -137,7 +137,7 @@ func (ins *inspection) dump(ctx context.Context, run []wale.WALObject, first, la
 			return err
 		}
 	}
-	return Dump(ctx, out.Waldump, ins.dir, run[first].Name, run[last].Name, ins.rd, ins.progress.read)
+	return Dump(ctx, out.Waldump, out.Version, ins.dir, run[first].Name, run[last].Name, ins.rd, ins.progress.read)
 }
 
 // segmentOf is the index in run, from from on, of the segment holding lsn.

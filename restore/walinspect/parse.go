@@ -108,39 +108,52 @@ func decimal(b []byte) (uint64, bool) {
 	return n, true
 }
 
-// leadingDecimal reads the digits at the start of s; ok is false when
+// leadingDecimal reads the digits at the start of b; ok is false when
 // there are none.
-func leadingDecimal(s string) (n uint64, rest string, ok bool) {
+func leadingDecimal(b []byte) (n uint64, rest []byte, ok bool) {
 	i := 0
-	for i < len(s) && i < 19 && s[i] >= '0' && s[i] <= '9' {
-		n = n*10 + uint64(s[i]-'0')
+	for i < len(b) && i < 19 && b[i] >= '0' && b[i] <= '9' {
+		n = n*10 + uint64(b[i]-'0')
 		i++
 	}
-	return n, s[i:], i > 0
+	return n, b[i:], i > 0
 }
+
+// The description of the millions of row records is read in the
+// scanner's buffer, without a copy; these methods read a Record's alike.
 
 // op is the first word of a record's description: "DELETE", "INSERT+INIT".
-func (r Record) op() string {
-	word, _, _ := strings.Cut(r.Desc, " ")
-	word, _, _ = strings.Cut(word, "+")
-	return strings.TrimSuffix(word, ",")
+func (r Record) op() string { return string(opOf([]byte(r.Desc))) }
+
+// rel is the relation of the record's first block reference.
+func (r Record) rel() (RelFile, bool) { return relOf([]byte(r.Desc)) }
+
+// tuples is a MULTI_INSERT's row count.
+func (r Record) tuples() int64 { return tuplesOf([]byte(r.Desc)) }
+
+// opOf is the first word of a description without its flags: "INSERT"
+// for "INSERT+INIT off 1".
+func opOf(desc []byte) []byte {
+	word, _, _ := bytes.Cut(desc, []byte(" "))
+	word, _, _ = bytes.Cut(word, []byte("+"))
+	return bytes.TrimSuffix(word, []byte(","))
 }
 
-// rel is the relation of the record's first block reference:
+// relOf reads the first block reference's relation:
 // "blkref #0: rel 1663/5/16384 blk 0" (16 puts a comma after the node).
-func (r Record) rel() (RelFile, bool) {
-	_, ref, found := strings.Cut(r.Desc, "blkref #0: rel ")
+func relOf(desc []byte) (RelFile, bool) {
+	_, ref, found := bytes.Cut(desc, []byte("blkref #0: rel "))
 	if !found {
 		return RelFile{}, false
 	}
 	var ids [3]uint32
 	for i := range ids {
 		n, rest, ok := leadingDecimal(ref)
-		if !ok || n > 1<<32-1 || (i < 2 && !strings.HasPrefix(rest, "/")) {
+		if !ok || n > 1<<32-1 || (i < 2 && !bytes.HasPrefix(rest, []byte("/"))) {
 			return RelFile{}, false
 		}
 		ids[i] = uint32(n)
-		ref = strings.TrimPrefix(rest, "/")
+		ref = bytes.TrimPrefix(rest, []byte("/"))
 	}
 	return RelFile{ids[0], ids[1], ids[2]}, true
 }
@@ -152,15 +165,15 @@ func relFile(ts, db, node string) RelFile {
 	return RelFile{uint32(t), uint32(d), uint32(n)}
 }
 
-// tuples is a MULTI_INSERT's row count: "ntuples: 61, flags: 0x02" from
+// tuplesOf is a MULTI_INSERT's row count: "ntuples: 61, flags: 0x02" from
 // PostgreSQL 16, "61 tuples flags 0x02" before.
-func (r Record) tuples() int64 {
-	if _, after, found := strings.Cut(r.Desc, "ntuples: "); found {
+func tuplesOf(desc []byte) int64 {
+	if _, after, found := bytes.Cut(desc, []byte("ntuples: ")); found {
 		if n, _, ok := leadingDecimal(after); ok {
 			return int64(n)
 		}
 	}
-	if before, _, found := strings.Cut(r.Desc, " tuples"); found {
+	if before, _, found := bytes.Cut(desc, []byte(" tuples")); found {
 		i := len(before)
 		for i > 0 && before[i-1] >= '0' && before[i-1] <= '9' {
 			i--

@@ -75,12 +75,29 @@ func FindWaldump(ctx context.Context, v recovery.Version, given string) (string,
 	}
 }
 
-// Dump runs pg_waldump over the segments first to last in dir, with TZ=UTC
-// so that commit times are read without guessing, feeding its output to
-// the reader as it comes. The end of valid WAL inside the last segment is
-// pg_waldump's normal end, not an error.
-func Dump(ctx context.Context, program, dir, first, last string, rd *Reader, progress func(Progress)) error {
-	cmd := exec.CommandContext(ctx, program, "--path", dir, first, last)
+// summedRmgrs are the resource managers whose records the Reader sums up.
+var summedRmgrs = []string{"Heap", "Heap2", "Storage", "Standby", "Transaction"}
+
+// dumpArgs are pg_waldump's arguments. From PostgreSQL 15 it prints only
+// the records the Reader sums up: the others (index entries, full-page
+// images, checkpoints) are half of a typical WAL's and would double the
+// text to format, pipe and skip. Before 15 it takes one --rmgr only.
+func dumpArgs(v recovery.Version, dir, first, last string) []string {
+	args := []string{"--path", dir}
+	if v.AtLeast(15, 0) {
+		for _, rmgr := range summedRmgrs {
+			args = append(args, "--rmgr", rmgr)
+		}
+	}
+	return append(args, first, last)
+}
+
+// Dump runs pg_waldump (of version v: zero when unknown) over the segments
+// first to last in dir, with TZ=UTC so that commit times are read without
+// guessing, feeding its output to the reader as it comes. The end of valid
+// WAL inside the last segment is pg_waldump's normal end, not an error.
+func Dump(ctx context.Context, program string, v recovery.Version, dir, first, last string, rd *Reader, progress func(Progress)) error {
+	cmd := exec.CommandContext(ctx, program, dumpArgs(v, dir, first, last)...)
 	cmd.Env = append(os.Environ(), "TZ=UTC")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -120,7 +137,7 @@ func endOfWAL(stderr string) bool {
 }
 
 // DumpCommand is the same as a shell command, for plans and training.
-func DumpCommand(program, dir, first, last string) shellcmd.Command {
+func DumpCommand(program string, v recovery.Version, dir, first, last string) shellcmd.Command {
 	return shellcmd.Command{Why: "Read the WAL with PostgreSQL's own tool (what pgrescue sums up per transaction)",
-		Line: "TZ=UTC " + shellcmd.Quote(program) + " --path " + shellcmd.Quote(dir) + " " + first + " " + last}
+		Line: "TZ=UTC " + shellcmd.Join(append([]string{program}, dumpArgs(v, dir, first, last)...))}
 }

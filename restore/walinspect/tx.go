@@ -175,12 +175,13 @@ func (r *Reader) Feed(ctx context.Context, out io.Reader, progress func(Progress
 		}
 		in.seen = lsn
 		rec := Record{Xid: xid, LSN: lsn}
-		if xid != 0 {
-			// Only these resource managers' records are read further, so
-			// only theirs are copied out of the scanner's buffer.
-			if rec.Rmgr = summed(rmgr); rec.Rmgr != "" {
-				rec.Desc = string(desc)
-			}
+		switch name := summed(rmgr); {
+		case xid == 0 || name == "":
+		case name == "Heap" || name == "Heap2":
+			// Millions of these: read in the scanner's buffer.
+			in.rows(xid, lsn, desc)
+		default:
+			rec.Rmgr, rec.Desc = name, string(desc)
 		}
 		in.add(rec)
 		if in.res.Records%4096 == 0 {
@@ -206,7 +207,7 @@ func (r *Reader) Last() pglog.LSN { return r.in.seen }
 // summed returns the resource managers whose records the Reader sums up,
 // as a constant string, and "" for the others.
 func summed(rmgr []byte) string {
-	for _, name := range []string{"Heap", "Heap2", "Storage", "Standby", "Transaction"} {
+	for _, name := range summedRmgrs {
 		if string(rmgr) == name {
 			return name
 		}
@@ -235,11 +236,12 @@ type reader struct {
 	seen    pglog.LSN // the last record fed: Feed skips those up to it
 }
 
-func (in *reader) tx(rec Record) *Tx {
-	t := in.open[rec.Xid]
+// tx is the open transaction xid, begun at lsn if it is new.
+func (in *reader) tx(xid uint32, lsn pglog.LSN) *Tx {
+	t := in.open[xid]
 	if t == nil {
-		t = &Tx{Xid: rec.Xid, First: rec.LSN, Rows: map[RelFile]*Counts{}}
-		in.open[rec.Xid] = t
+		t = &Tx{Xid: xid, First: lsn, Rows: map[RelFile]*Counts{}}
+		in.open[xid] = t
 	}
 	return t
 }
@@ -256,17 +258,17 @@ func (in *reader) add(rec Record) {
 	}
 	switch rec.Rmgr {
 	case "Heap", "Heap2":
-		in.rows(rec)
+		in.rows(rec.Xid, rec.LSN, []byte(rec.Desc))
 	case "Storage":
 		if rec.op() == "CREATE" {
 			if rel, ok := pathRel(pathOf(rec.Desc)); ok && in.wanted(rel) {
-				t := in.tx(rec)
+				t := in.tx(rec.Xid, rec.LSN)
 				t.Created = append(t.Created, rel)
 			}
 		}
 	case "Standby":
 		if rec.op() == "LOCK" {
-			t := in.tx(rec)
+			t := in.tx(rec.Xid, rec.LSN)
 			t.Locked = append(t.Locked, rec.locks()...)
 		}
 	case "Transaction":
@@ -285,17 +287,19 @@ func (in *reader) wanted(rel RelFile) bool {
 	return in.o.Database == 0 || rel.Database == in.o.Database || rel.Database == 0
 }
 
-func (in *reader) rows(rec Record) {
-	rel, ok := rec.rel()
+// rows counts the rows a heap record changes, reading its description
+// in place.
+func (in *reader) rows(xid uint32, lsn pglog.LSN, desc []byte) {
+	rel, ok := relOf(desc)
 	if !ok || !in.wanted(rel) {
 		return
 	}
 	var c Counts
-	switch rec.op() {
+	switch string(opOf(desc)) {
 	case "INSERT":
 		c.Inserted = 1
 	case "MULTI_INSERT":
-		c.Inserted = rec.tuples()
+		c.Inserted = tuplesOf(desc)
 	case "UPDATE", "HOT_UPDATE":
 		c.Updated = 1
 	case "DELETE":
@@ -303,7 +307,7 @@ func (in *reader) rows(rec Record) {
 	default:
 		return // LOCK, PRUNE, VACUUM, VISIBLE, CONFIRM…: no row changes
 	}
-	in.tx(rec).relation(rel).add(c)
+	in.tx(xid, lsn).relation(rel).add(c)
 }
 
 func (in *reader) end(rec Record) {
@@ -311,7 +315,7 @@ func (in *reader) end(rec Record) {
 	if !ok {
 		return
 	}
-	t := in.tx(rec)
+	t := in.tx(rec.Xid, rec.LSN)
 	delete(in.open, rec.Xid)
 	for _, sub := range e.subxacts {
 		t.absorb(in.open[sub])
