@@ -17,13 +17,65 @@ var (
 	briefedPassphrase = regexp.MustCompile(`found in the secrets store: (\S+)`)
 	briefedAccident   = regexp.MustCompile(`At (\d\d:\d\d:\d\d) UTC on (\d+ \w+ \d{4})`)
 	sandboxDir        = regexp.MustCompile(`sandbox ready in (\S+) `)
+	// The accident's briefing says roughly when, in whole minutes, and how
+	// many documents the DELETE removed.
+	briefedWindow  = regexp.MustCompile(`Some time between (\d\d:\d\d) and (\d\d:\d\d) UTC on (\d+ \w+ \d{4})`)
+	briefedDeleted = regexp.MustCompile(`(\d+) of its \d+ documents were deleted`)
+	// A transaction on the moment page: its head line, then what it did.
+	momentTx = regexp.MustCompile(`^( > |   )(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) UTC\s+xid (\d+) committed at LSN`)
 )
 
+// chooseTheDelete moves the moment page's cursor to the transaction that
+// deleted the briefing's number of rows from one relation (documents: the
+// page shows relations as numbers) and changed nothing else, and returns
+// its xid and commit time, the cursor on it.
+func chooseTheDelete(t *testing.T, term *tmuxtest.Session, screen, rows string) (xid string, at time.Time) {
+	t.Helper()
+	lines := strings.Split(screen, "\n")
+	cursor, target := -1, -1
+	var xids []string
+	var times []string
+	for i, l := range lines {
+		m := momentTx.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		if m[1] == " > " {
+			cursor = len(xids)
+		}
+		if i+1 < len(lines) && regexp.MustCompile(`^\s+\d+/\d+/\d+: `+rows+` deleted$`).MatchString(strings.TrimRight(lines[i+1], " ")) {
+			if target >= 0 {
+				t.Fatalf("two transactions deleted %s rows:\n%s", rows, screen)
+			}
+			target = len(xids)
+		}
+		xids = append(xids, m[3])
+		times = append(times, m[2])
+	}
+	if cursor < 0 || target < 0 {
+		t.Fatalf("no cursor, or no transaction that deleted just %s rows, on the moment page:\n%s", rows, screen)
+	}
+	for ; cursor < target; cursor++ {
+		term.Keys("Down")
+	}
+	for ; cursor > target; cursor-- {
+		term.Keys("Up")
+	}
+	term.WaitFor("Enter: stop just before transaction "+xids[target]+", exactly.", 5*time.Second)
+	at, err := time.Parse("2006-01-02 15:04:05.000000", times[target])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return xids[target], at
+}
+
 // TestDemoFirstScenarioToAPassingCheck is a trainee's run of `pgrescue
-// demo`: the sandbox is built, the briefing read, the protected key
-// unlocked with the passphrase from the "secrets store", the target typed
-// from the briefing, the damaged primary moved aside, and the final check
-// passes. Without --keep nothing is left: no folder, no server.
+// demo`: the sandbox is built, the briefing read (it says only roughly
+// when the DELETE ran), the protected key unlocked with the passphrase from
+// the "secrets store", the DELETE found in the archived WAL with "find the
+// moment" and the target set just before it, the damaged primary moved
+// aside, and the final check passes. Without --keep nothing is left: no
+// folder, no server.
 func TestDemoFirstScenarioToAPassingCheck(t *testing.T) {
 	needPostgres(t)
 	testtool.Need(t, "pg_basebackup")
@@ -33,21 +85,46 @@ func TestDemoFirstScenarioToAPassingCheck(t *testing.T) {
 	briefing := term.WaitFor("enter start the exercise", 90*time.Second)
 	joined := strings.Join(strings.Fields(briefing), " ")
 	pass := briefedPassphrase.FindStringSubmatch(joined)
-	at := briefedAccident.FindStringSubmatch(joined)
-	if pass == nil || at == nil {
-		t.Fatalf("the briefing lacks the passphrase or the accident's time:\n%s", briefing)
+	window := briefedWindow.FindStringSubmatch(joined)
+	deleted := briefedDeleted.FindStringSubmatch(joined)
+	if pass == nil || window == nil || deleted == nil || !strings.Contains(joined, "press f to find the moment") {
+		t.Fatalf("the briefing lacks the passphrase, the accident's rough time, the rows deleted or how to find the DELETE:\n%s", briefing)
 	}
-	day, err := time.Parse("2 January 2006", at[2])
-	if err != nil {
-		t.Fatal(err)
+	if at := briefedAccident.FindString(joined); at != "" {
+		t.Fatalf("the briefing gives the accident's exact time %q:\n%s", at, briefing)
 	}
-	target := day.Format("2006-01-02") + " " + at[1] + "+00"
 
 	term.Keys("Enter")
 	toGPGStep(t, term)
 	unlockInMemory(t, term, pass[1])
-	term.Type(target)
-	term.WaitFor("Press enter to see the plan.", 5*time.Second)
+	// Find the moment: the chosen backup's WAL read with pg_waldump, its
+	// transactions that changed many rows listed with their commit times.
+	term.Keys("f")
+	found := term.WaitFor("Enter: stop just before transaction", 120*time.Second)
+	xid, at := chooseTheDelete(t, term, found, deleted[1])
+	t.Logf("the briefing's window: %s to %s UTC; the DELETE found: transaction %s, committed at %s", window[1], window[2], xid, at.Format("15:04:05.000000"))
+	from, err := time.Parse("2 January 2006 15:04", window[3]+" "+window[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, err := time.Parse("2 January 2006 15:04", window[3]+" "+window[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !to.After(from) { // the window crosses midnight: the date is its end's
+		from = from.Add(-24 * time.Hour)
+	}
+	if at.Before(from) || !at.Before(to) || to.Sub(from) > 5*time.Minute {
+		t.Errorf("the DELETE committed at %s, outside the briefing's window %s to %s UTC on %s", at, window[1], window[2], window[3])
+	}
+	if strings.Contains(joined, at.Format("15:04:05")) {
+		t.Errorf("the briefing gives the DELETE's exact time %s:\n%s", at.Format("15:04:05"), briefing)
+	}
+	term.Keys("Enter")
+	target := term.WaitFor("Press enter to see the plan.", 10*time.Second)
+	if want := "Stop just before transaction " + xid; !strings.Contains(strings.Join(strings.Fields(target), " "), want) {
+		t.Fatalf("the target page does not say %q:\n%s", want, target)
+	}
 	term.Keys("Enter")
 	plan := term.WaitFor("[changes what is on disk]", 20*time.Second)
 	pgdata := regexp.MustCompile(`type (\S+) \(the data directory's last two names`).FindStringSubmatch(strings.Join(strings.Fields(plan), " "))

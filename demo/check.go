@@ -98,6 +98,10 @@ func psqlOwner(user string) (recovery.Owner, error) {
 	return clusterOwner()
 }
 
+// stopBeforeAdvice is how to aim right: the DELETE's own transaction,
+// found in the archived WAL, stops replay exactly before it.
+const stopBeforeAdvice = "press f on the target page to find the DELETE in the archived WAL, and choose it to stop just before it"
+
 func (s *Sandbox) judgeAccident(c restoredCounts) Verdict {
 	e := s.Expected
 	at := describeTime(s.AccidentAt)
@@ -112,17 +116,17 @@ func (s *Sandbox) judgeAccident(c restoredCounts) Verdict {
 			rows, at, e.RowsDeleted, later)
 	case replayed && rows == e.RowsAfter:
 		v.Message = fmt.Sprintf("the documents table has %d rows, as at the end of the archive: the DELETE at %s was replayed, so its %d documents are still missing. "+
-			"A correct restore has the %d rows of just before it: give a target time before the accident, such as %s.",
-			rows, at, e.RowsDeleted, e.RowsBefore, s.TargetHint)
+			"A correct restore has the %d rows of just before it: %s.",
+			rows, at, e.RowsDeleted, e.RowsBefore, stopBeforeAdvice)
 	case replayed:
 		v.Message = fmt.Sprintf("the documents table has %d rows: the DELETE at %s was replayed, so its %d documents are missing; just before it there were %d. "+
-			"Give a target time before the accident, such as %s.", rows, at, e.RowsDeleted, e.RowsBefore, s.TargetHint)
+			"Stop before it: %s.", rows, at, e.RowsDeleted, e.RowsBefore, stopBeforeAdvice)
 	case c.later > 0:
 		v.Message = fmt.Sprintf("the documents table has %d rows, not the %d of just before the accident at %s: %d documents written after it are there. "+
-			"Give a target time before the accident, such as %s.", rows, e.RowsBefore, at, c.later, s.TargetHint)
+			"The target is after the accident: %s.", rows, e.RowsBefore, at, c.later, stopBeforeAdvice)
 	case rows < e.RowsBefore:
 		v.Message = fmt.Sprintf("the documents table has %d rows, fewer than the %d of just before the accident at %s: the target is too early, and %d documents written before the accident are missing. "+
-			"Aim just before the accident, such as %s.", rows, e.RowsBefore, at, e.RowsBefore-rows, s.TargetHint)
+			"Aim just before the accident, not earlier: %s.", rows, e.RowsBefore, at, e.RowsBefore-rows, stopBeforeAdvice)
 	default:
 		v.Message = fmt.Sprintf("the documents table has %d rows, not the %d of just before the accident at %s (the end of the archive has %d).",
 			rows, e.RowsBefore, at, e.RowsAfter)

@@ -101,13 +101,13 @@ type restored struct {
 }
 
 // restoreWithPgrescue runs the whole restore as an engineer would without
-// the wizard, and reads where the server runs from its summary.
-func restoreWithPgrescue(t *testing.T, sb *Sandbox, passFile, pgdata, target string) restored {
+// the wizard, and reads where the server runs from its summary. target is
+// the target's flags (--target-time T, or --target-xid X
+// --target-exclusive); none is the end of the archive.
+func restoreWithPgrescue(t *testing.T, sb *Sandbox, passFile, pgdata string, target ...string) restored {
 	t.Helper()
 	args := []string{"--envdir", sb.Envdir, "--gpg-passphrase-file", passFile, "restore", "wal-e", "--pgdata", pgdata, "--yes"}
-	if target != "" {
-		args = append(args, "--target-time", target)
-	}
+	args = append(args, target...)
 	if _, err := os.Stat(pgdata); err == nil {
 		args = append(args, "--move-aside")
 	}
@@ -124,7 +124,7 @@ func restoreWithPgrescue(t *testing.T, sb *Sandbox, passFile, pgdata, target str
 		t.Fatalf("no connection line in the restore's summary:\n%s", stdout.String())
 	}
 	port, _ := strconv.Atoi(m[2])
-	t.Logf("restore to %q took %s", target, time.Since(began).Round(100*time.Millisecond))
+	t.Logf("restore to %q took %s", strings.Join(target, " "), time.Since(began).Round(100*time.Millisecond))
 	return restored{socketDir: m[1], port: port, user: m[3]}
 }
 

@@ -61,10 +61,12 @@ type Sandbox struct {
 	// the "new disk" for "disk-lost".
 	RestoreDir string
 	AccidentAt time.Time // the DELETE's commit; zero for "disk-lost"
-	// TargetHint is a recovery target that works, as local time
+	// TargetHint is a recovery time that works, as local time
 	// "2006-01-02 15:04:05": the first whole second after the last write
 	// before the accident, at least two seconds before the DELETE; "" (the
-	// end of the archive) for "disk-lost".
+	// end of the archive) for "disk-lost". The briefing does not give it:
+	// the trainee finds the DELETE in the archived WAL ("find the moment")
+	// and stops just before its transaction, or types a time from there.
 	TargetHint string
 	Expected   Expectation
 	S3Endpoint string // WAL-E's form, http+path://127.0.0.1:PORT
@@ -84,7 +86,8 @@ type Sandbox struct {
 	// The RDS scenarios': the simulated AWS the wizard is pointed at.
 	RDS *RDSDemo
 
-	lastIDBefore int // the last document written before the accident
+	lastIDBefore int       // the last document written before the accident
+	laterFrom    time.Time // when the writes after the backup began: the briefing's window starts with them
 	bins         postgresBinaries
 	owner        recovery.Owner
 	s3           *s3Server

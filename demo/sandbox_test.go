@@ -3,12 +3,14 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,9 +32,10 @@ import (
 // TestBuildAccidentScenario builds the default sandbox and checks it the
 // way the trainee will meet it: the settings files, a protected key in a
 // GnuPG 1 home, an archive every object of which the real gpg and lzop
-// read, one base backup, and restores with pgrescue that Check judges: to
-// the hint, the rows of just before the accident; to the end of the
-// archive, the accident replayed.
+// read, one base backup, the DELETE found in the archived WAL as the
+// wizard's "find the moment" finds it, and restores with pgrescue that
+// Check judges: to just before the DELETE's transaction, the rows of just
+// before the accident; to the end of the archive, the accident replayed.
 func TestBuildAccidentScenario(t *testing.T) {
 	t.Parallel()
 	needPostgreSQL(t)
@@ -64,18 +67,20 @@ func TestBuildAccidentScenario(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The trainee's restore, into the primary's own directory.
-	r := restoreWithPgrescue(t, sb, pass, sb.RestoreDir, sb.TargetHint)
+	// The trainee's restore, into the primary's own directory: just before
+	// the DELETE found in the WAL, as the wizard's "find the moment" sets it.
+	xid := findTheDelete(t, sb, pass)
+	r := restoreWithPgrescue(t, sb, pass, sb.RestoreDir, "--target-xid", itoa(int(xid)), "--target-exclusive")
 	v, err := sb.Check(t.Context(), r.socketDir, r.port, r.user)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !v.OK || v.Rows != sb.Expected.RowsBefore {
-		t.Errorf("restore to %s: verdict %+v, want OK with %d rows", sb.TargetHint, v, sb.Expected.RowsBefore)
+		t.Errorf("restore to just before transaction %d: verdict %+v, want OK with %d rows", xid, v, sb.Expected.RowsBefore)
 	}
 	t.Logf("verdict: %s", v.Message)
 
-	r = restoreWithPgrescue(t, sb, pass, filepath.Join(tests, "end"), "")
+	r = restoreWithPgrescue(t, sb, pass, filepath.Join(tests, "end"))
 	v, err = sb.Check(t.Context(), r.socketDir, r.port, r.user)
 	if err != nil {
 		t.Fatal(err)
@@ -89,8 +94,73 @@ func TestBuildAccidentScenario(t *testing.T) {
 		}
 	}
 
+	if !strings.Contains(v.Message, "press f on the target page to find the DELETE") {
+		t.Errorf("the verdict does not say how to find the DELETE: %s", v.Message)
+	}
+
 	// Both restored servers still run: Close must stop them.
 	checkCloseRemovesTheSandbox(t, sb)
+}
+
+// inspectedTx is a transaction as pgrescue wal-inspect --json shows it.
+type inspectedTx struct {
+	Xid       uint32
+	Committed bool
+	At        time.Time
+	Rows      map[string]struct{ Inserted, Updated, Deleted int64 }
+}
+
+// findTheDelete reads the archive's WAL with pgrescue wal-inspect, which
+// reads it as the wizard's "find the moment" does (the latest backup's
+// window, pg_waldump, at least 100 rows): the accident must be there, the
+// newest destructive transaction (the one the moment page points at
+// first), committed just before AccidentAt and deleting exactly the
+// documents the briefing says. It returns its xid.
+func findTheDelete(t *testing.T, sb *Sandbox, passFile string) uint32 {
+	t.Helper()
+	cmd := exec.Command(binary, "--envdir", sb.Envdir, "--gpg-passphrase-file", passFile, "wal-inspect", "--json")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("pgrescue wal-inspect: %v\n%s", err, stderr.String())
+	}
+	var in struct{ Transactions []inspectedTx }
+	if err := json.Unmarshal(stdout.Bytes(), &in); err != nil {
+		t.Fatalf("pgrescue wal-inspect --json: %v\n%s", err, stdout.String())
+	}
+	var deletes []inspectedTx
+	for _, tx := range in.Transactions {
+		for _, c := range tx.Rows {
+			if c.Deleted > 0 {
+				deletes = append(deletes, tx)
+				break
+			}
+		}
+	}
+	if len(deletes) != 1 || len(in.Transactions) == 0 || in.Transactions[len(in.Transactions)-1].Xid != deletes[0].Xid {
+		t.Fatalf("want the DELETE as the one and newest destructive transaction; wal-inspect found %+v", in.Transactions)
+	}
+	tx := deletes[0]
+	var deleted int64
+	for rel, c := range tx.Rows {
+		if c.Updated != 0 || c.Inserted != 0 {
+			t.Errorf("the DELETE also changed %s: %+v", rel, c)
+		}
+		deleted += c.Deleted
+	}
+	if !tx.Committed || deleted != int64(sb.Expected.RowsDeleted) || deleted < 100 {
+		t.Errorf("the DELETE: committed %v, %d rows deleted, want %d (at least the inspector's 100)", tx.Committed, deleted, sb.Expected.RowsDeleted)
+	}
+	if gap := sb.AccidentAt.Sub(tx.At); gap < 0 || gap > time.Second {
+		t.Errorf("the DELETE committed at %s, the accident was noted at %s", tx.At, sb.AccidentAt)
+	}
+	from, to := accidentWindow(sb)
+	if tx.At.Before(from) || !tx.At.Before(to) {
+		t.Errorf("the DELETE at %s is outside the briefing's window %s to %s", tx.At, from, to)
+	}
+	t.Logf("wal-inspect found the DELETE: xid %d at %s, %d rows deleted, %d destructive transactions", tx.Xid, tx.At, deleted, len(in.Transactions))
+	return tx.Xid
 }
 
 func checkProgress(t *testing.T, steps []Progress, want string) {
@@ -112,6 +182,10 @@ func checkProgress(t *testing.T, steps []Progress, want string) {
 	}
 }
 
+// briefedExactTime is how the RDS briefing gives its time (the end-to-end
+// tests read it so); the accident's must not.
+var briefedExactTime = regexp.MustCompile(`At (\d\d:\d\d:\d\d) UTC on (\d+ \w+ \d{4})`)
+
 // checkStory checks the numbers and times the briefing will give.
 func checkStory(t *testing.T, sb *Sandbox) {
 	t.Helper()
@@ -126,10 +200,26 @@ func checkStory(t *testing.T, sb *Sandbox) {
 	if gap := sb.AccidentAt.Sub(target.Time); gap < accidentGap {
 		t.Errorf("the hint %s is only %s before the accident at %s", sb.TargetHint, gap, sb.AccidentAt)
 	}
-	for _, want := range []string{sb.App, sb.Database, sb.AccidentAt.UTC().Format("15:04:05 UTC"), "local time", itoa(e.RowsBefore), itoa(e.RowsDeleted)} {
+	// The briefing gives the accident's time only roughly: a window of whole
+	// minutes holding the accident and the writes before it since the
+	// backup, so the DELETE has to be found in the WAL.
+	from, to := accidentWindow(sb)
+	if sb.laterFrom.Before(from) || !sb.laterFrom.Before(sb.AccidentAt) || !sb.AccidentAt.Before(to) || to.Sub(from) > 5*time.Minute {
+		t.Errorf("the window %s to %s does not hold the writes from %s and the accident at %s", from, to, sb.laterFrom, sb.AccidentAt)
+	}
+	for _, want := range []string{sb.App, sb.Database, itoa(e.RowsBefore), itoa(e.RowsDeleted), accidentSQL,
+		"between " + from.UTC().Format("15:04") + " and " + to.UTC().Format("15:04 UTC on 2 January 2006"), "local time", "press f to find the moment"} {
 		if !strings.Contains(e.Describe, want) {
 			t.Errorf("the description lacks %q: %s", want, e.Describe)
 		}
+	}
+	for _, exact := range []string{sb.AccidentAt.UTC().Format("15:04:05"), sb.AccidentAt.In(time.Local).Format("15:04:05"), sb.TargetHint} {
+		if strings.Contains(e.Describe, exact) {
+			t.Errorf("the description gives the exact time %q: %s", exact, e.Describe)
+		}
+	}
+	if briefedExactTime.MatchString(e.Describe) {
+		t.Errorf("the description matches %s: %s", briefedExactTime, e.Describe)
 	}
 	if e.Query != "SELECT count(*) FROM documents" {
 		t.Errorf("query %q", e.Query)
@@ -361,7 +451,7 @@ func TestCloseRemovesEverything(t *testing.T) {
 		if !sb.AccidentAt.IsZero() || sb.TargetHint != "" || e.RowsDeleted != 0 || e.RowsAfter != e.RowsBefore || e.RowsAfter == 0 {
 			t.Errorf("disk-lost story: %+v, accident %v, hint %q", e, sb.AccidentAt, sb.TargetHint)
 		}
-		r := restoreWithPgrescue(t, sb, passphraseFile(t, sb), sb.RestoreDir, "")
+		r := restoreWithPgrescue(t, sb, passphraseFile(t, sb), sb.RestoreDir)
 		v, err := sb.Check(t.Context(), r.socketDir, r.port, r.user)
 		if err != nil {
 			t.Fatal(err)
@@ -416,6 +506,12 @@ func TestCheckNamesWhatWentWrong(t *testing.T) {
 		if v.OK != c.ok || v.Rows != c.counts.rows || !strings.Contains(v.Message, c.says) || !strings.Contains(v.Message, "2000") {
 			t.Errorf("%+v: %+v, want ok=%v saying %q", c.counts, v, c.ok, c.says)
 		}
+		// A failure says how to aim right: the DELETE found with f on the
+		// target page, stopped just before.
+		advice := "press f on the target page to find the DELETE in the archived WAL, and choose it to stop just before it"
+		if !c.ok && !strings.Contains(v.Message, advice) {
+			t.Errorf("%+v: the verdict does not say how to find the DELETE: %s", c.counts, v.Message)
+		}
 	}
 	lost := &Sandbox{Scenario: Scenarios[1], Expected: Expectation{RowsBefore: 3000, RowsAfter: 3000}}
 	if v := lost.judgeDiskLost(2500); v.OK || !strings.Contains(v.Message, "500 documents are missing") {
@@ -423,6 +519,33 @@ func TestCheckNamesWhatWentWrong(t *testing.T) {
 	}
 	if v := lost.judgeDiskLost(3000); !v.OK {
 		t.Errorf("disk-lost, 3000 rows: %+v", v)
+	}
+}
+
+// TestAccidentBriefingGivesAWindow: the briefing says roughly when, in
+// whole minutes from the writes after the backup to the minute after the
+// DELETE, and how to find the DELETE; never its second.
+func TestAccidentBriefingGivesAWindow(t *testing.T) {
+	sb := &Sandbox{Scenario: Scenarios[0], App: "content-publisher", Database: "content_publisher_production",
+		AccidentAt: time.Date(2026, 11, 25, 3, 4, 5, 123000, time.UTC), TargetHint: "2026-11-25 03:04:02",
+		laterFrom: time.Date(2026, 11, 25, 3, 3, 58, 0, time.UTC),
+		Expected:  Expectation{Query: countQuery, RowsBefore: 2000, RowsDeleted: 667, RowsAfter: 2333}}
+	got := describeScenario(sb)
+	for _, want := range []string{"Some time between 03:03 and 03:05 UTC on 25 November 2026", "667 of its 2000 documents were deleted",
+		"1000 documents written after the accident", "press f to find the moment", "and choose the DELETE, to stop just before it",
+		"the 2000 documents there were just before the DELETE", "Run SELECT count(*) FROM documents to see."} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the briefing lacks %q: %s", want, got)
+		}
+	}
+	if strings.Contains(got, "03:04:05") || strings.Contains(got, "03:04:02") || briefedExactTime.MatchString(got) {
+		t.Errorf("the briefing gives the exact time: %s", got)
+	}
+	// Writes after the backup that began in the accident's minute: the
+	// window is that minute.
+	sb.laterFrom = time.Date(2026, 11, 25, 3, 4, 1, 0, time.UTC)
+	if got := describeScenario(sb); !strings.Contains(got, "between 03:04 and 03:05 UTC") {
+		t.Errorf("the briefing: %s", got)
 	}
 }
 

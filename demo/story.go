@@ -79,6 +79,7 @@ func (b *builder) laterWrites(ctx context.Context) error {
 	if b.s.Scenario.Name == diskLostScenario {
 		n = 4
 	}
+	b.s.laterFrom = b.now()
 	if err := b.batches(ctx, n); err != nil {
 		return err
 	}
@@ -257,12 +258,38 @@ func describeScenario(s *Sandbox) string {
 			s.App, s.Database, s.PrimaryDir, s.RestoreDir, e.RowsAfter, e.Query)
 	}
 	later := e.RowsAfter - (e.RowsBefore - e.RowsDeleted)
-	return fmt.Sprintf("At %s, someone ran `%s` on %s's production database %s, on the Carrenza primary postgresql-primary-1: "+
-		"%d of its %d documents were deleted. The application went on writing, so the archive also holds %d documents written after the accident. "+
-		"The primary has been stopped. Restore it from the WAL-E archive to just before the accident: "+
-		"a correct restore has the %d documents there were just before the DELETE — the deleted ones are back, "+
+	return fmt.Sprintf("Some time %s, someone ran `%s` on %s's production database %s, on the Carrenza primary postgresql-primary-1: "+
+		"%d of its %d documents were deleted. Nobody noted the exact time, and the application also wrote documents in those minutes "+
+		"before the DELETE, so a guessed time loses them or keeps the accident. The application went on writing, so the archive also holds "+
+		"%d documents written after the accident. The primary has been stopped. Restore it from the WAL-E archive to just before the DELETE: "+
+		"%s. A correct restore has the %d documents there were just before the DELETE — the deleted ones are back, "+
 		"everything written before the accident is there, and nothing written after it. Run %s to see.",
-		describeTime(s.AccidentAt), accidentSQL, s.App, s.Database, e.RowsDeleted, e.RowsBefore, later, e.RowsBefore, e.Query)
+		describeWindow(accidentWindow(s)), accidentSQL, s.App, s.Database, e.RowsDeleted, e.RowsBefore, later, findAdvice, e.RowsBefore, e.Query)
+}
+
+// findAdvice is how a trainee finds the accident: the wizard's "find the
+// moment" lists the archived WAL's transactions that deleted many rows, and
+// choosing one stops replay just before it, to the transaction.
+const findAdvice = "on the page where you choose the backup and the target, press f to find the moment " +
+	"(pgrescue reads the archived WAL and lists the transactions that deleted many rows, with their commit times) " +
+	"and choose the DELETE, to stop just before it"
+
+// accidentWindow is the briefing's rough "when": whole minutes from the
+// first write after the backup, which it contains along with the
+// accident, to the minute after the accident's.
+func accidentWindow(s *Sandbox) (from, to time.Time) {
+	first := s.laterFrom
+	if first.IsZero() || first.After(s.AccidentAt) {
+		first = s.AccidentAt
+	}
+	return first.Truncate(time.Minute), s.AccidentAt.Truncate(time.Minute).Add(time.Minute)
+}
+
+// describeWindow gives a window of whole minutes in UTC and local time,
+// never a second: the briefing must not give the accident's exact time.
+func describeWindow(from, to time.Time) string {
+	return "between " + from.UTC().Format("15:04") + " and " + to.UTC().Format("15:04 UTC on 2 January 2006") +
+		" (local time: " + from.In(time.Local).Format("15:04") + " to " + to.In(time.Local).Format("15:04 MST") + ")"
 }
 
 // describeTime gives a moment in UTC, as logs and the archive show it, and
