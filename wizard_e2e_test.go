@@ -373,3 +373,60 @@ func signalDuringFetch(t *testing.T, sig string) {
 	}
 	stoppedCleanly(t, term, pgdata)
 }
+
+// TestWizardNamesTheMomentFromTheBackup: on "find the moment", n names the
+// relations from the base backup's own catalog (the scout: the backup
+// restored to a scratch copy in TMPDIR, recovered to its end, read, stopped
+// and removed). ctrl+c during the scout stops it and leaves nothing; a
+// second n finishes, and the fixture's table is shown by name.
+func TestWizardNamesTheMomentFromTheBackup(t *testing.T) {
+	needPostgres(t)
+	envdir, _ := fixtureEnvdir(t)
+	scratch := t.TempDir()
+	os.Chmod(scratch, 0o755)
+	home := t.TempDir()
+	term := tmuxtest.Start(t, tmuxtest.Options{Width: 110, Height: 40, Env: []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home, "TMPDIR=" + scratch, "TZ=UTC"}},
+		binary, "--envdir", envdir, "--gpg-key", s3test.FixturePath(t, "wale-pg15", "gpg-secret-protected.asc"), "--journal", filepath.Join(home, "j.jsonl"),
+		"--pgdata", restoreDir(t))
+	toBackupStep(t, term)
+	term.Keys("f")
+	term.WaitFor("n name · esc back", 60*time.Second)
+
+	term.Keys("n")
+	term.WaitFor("recovering the copy", 60*time.Second)
+	term.Keys("C-c")
+	term.WaitFor("scratch copy removed", 30*time.Second)
+	if left := scoutLeftovers(t, scratch); left != "" {
+		t.Errorf("after ctrl+c the scout left: %s", left)
+	}
+
+	term.Keys("n")
+	named := term.WaitFor("Relations named from", 120*time.Second)
+	if !strings.Contains(named, "public.events: ") {
+		t.Errorf("the fixture's table events is not named:\n%s", named)
+	}
+	if left := scoutLeftovers(t, scratch); left != "" {
+		t.Errorf("after naming the scout left: %s", left)
+	}
+	term.Keys("C-c")
+	term.WaitFor("Press ctrl+c again to quit", 5*time.Second)
+	term.Keys("C-c")
+	term.WaitExit(30 * time.Second)
+}
+
+// scoutLeftovers lists what a scout left in its scratch folder, and its
+// server if one still runs.
+func scoutLeftovers(t *testing.T, scratch string) string {
+	t.Helper()
+	var left []string
+	entries, _ := os.ReadDir(scratch)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "pgrescue-scout-") {
+			left = append(left, e.Name())
+		}
+	}
+	if out, _ := pgrep(scratch); out != "" {
+		left = append(left, "running: "+out)
+	}
+	return strings.Join(left, "; ")
+}

@@ -198,29 +198,7 @@ func describeTx(tx *walinspect.Tx, backup string, names *walinspect.Names, zone 
 	if !tx.Committed {
 		verb = "ABORT"
 	}
-	var what []string
-	for _, rel := range tx.Relations() {
-		c := tx.Rows[rel]
-		var parts []string
-		for _, p := range []struct {
-			n    int64
-			word string
-		}{{c.Deleted, "deleted"}, {c.Updated, "updated"}, {c.Inserted, "inserted"}} {
-			if p.n > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s", p.n, p.word))
-			}
-		}
-		what = append(what, names.File(rel)+": "+strings.Join(parts, ", "))
-	}
-	for _, rel := range tx.Replaced() {
-		what = append(what, names.File(rel)+": TRUNCATE or rewrite (its files replaced)")
-	}
-	for _, rel := range tx.Dropped() {
-		what = append(what, names.File(rel)+": DROP (its files removed)")
-	}
-	if tx.SchemaChange() {
-		what = append(what, "schema change (system catalogs)")
-	}
+	what := tx.What(names)
 	local := tx.At.In(zone).Format("2006-01-02 15:04:05.000000 MST")
 	return fmt.Sprintf("xid %d %s %s (%s) at LSN %s\n    %s\n    to stop just before it: --backup %s --target-xid %d --target-exclusive (exact: this transaction and no other),\n"+
 		"    or --target-time %q (commits in the same microsecond are lost with it)",

@@ -36,6 +36,10 @@ type fixtureBackend struct {
 	where    string // how screens name the key file: the same on every machine
 	unlocked bool
 	stopped  int // restored servers stopped for another try
+	// scoutHold makes ScoutNames wait after its second step until ctx is
+	// done; scoutErr is its failure.
+	scoutHold bool
+	scoutErr  error
 }
 
 func newFixtureBackend(t *testing.T) *fixtureBackend {
@@ -83,6 +87,26 @@ func (b *fixtureBackend) Inspect(ctx context.Context, req WALERequest, backup st
 	archive.Keys = b.keys
 	in, _, err := walinspect.InspectBackup(ctx, &archive, backup, walinspect.Request{Options: walinspect.Options{MinRows: 1}}, report)
 	return in, err
+}
+
+// ScoutNames gives the names the real scout reads from the fixture's base
+// backup (TestWizardNamesTheMomentFromTheBackup runs it through the binary
+// with PostgreSQL; ui tests start no server), after its steps.
+func (b *fixtureBackend) ScoutNames(ctx context.Context, req WALERequest, backup string, report func(walinspect.ScoutStep)) (*walinspect.Names, error) {
+	report(walinspect.ScoutFetch)
+	report(walinspect.ScoutRecover)
+	if b.scoutHold {
+		<-ctx.Done()
+		report(walinspect.ScoutStop)
+		return nil, ctx.Err()
+	}
+	report(walinspect.ScoutRead)
+	report(walinspect.ScoutStop)
+	if b.scoutErr != nil {
+		return nil, b.scoutErr
+	}
+	return &walinspect.Names{Source: "the base backup " + backup + " (restored to a scratch copy)",
+		Databases: map[uint32]string{16384: "fixturedb"}, Files: map[walinspect.RelFile]string{{Tablespace: 1663, Database: 16384, Node: 16386}: "public.events"}}, nil
 }
 
 // Stop records that the restored server was asked to stop.

@@ -47,6 +47,10 @@ type WALEBackend interface {
 	// or LATEST) with pg_waldump and sums it up per transaction: the
 	// target page's "find the moment".
 	Inspect(ctx context.Context, req WALERequest, backup string, report func(walinspect.Event)) (*walinspect.Inspection, error)
+	// ScoutNames names the relations of one base backup from its own
+	// catalog: the backup restored to a scratch copy and recovered to its
+	// end, read, then stopped and removed (walinspect.Scout).
+	ScoutNames(ctx context.Context, req WALERequest, backup string, report func(walinspect.ScoutStep)) (*walinspect.Names, error)
 }
 
 // waleFlow is the flow's state, shared by its pages.

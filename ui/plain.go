@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"golang.org/x/term"
@@ -35,6 +36,7 @@ func RunPlain(deps Deps, in io.Reader, out io.Writer) Outcome {
 			m.outcome.Err = problem.New(problem.Usage, "standard input", "the answers ended before the restore could start", "answer every question; nothing was changed")
 		}
 	}
+	m.Wait(2 * time.Minute) // work still stopping must finish cleaning up before the program ends
 	return m.outcome
 }
 

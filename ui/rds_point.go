@@ -480,7 +480,8 @@ func (p *rdsPointPage) chosenTime() time.Time {
 // cells wide: the days (midnight in the engineer's zone, "|"), the span a
 // point-in-time restore reaches ("="), each snapshot ("a" automated, "m"
 // manual, "+" several) and the chosen moment ("^"; "<" or ">" when it is
-// off the line).
+// off the line). The line takes in the window and every snapshot, and at
+// least an hour, so a lone snapshot still has a line around it.
 func rdsTimeline(width int, w *rds.Window, snaps []rds.Snapshot, chosen time.Time, zone *time.Location) []string {
 	var start, end time.Time
 	widen := func(t time.Time) {
@@ -494,81 +495,63 @@ func rdsTimeline(width int, w *rds.Window, snaps []rds.Snapshot, chosen time.Tim
 			end = t
 		}
 	}
+	tl := timeline{Chosen: chosen}
 	if w != nil {
 		widen(w.Earliest)
 		widen(w.Latest)
+		tl.Covered = []timeSpan{{w.Earliest, w.Latest}}
 	}
 	for _, s := range snaps {
 		widen(s.Created)
+		tl.Below = append(tl.Below, snapshotMark(s))
 	}
-	if start.IsZero() || width < 20 {
+	if start.IsZero() {
 		return nil
 	}
 	if end.Sub(start) < time.Hour {
 		start, end = start.Add(-30*time.Minute), end.Add(30*time.Minute)
 	}
-	n := width
-	span := end.Sub(start)
-	col := func(t time.Time) int {
-		return int(float64(t.Sub(start))/float64(span)*float64(n-1) + 0.5)
+	tl.From, tl.To = start, end
+	tl.Ticks = midnightTicks(width, start, end, zone)
+	tl.Legend = "= window  a/m automated/manual snapshot  ^ chosen  | midnight " + zoneName(zone, end)
+	if w == nil {
+		tl.Legend = "- no window  a/m automated/manual snapshot  ^ chosen  | midnight " + zoneName(zone, end)
 	}
-	bar := []byte(strings.Repeat("-", n))
-	if w != nil {
-		for i := max(col(w.Earliest), 0); i <= min(col(w.Latest), n-1); i++ {
-			bar[i] = '='
-		}
+	return tl.draw(width)
+}
+
+// snapshotMark is a snapshot on the time line: "a" automated, "m" manual.
+func snapshotMark(s rds.Snapshot) timeMark {
+	if s.Type == "automated" {
+		return timeMark{At: s.Created, Glyph: 'a'}
 	}
-	labels := []byte(strings.Repeat(" ", n))
-	days := span.Hours() / 24
+	return timeMark{At: s.Created, Glyph: 'm'}
+}
+
+// midnightTicks are the midnights in zone between start and end, labelled
+// with the date. When the days are too narrow for a label each, only every
+// step-th day is labelled, and drawn too unless every other day would be
+// (then all are, as that still reads as days).
+func midnightTicks(width int, start, end time.Time, zone *time.Location) []timeTick {
 	step := 1
-	if perDay := float64(n) / max(days, 1); perDay < 7 {
+	if perDay := float64(width) / max(end.Sub(start).Hours()/24, 1); perDay < 7 {
 		step = int(7/perDay) + 1
 	}
 	first := start.In(zone)
 	midnight := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, zone).AddDate(0, 0, 1)
-	free := 0
+	var ticks []timeTick
 	for d := 0; midnight.Before(end); midnight, d = midnight.AddDate(0, 0, 1), d+1 {
-		c := col(midnight)
+		var t timeTick
+		t.At = midnight
 		if step <= 2 || d%step == 0 {
-			bar[c] = '|'
+			t.Glyph = '|'
 		}
-		if label := midnight.Format("01-02"); d%step == 0 && c >= free && c+len(label) <= n {
-			copy(labels[c:], label)
-			free = c + len(label) + 1
+		if d%step == 0 {
+			t.Label = midnight.Format("01-02")
 		}
+		ticks = append(ticks, t)
 	}
-	marks := []byte(strings.Repeat(" ", n))
-	for _, s := range snaps {
-		mark := byte('m')
-		if s.Type == "automated" {
-			mark = 'a'
-		}
-		c := col(s.Created)
-		if marks[c] != ' ' && marks[c] != mark {
-			mark = '+'
-		}
-		marks[c] = mark
-	}
-	if !chosen.IsZero() {
-		switch c := col(chosen); {
-		case c < 0:
-			marks[0] = '<'
-		case c > n-1:
-			marks[n-1] = '>'
-		default:
-			marks[c] = '^'
-		}
-	}
-	legend := "= window  a/m automated/manual snapshot  ^ chosen  | midnight " + zoneName(zone, end)
-	if w == nil {
-		legend = "- no window  a/m automated/manual snapshot  ^ chosen  | midnight " + zoneName(zone, end)
-	}
-	return []string{
-		strings.TrimRight(string(labels), " "),
-		string(bar),
-		strings.TrimRight(string(marks), " "),
-		wrapWords(legend, width),
-	}
+	return ticks
 }
 
 func snapshotCount(n int) string {

@@ -29,7 +29,27 @@ type momentPage struct {
 	result   *walinspect.Inspection
 	err      error
 	cursor   int
+	naming   naming // the relations' names, read by a scout
 }
+
+// naming is the scout that names the relations from the base backup's own
+// catalog, and what it found.
+type naming struct {
+	job      *job
+	step     walinspect.ScoutStep // what it is doing; "" when not running
+	stopping bool                 // cancelled: its copy is being removed
+	stopped  bool                 // cancelled, and its copy removed
+	names    *walinspect.Names
+	err      error
+}
+
+// namesDone is the scout's names, or why there are none.
+type namesDone struct {
+	names *walinspect.Names
+	err   error
+}
+
+var keyNames = binding("n", "name", "n")
 
 // momentResult is the inspection, or why there is none.
 type momentResult struct {
@@ -47,7 +67,11 @@ func (p *momentPage) Crumb() string { return "Find the moment" }
 
 func (p *momentPage) Keys() []key.Binding {
 	if p.result != nil && len(p.result.Transactions) > 0 {
-		return []key.Binding{keyChoose, binding("enter", "stop just before it", "enter")}
+		keys := []key.Binding{keyChoose, binding("enter", "stop before it", "enter")}
+		if p.canName() {
+			keys = append(keys, keyNames)
+		}
+		return keys
 	}
 	return nil
 }
@@ -65,20 +89,74 @@ func (p *momentPage) start(m *Model) tea.Cmd {
 	return cmd
 }
 
-// Interrupt (ctrl+c) stops the reading and goes back to the target; with
-// nothing running it is the wizard's usual ctrl+c.
+// canName: the list is shown without names, and no scout runs.
+func (p *momentPage) canName() bool {
+	return p.result != nil && len(p.result.Transactions) > 0 && p.naming.names == nil && p.naming.job == nil
+}
+
+// name starts the scout: the base backup restored to a scratch copy and
+// recovered to its end, its catalog read, the copy stopped and removed.
+func (p *momentPage) name(m *Model) tea.Cmd {
+	p.naming = naming{step: walinspect.ScoutFetch}
+	m.say("Naming the relations from backup %s's own catalog: it is restored to a scratch copy, read, then removed…", p.backup)
+	req, backup, backend := p.flow.req, p.backup, m.deps.WALE
+	j, cmd := m.startJob(p, func(ctx context.Context, emit func(any)) any {
+		names, err := backend.ScoutNames(ctx, req, backup, func(step walinspect.ScoutStep) { emit(step) })
+		return namesDone{names: names, err: err}
+	})
+	p.naming.job = j
+	return cmd
+}
+
+// named takes the scout's result.
+func (p *momentPage) named(m *Model, r namesDone) {
+	if p.naming.stopping {
+		p.naming = naming{stopped: true}
+		m.say("Stopped naming the relations: the scratch copy is removed.")
+		return
+	}
+	p.naming = naming{names: r.names, err: r.err}
+	m.deps.Journal.Event("moment", "relation names from backup "+p.backup+": "+errText(r.err))
+	if r.err != nil {
+		m.say("%s", r.err)
+		return
+	}
+	p.sayResult(m)
+}
+
+// errText is "ok" or the error, for the journal.
+func errText(err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return "ok"
+}
+
+// Interrupt (ctrl+c) stops the reading and goes back to the target, or
+// stops the scout and stays; with nothing running it is the wizard's usual
+// ctrl+c.
 func (p *momentPage) Interrupt(m *Model) tea.Cmd {
-	if p.running {
+	switch {
+	case p.running:
 		p.stop()
 		return m.back()
+	case p.naming.job != nil:
+		if !p.naming.stopping {
+			p.stopNaming()
+		}
+		return nil
 	}
 	return m.interrupt()
 }
 
-// Abandon stops the reading when the program ends under the page.
+// Abandon stops the reading, and the scout, when the program ends under
+// the page: the scout's server must not outlive pgrescue.
 func (p *momentPage) Abandon(m *Model, wait func(*job) bool) {
 	if p.running && p.job != nil {
 		wait(p.job)
+	}
+	if p.naming.job != nil {
+		wait(p.naming.job)
 	}
 }
 
@@ -87,11 +165,29 @@ func (p *momentPage) stop() {
 		p.job.cancel()
 	}
 	p.running = false
+	p.stopNaming()
+}
+
+// stopNaming stops a scout under way: it stops its server and removes its
+// copy as it returns (the wizard waits for that before it ends).
+func (p *momentPage) stopNaming() {
+	if p.naming.job != nil {
+		p.naming.job.cancel()
+		p.naming.stopping = true
+	}
 }
 
 func (p *momentPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case jobEvents:
+		if j := p.naming.job; j != nil && msg.id == j.id {
+			for _, e := range msg.events {
+				if step, ok := e.(walinspect.ScoutStep); ok {
+					p.naming.step = step
+				}
+			}
+			return j.listen()
+		}
 		if p.job == nil || msg.id != p.job.id {
 			return nil
 		}
@@ -102,6 +198,10 @@ func (p *momentPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 		}
 		return p.job.listen()
 	case jobDone:
+		if j := p.naming.job; j != nil && msg.id == j.id {
+			p.named(m, msg.result.(namesDone))
+			return nil
+		}
 		if p.job == nil || msg.id != p.job.id {
 			return nil
 		}
@@ -126,6 +226,10 @@ func (p *momentPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 			if len(p.result.Transactions) > 0 {
 				return p.choose(m, p.result.Transactions[p.cursor])
 			}
+		case "n":
+			if p.canName() {
+				return p.name(m)
+			}
 		}
 	}
 	return nil
@@ -134,6 +238,7 @@ func (p *momentPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 // choose sets the flow's target to stop just before tx, with the backup
 // fixed to the one inspected, and returns to the target page.
 func (p *momentPage) choose(m *Model, tx *walinspect.Tx) tea.Cmd {
+	p.stopNaming()
 	f := p.flow
 	f.req.Target = recovery.Target{Xid: tx.Xid, Exclusive: true}
 	f.req.Backup = p.backup
@@ -169,7 +274,7 @@ func (p *momentPage) sayResult(m *Model) {
 	}
 	for i, tx := range p.result.Transactions {
 		m.say("%d. %s", i+1, txHead(tx))
-		m.say("   %s", txWhat(tx))
+		m.say("   %s", txWhat(tx, p.naming.names))
 	}
 }
 
@@ -181,6 +286,12 @@ func (p *momentPage) Ask(m *Model) *Question {
 	if p.err != nil || len(p.result.Transactions) == 0 {
 		return &Question{Text: "Press enter to go back to the target"}
 	}
+	if p.naming.job != nil {
+		return nil
+	}
+	if p.canName() {
+		return &Question{Text: fmt.Sprintf("Stop just before which transaction (1-%d; n: name the relations from the base backup; empty: back to the target)", len(p.result.Transactions))}
+	}
 	return &Question{Text: fmt.Sprintf("Stop just before which transaction (1-%d; empty: back to the target)", len(p.result.Transactions))}
 }
 
@@ -188,6 +299,9 @@ func (p *momentPage) Answer(m *Model, a Answer) tea.Cmd {
 	text := strings.TrimSpace(a.Text)
 	if text == "" || p.result == nil {
 		return m.back()
+	}
+	if strings.EqualFold(text, "n") && p.canName() {
+		return p.name(m)
 	}
 	n, err := strconv.Atoi(text)
 	if err != nil || n < 1 || n > len(p.result.Transactions) {
@@ -208,8 +322,29 @@ func (p *momentPage) summary() []string {
 	if len(in.Transactions) == 0 {
 		return append(lines, "No destructive transaction in this window: no large DELETE or UPDATE, TRUNCATE, DROP or schema change.")
 	}
-	return append(lines, fmt.Sprintf("%d destructive transactions, oldest first. Relations are numbers here (tablespace/database/relfilenode): "+
-		"pgrescue wal-inspect --dsn can name them from a running server's catalog.", len(in.Transactions)))
+	return append(lines, fmt.Sprintf("%d destructive transactions, oldest first. %s", len(in.Transactions), p.namesSentence(true)))
+}
+
+// namesSentence says how relations are shown, and how to name them; long
+// also says what naming does (plain mode, which has the room).
+func (p *momentPage) namesSentence(long bool) string {
+	switch n := p.naming; {
+	case n.names != nil:
+		return "Relations named from " + n.names.Source + "."
+	case n.stopping:
+		return "Stopping the scout: its copy of the base backup is being removed…"
+	case n.job != nil:
+		return "Naming the relations: " + string(n.step) + "… (ctrl+c stops it)"
+	case n.err != nil:
+		return "Relations are numbers (tablespace/database/relfilenode): the base backup's catalog could not be read."
+	case n.stopped:
+		return "Relations are numbers (tablespace/database/relfilenode). Naming them was stopped and the scratch copy removed; n starts again."
+	}
+	if !long {
+		return "Relations are numbers (n names them from the backup)."
+	}
+	return "Relations are numbers (tablespace/database/relfilenode): n names them from the base backup's catalog " +
+		"(restored to a scratch copy, then removed; it takes as long as restoring the backup)."
 }
 
 // txHead is a transaction's commit time (UTC, and local when it differs),
@@ -226,31 +361,10 @@ func txHead(tx *walinspect.Tx) string {
 	return fmt.Sprintf("%s  xid %d %s at LSN %s", at, tx.Xid, verb, tx.LSN)
 }
 
-// txWhat is what a transaction did, relation by relation.
-func txWhat(tx *walinspect.Tx) string {
-	var what []string
-	for _, rel := range tx.Relations() {
-		c := tx.Rows[rel]
-		var parts []string
-		for _, n := range []struct {
-			n    int64
-			word string
-		}{{c.Deleted, "deleted"}, {c.Updated, "updated"}, {c.Inserted, "inserted"}} {
-			if n.n > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s", n.n, n.word))
-			}
-		}
-		what = append(what, rel.String()+": "+strings.Join(parts, ", "))
-	}
-	for _, rel := range tx.Replaced() {
-		what = append(what, rel.String()+": TRUNCATE or rewrite")
-	}
-	for _, rel := range tx.Dropped() {
-		what = append(what, rel.String()+": DROP")
-	}
-	if tx.SchemaChange() {
-		what = append(what, "schema change")
-	}
+// txWhat is what a transaction did, relation by relation, named when
+// names were read.
+func txWhat(tx *walinspect.Tx, names *walinspect.Names) string {
+	what := tx.What(names)
 	if len(what) == 0 {
 		return "no user rows changed"
 	}
@@ -287,7 +401,10 @@ func (p *momentPage) View(m *Model) string {
 		s.WriteString(wrapWords("No destructive transaction in this window: no large DELETE or UPDATE, TRUNCATE, DROP or schema change. Press esc to go back to the target.", w) + "\n")
 		return s.String()
 	}
-	s.WriteString(wrapWords(fmt.Sprintf("%d destructive transactions, oldest first; relations are numbers here (tablespace/database/relfilenode).", len(in.Transactions)), w) + "\n")
+	s.WriteString(wrapWords(fmt.Sprintf("%d destructive transactions, oldest first. %s", len(in.Transactions), p.namesSentence(false)), w) + "\n")
+	if p.naming.err != nil {
+		s.WriteString(m.st.Error.Render(wrapWords(p.naming.err.Error(), w)) + "\n")
+	}
 	txs := p.result.Transactions
 	var chosen time.Time
 	if len(txs) > 0 {
@@ -306,7 +423,7 @@ func (p *momentPage) View(m *Model) string {
 		} else {
 			line = "   " + line
 		}
-		list = append(list, truncate(line, w), "     "+truncate(txWhat(tx), w-5))
+		list = append(list, truncate(line, w), "     "+truncate(txWhat(tx, p.naming.names), w-5))
 	}
 	foot := ""
 	if len(txs) > 0 {
@@ -326,8 +443,10 @@ func (p *momentPage) View(m *Model) string {
 
 // momentTimeline draws a WAL window on one line, width cells wide: the
 // window ("="), clock ticks ("|", labelled in zone), each transaction
-// ("x"), the chosen one ("^" under it).
+// ("x"), the chosen one ("^" under it). The window is widened to take in
+// every transaction, so none falls off the line.
 func momentTimeline(width int, from, to time.Time, txs []*walinspect.Tx, chosen time.Time, zone *time.Location) []string {
+	var marks []timeMark
 	for _, tx := range txs {
 		if from.IsZero() || tx.At.Before(from) {
 			from = tx.At
@@ -335,17 +454,26 @@ func momentTimeline(width int, from, to time.Time, txs []*walinspect.Tx, chosen 
 		if to.IsZero() || tx.At.After(to) {
 			to = tx.At
 		}
+		marks = append(marks, timeMark{At: tx.At, Glyph: 'x'})
 	}
-	if from.IsZero() || width < 20 || !to.After(from) {
+	return timeline{
+		From: from, To: to,
+		Covered: []timeSpan{{from, to}},
+		Ticks:   clockTicks(width, from, to, zone),
+		OnAxis:  marks,
+		Chosen:  chosen,
+		Legend:  "= the backup's window  x destructive transaction  ^ chosen  | time " + zoneName(zone, to),
+	}.draw(width)
+}
+
+// clockTicks are the round clock times between from and to, labelled in
+// zone: the finest step (1s to a day) whose labels still fit with room
+// between them, with seconds only when the step is under a minute.
+func clockTicks(width int, from, to time.Time, zone *time.Location) []timeTick {
+	span := to.Sub(from)
+	if span <= 0 {
 		return nil
 	}
-	n := width
-	span := to.Sub(from)
-	col := func(t time.Time) int {
-		return min(max(int(float64(t.Sub(from))/float64(span)*float64(n-1)+0.5), 0), n-1)
-	}
-	line := []byte(strings.Repeat("=", n))
-	labels := []byte(strings.Repeat(" ", n))
 	var step time.Duration
 	layout := "15:04"
 	for _, s := range []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
@@ -355,31 +483,14 @@ func momentTimeline(width int, from, to time.Time, txs []*walinspect.Tx, chosen 
 		if s < time.Minute {
 			layout = "15:04:05"
 		}
-		if float64(n)*float64(s)/float64(span) >= float64(len(layout)+3) {
+		if float64(width)*float64(s)/float64(span) >= float64(len(layout)+3) {
 			step = s
 			break
 		}
 	}
-	free := 0
+	var ticks []timeTick
 	for t := from.Truncate(step).Add(step); step > 0 && t.Before(to); t = t.Add(step) {
-		c := col(t)
-		line[c] = '|'
-		if label := t.In(zone).Format(layout); c >= free && c+len(label) <= n {
-			copy(labels[c:], label)
-			free = c + len(label) + 1
-		}
+		ticks = append(ticks, timeTick{At: t, Glyph: '|', Label: t.In(zone).Format(layout)})
 	}
-	marks := []byte(strings.Repeat(" ", n))
-	for _, tx := range txs {
-		line[col(tx.At)] = 'x'
-	}
-	if !chosen.IsZero() {
-		marks[col(chosen)] = '^'
-	}
-	return []string{
-		strings.TrimRight(string(labels), " "),
-		string(line),
-		strings.TrimRight(string(marks), " "),
-		wrapWords("= the backup's window  x destructive transaction  ^ chosen  | time "+zoneName(zone, to), width),
-	}
+	return ticks
 }

@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"pgrescue/internal/testtool"
 	"pgrescue/internal/walefixture"
+	"pgrescue/problem"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/walinspect"
 )
@@ -48,6 +51,16 @@ func TestMomentScreens(t *testing.T) {
 		toMoment(t, m)
 		press(t, m, "up", "enter")
 		onTop[*backupPage](t, m)
+	})
+	eachSize(t, "moment-named", func(t *testing.T, m *Model) {
+		p := toMoment(t, m)
+		press(t, m, "n")
+		if p.naming.names == nil || !strings.Contains(m.View().Content, "public.events: 1000 inserted") {
+			t.Errorf("after n the relations are not named:\n%s", m.View().Content)
+		}
+		if keys := p.Keys(); len(keys) != 2 {
+			t.Errorf("n is still offered once the names are read: %v", keys)
+		}
 	})
 	eachSize(t, "moment-plan", func(t *testing.T, m *Model) {
 		toMoment(t, m)
@@ -133,5 +146,61 @@ func TestMomentReadingStops(t *testing.T) {
 				t.Errorf("after ctrl+c: running %v, quit asked %v", p.running, m.quitting)
 			}
 		})
+	}
+}
+
+// TestNamingStopsOrFails: ctrl+c during the scout stops it and stays on the
+// page, which says the copy was removed and offers n again; a scout that
+// fails leaves the numbers and says why.
+func TestNamingStopsOrFails(t *testing.T) {
+	needWaldump(t)
+	m, _ := newModel(t, 100, 30)
+	backend := m.deps.WALE.(*fixtureBackend)
+	p := toMoment(t, m)
+	backend.scoutHold = true
+	_, cmd := m.Update(keyMsg("n"))
+	rest := driveUntil(t, m, cmd, func() bool { return p.naming.step == walinspect.ScoutRecover })
+	if flat := strings.Join(strings.Fields(m.View().Content), " "); !strings.Contains(flat, "recovering the copy to the end of the backup… (ctrl+c stops it)") {
+		t.Errorf("the scout's step is not shown:\n%s", m.View().Content)
+	}
+	_, stop := m.Update(keyMsg("ctrl+c"))
+	if !p.naming.stopping || m.quitting {
+		t.Fatalf("ctrl+c: stopping %v, quitting %v", p.naming.stopping, m.quitting)
+	}
+	drive(t, m, tea.Batch(append(rest, stop)...))
+	if onTop[*momentPage](t, m) != p || p.naming.job != nil || !p.naming.stopped ||
+		!strings.Contains(strings.Join(strings.Fields(m.View().Content), " "), "scratch copy removed; n starts again") {
+		t.Fatalf("after the scout stopped: %+v\n%s", p.naming, m.View().Content)
+	}
+
+	backend.scoutHold = false
+	backend.scoutErr = problem.New(problem.Config, "pg_ctl", "no PostgreSQL 15 server programs", "install postgresql-15")
+	press(t, m, "n")
+	view := strings.Join(strings.Fields(m.View().Content), " ")
+	if p.naming.names != nil || !strings.Contains(view, "no PostgreSQL 15 server programs") || !strings.Contains(view, "1663/16384/16386: 1000 inserted") {
+		t.Errorf("a failed scout:\n%s", view)
+	}
+}
+
+// TestPlainModeNamesTheMoment: line by line, n after the list names the
+// relations and lists the transactions again.
+func TestPlainModeNamesTheMoment(t *testing.T) {
+	needWaldump(t)
+	passphrase, err := os.ReadFile(walefixture.Path(t, "gpg-passphrase.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers := strings.Join([]string{"content-publisher", "", "", strings.TrimSpace(string(passphrase)), "f", "n", "3", ""}, "\n") + "\n"
+	var out strings.Builder
+	outcome := RunPlain(plainDeps(t, func(d *Deps) { d.DryRun = true }), strings.NewReader(answers), &out)
+	transcript := out.String()
+	if outcome.Err != nil {
+		t.Fatalf("%v\n%s", outcome.Err, transcript)
+	}
+	for _, want := range []string{"n: name the relations from the base backup", "Naming the relations from backup", "Relations named from the base backup",
+		"   public.events: 1000 inserted", "Stop just before transaction 732"} {
+		if !strings.Contains(transcript, want) {
+			t.Errorf("the transcript lacks %q:\n%s", want, transcript)
+		}
 	}
 }

@@ -49,13 +49,16 @@ type Deps struct {
 // Model is the wizard's root: a stack of pages. It routes keys and job
 // messages, draws the frame around the page on top, and pushes and pops.
 type Model struct {
-	deps     Deps
-	st       Styles
-	width    int
-	height   int
-	room     int // lines between header and footer in the frame being drawn
-	stack    []Page
-	jobs     map[int]*job // running work, by id, with the page it reports to
+	deps   Deps
+	st     Styles
+	width  int
+	height int
+	room   int // lines between header and footer in the frame being drawn
+	stack  []Page
+	jobs   map[int]*job // running work, by id, with the page it reports to
+	// stopping is work cancelled when its page was left: it may still be
+	// cleaning up (a scout stopping its server), which Wait waits for.
+	stopping []*job
 	showHelp bool
 	quitting bool // ctrl+c was pressed once where answers would be lost
 	began    time.Time
@@ -102,6 +105,9 @@ func (m *Model) Wait(timeout time.Duration) {
 			a.Abandon(m, func(j *job) bool { j.cancel(); return j.wait(timeout) })
 		}
 	}
+	for _, j := range m.stopping {
+		j.wait(timeout)
+	}
 }
 
 func (m *Model) top() Page { return m.stack[len(m.stack)-1] }
@@ -143,6 +149,7 @@ func (m *Model) cancelJobsOf(p Page) {
 		if j.owner == p {
 			j.cancel()
 			delete(m.jobs, id)
+			m.stopping = append(m.stopping, j)
 		}
 	}
 }

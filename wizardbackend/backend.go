@@ -18,6 +18,7 @@ import (
 	"pgrescue/journal"
 	"pgrescue/problem"
 	"pgrescue/restore/prefetch"
+	"pgrescue/restore/replay"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walerestore"
 	"pgrescue/restore/walinspect"
@@ -255,4 +256,19 @@ func (b *Backend) Inspect(ctx context.Context, req ui.WALERequest, backup string
 	}
 	in, _, err := walinspect.InspectBackup(ctx, archive, backup, walinspect.Request{}, report)
 	return in, err
+}
+
+// ScoutNames names the relations from the backup's own catalog, as
+// pgrescue wal-inspect --scout does, with the replay settings a restore
+// of this archive would use.
+func (b *Backend) ScoutNames(ctx context.Context, req ui.WALERequest, backup string, report func(walinspect.ScoutStep)) (*walinspect.Names, error) {
+	archive, _, err := b.open(ctx, req.Envdir)
+	if err != nil {
+		return nil, err
+	}
+	opts := replay.Options{Prefetch: prefetch.DefaultAhead}                           // only this process holds the unlocked key
+	if err := b.session.WithEnvdir(req.Envdir).ReplayOptions(&opts, ""); err != nil { // the scout's server is its own
+		return nil, err
+	}
+	return walinspect.Scout{Archive: archive, Backup: backup, Replay: opts}.Names(ctx, report)
 }

@@ -122,3 +122,34 @@ func parseOID(s string) uint32 {
 	v, _ := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
 	return uint32(v)
 }
+
+// What says what the transaction did, one part per relation and change:
+// "public.documents: 666 deleted", "1663/5/16391: TRUNCATE or rewrite
+// (its files replaced)", "schema change (system catalogs)". Names may be
+// nil: relations are then their numbers.
+func (t *Tx) What(names *Names) []string {
+	var what []string
+	for _, rel := range t.Relations() {
+		c := t.Rows[rel]
+		var parts []string
+		for _, p := range []struct {
+			n    int64
+			word string
+		}{{c.Deleted, "deleted"}, {c.Updated, "updated"}, {c.Inserted, "inserted"}} {
+			if p.n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", p.n, p.word))
+			}
+		}
+		what = append(what, names.File(rel)+": "+strings.Join(parts, ", "))
+	}
+	for _, rel := range t.Replaced() {
+		what = append(what, names.File(rel)+": TRUNCATE or rewrite (its files replaced)")
+	}
+	for _, rel := range t.Dropped() {
+		what = append(what, names.File(rel)+": DROP (its files removed)")
+	}
+	if t.SchemaChange() {
+		what = append(what, "schema change (system catalogs)")
+	}
+	return what
+}
