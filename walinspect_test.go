@@ -61,12 +61,15 @@ func TestTargetXidStopsJustBeforeTheDelete(t *testing.T) {
 	primary.start(t)
 	primary.psql(t, "CREATE TABLE bench_rows (id bigint PRIMARY KEY, account text, amount numeric, at timestamptz, hash text)")
 	primary.psql(t, "CREATE TABLE old_reports (id int); INSERT INTO old_reports SELECT generate_series(1, 10)")
+	primary.psql(t, "CREATE TABLE audit_log (id int); INSERT INTO audit_log SELECT generate_series(1, 10)")
 	primary.insertRows(t, 1, 2000)
 	if r := pgrescue(t, nil, "--envdir", envdir, "--gpg-key", key, "backup-push", "--pgdata", primary.dataDir); r.code != 0 {
 		t.Fatalf("backup-push: %+v", r)
 	}
 	primary.insertRows(t, 2001, 3000)
 	primary.psql(t, "DELETE FROM bench_rows WHERE id <= 1200")
+	primary.psql(t, "UPDATE bench_rows SET hash = 'x' WHERE id > 2800")
+	primary.psql(t, "TRUNCATE audit_log")
 	primary.psql(t, "DROP TABLE old_reports")
 	primary.insertRows(t, 3001, 3100)
 	primary.switchAndStop(t)
@@ -121,8 +124,9 @@ func TestTargetXidStopsJustBeforeTheDelete(t *testing.T) {
 }
 
 // scoutNamesTheDroppedTable: with no server to ask, --scout restores the
-// base backup to a scratch copy and names the relations from its catalog,
-// the dropped table too, then leaves nothing behind: no folder, no server.
+// base backup to a scratch copy and names the relations from its catalog:
+// the DELETE's, the UPDATE's, the TRUNCATE's and the dropped table too; it
+// leaves nothing behind: no folder, no server.
 func scoutNamesTheDroppedTable(t *testing.T, pass []string, work string) {
 	t.Helper()
 	temp := filepath.Join(work, "scout-temp")
@@ -137,7 +141,8 @@ func scoutNamesTheDroppedTable(t *testing.T, pass []string, work string) {
 	if r.code != 0 {
 		t.Fatalf("wal-inspect --scout: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"public.bench_rows: 1200 deleted", "public.old_reports: DROP (its files removed)", "relations named from the base backup base_"} {
+	for _, want := range []string{"public.bench_rows: 1200 deleted", "public.bench_rows: 200 updated", "public.audit_log: TRUNCATE or rewrite (its files replaced)",
+		"public.old_reports: DROP (its files removed)", "relations named from the base backup base_"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("wal-inspect --scout does not say %q:\n%s\n%s", want, r.stdout, r.stderr)
 		}
