@@ -53,13 +53,7 @@ func BenchmarkReplay(b *testing.B) {
 	for _, tool := range []string{"tar", "lzop", "gpg", "initdb", "pg_ctl"} {
 		testtool.Need(b, tool)
 	}
-	segments, runs := 64, 3
-	if v, err := strconv.Atoi(os.Getenv("PGRESCUE_BENCH_SEGMENTS")); err == nil && v > 0 {
-		segments = v
-	}
-	if v, err := strconv.Atoi(os.Getenv("PGRESCUE_BENCH_RUNS")); err == nil && v > 0 {
-		runs = v
-	}
+	segments, runs := benchSize()
 	began := time.Now()
 	work := benchSharedDir(b)
 	pg := newBenchPostgres(b)
@@ -135,6 +129,20 @@ func BenchmarkReplay(b *testing.B) {
 	b.ReportMetric(best[2].wall.Seconds(), "inband_s")
 	b.ReportMetric(best[1].wall.Seconds()/floor, "prefetch_x_floor")
 	b.ReportMetric(best[2].wall.Seconds()/floor, "inband_x_floor")
+}
+
+// benchSize is how many WAL segments the WAL benchmarks archive
+// (PGRESCUE_BENCH_SEGMENTS, default 64: 1 GiB) and how many rounds they
+// time (PGRESCUE_BENCH_RUNS, default 3).
+func benchSize() (segments, runs int) {
+	segments, runs = 64, 3
+	if v, err := strconv.Atoi(os.Getenv("PGRESCUE_BENCH_SEGMENTS")); err == nil && v > 0 {
+		segments = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("PGRESCUE_BENCH_RUNS")); err == nil && v > 0 {
+		runs = v
+	}
+	return segments, runs
 }
 
 // replayRun is one timed recovery.

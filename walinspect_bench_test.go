@@ -37,13 +37,7 @@ func BenchmarkWALInspect(b *testing.B) {
 	if err != nil {
 		testtool.Missing(b, "pg_waldump 15", err.Error())
 	}
-	segments, runs := 64, 3
-	if v, err := strconv.Atoi(os.Getenv("PGRESCUE_BENCH_SEGMENTS")); err == nil && v > 0 {
-		segments = v
-	}
-	if v, err := strconv.Atoi(os.Getenv("PGRESCUE_BENCH_RUNS")); err == nil && v > 0 {
-		runs = v
-	}
+	segments, runs := benchSize()
 	began := time.Now()
 	work := benchSharedDir(b)
 	pg := newBenchPostgres(b)
