@@ -40,7 +40,7 @@ func BenchmarkPgDumpImport(b *testing.B) {
 	src, dst := pgtest.Start(b), pgtest.StartWith(b, pgtest.Options{Durable: true})
 	root, sqlBytes := benchDumpTree(b, src, mb)
 	b.Logf("dump: %s of SQL (%d MB of table data asked), %s gzipped", humanMB(sqlBytes), mb, humanMB(fileSize(b, root)))
-	psql := filepath.Join(dst.Bin, "psql")
+	psql := filepath.Join(dst.Client, "psql")
 	env := append(os.Environ(), dst.Env()...)
 	file := filepath.Join(root, benchDumpName)
 	variants := []struct {
@@ -119,7 +119,7 @@ func benchDumpTree(b *testing.B, s *pgtest.Server, mb int) (string, int64) {
 	root := b.TempDir()
 	path := filepath.Join(root, benchDumpName)
 	os.MkdirAll(filepath.Dir(path), 0o755)
-	cmd := exec.Command("sh", "-c", filepath.Join(s.Bin, "pg_dump")+" --create bench | gzip > "+path)
+	cmd := exec.Command("sh", "-c", filepath.Join(s.Client, "pg_dump")+" --create bench | gzip > "+path)
 	cmd.Env = append(os.Environ(), s.Env()...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("pg_dump | gzip: %v\n%s", err, out)

@@ -55,7 +55,7 @@ func TestRestorePgDumpCommand(t *testing.T) {
 	s.PSQL(t, "content_store", "DELETE FROM items WHERE id > 100") // the incident
 	state := t.TempDir()
 	env := append(s.Env(), "XDG_STATE_HOME="+state)
-	args := []string{"restore", "pg-dump", "--source", root, "--database", "content_store", "--timezone", "UTC", "--psql", filepath.Join(s.Bin, "psql")}
+	args := []string{"restore", "pg-dump", "--source", root, "--database", "content_store", "--timezone", "UTC", "--psql", filepath.Join(s.Client, "psql")}
 
 	r := pgrescue(t, env, args...)
 	if r.code != 3 || !strings.Contains(r.stdout, "# plan: restore content_store's daily dump of 2026-11-25 03:00 UTC") || !strings.Contains(r.stderr, "--yes") {
@@ -106,7 +106,7 @@ func TestRestorePgDumpCommand(t *testing.T) {
 // ends: the application a --replace finds still connected.
 func holdSession(t *testing.T, s *pgtest.Server, db, app string) {
 	t.Helper()
-	hold := exec.Command(filepath.Join(s.Bin, "psql"), "-X", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", db, "-c", "SELECT pg_sleep(60)")
+	hold := exec.Command(filepath.Join(s.Client, "psql"), "-X", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", db, "-c", "SELECT pg_sleep(60)")
 	hold.Env = append(os.Environ(), "PGAPPNAME="+app)
 	if err := hold.Start(); err != nil {
 		t.Fatal(err)
@@ -210,7 +210,7 @@ func TestReplaceOnATerminalAsksAboutTheSessions(t *testing.T) {
 	holdSession(t, s, "content_store", "publisher-worker")
 	env := append(s.Env(), "HOME="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir())
 	term := tmuxtest.Start(t, tmuxtest.Options{Width: 120, Height: 40, Env: env}, binary, "restore", "pg-dump", "--source", root,
-		"--database", "content_store", "--timezone", "UTC", "--psql", filepath.Join(s.Bin, "psql"), "--replace", "--yes")
+		"--database", "content_store", "--timezone", "UTC", "--psql", filepath.Join(s.Client, "psql"), "--replace", "--yes")
 	term.WaitFor("Type the database's name to go on:", 30*time.Second)
 	term.Type("content_store")
 	term.Keys("Enter")

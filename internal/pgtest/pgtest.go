@@ -20,7 +20,9 @@ import (
 
 // Server is a running test cluster.
 type Server struct {
-	Bin     string // the directory of initdb, pg_ctl, psql, pg_dump
+	Bin     string // the directory of initdb, pg_ctl and postgres
+	Client  string // the directory of psql, pg_dump and pg_dumpall: Bin's when it has them
+	Major   int    // the server's major version
 	DataDir string
 	Port    int
 	User    string // the superuser
@@ -41,18 +43,33 @@ type Options struct {
 	// (fsync on, max_wal_size 1GB) instead of the tests' faster settings:
 	// for benchmarks, whose figures must hold on a real server.
 	Durable bool
+	// Bin is the server programs' directory (pgbin.Get's, for another
+	// major than the installed one); "" is the initdb on PATH. When it has
+	// no psql or pg_dump (the npm packages), the ones on PATH are used:
+	// libpq's clients talk to every server version.
+	Bin string
 }
 
 // StartWith makes and starts a cluster with opts.
 func StartWith(t testing.TB, opts Options) *Server {
 	t.Helper()
-	initdb := testtool.Need(t, "initdb")
-	if real, err := filepath.EvalSymlinks(initdb); err == nil {
-		initdb = real
+	// The installed PostgreSQL's directory, with its client programs.
+	installed := filepath.Dir(realPath(testtool.Need(t, "initdb")))
+	s := &Server{Bin: opts.Bin, User: "postgres", uid: os.Geteuid(), gid: os.Getegid()}
+	if s.Bin == "" {
+		s.Bin = installed
 	}
-	s := &Server{Bin: filepath.Dir(initdb), User: "postgres", uid: os.Geteuid(), gid: os.Getegid()}
-	for _, tool := range []string{"pg_ctl", "psql", "pg_dump", "pg_dumpall"} {
+	s.Client = s.Bin
+	if _, err := os.Stat(filepath.Join(s.Bin, "psql")); err != nil {
+		s.Client = installed
+	}
+	for _, tool := range []string{"initdb", "pg_ctl", "postgres"} {
 		if _, err := os.Stat(filepath.Join(s.Bin, tool)); err != nil {
+			testtool.Missing(t, tool, "install the postgresql package")
+		}
+	}
+	for _, tool := range []string{"psql", "pg_dump", "pg_dumpall"} {
+		if _, err := os.Stat(filepath.Join(s.Client, tool)); err != nil {
 			testtool.Missing(t, tool, "install the postgresql package")
 		}
 	}
@@ -91,7 +108,21 @@ func StartWith(t testing.TB, opts Options) *Server {
 	}
 	s.Run(t, "pg_ctl", "start", "-D", s.DataDir, "-l", s.logFile, "-w", "-t", "60", "-o", serverOpts)
 	t.Cleanup(func() { s.command("pg_ctl", "stop", "-D", s.DataDir, "-m", "immediate", "-w").Run() })
+	num, err := strconv.Atoi(s.PSQL(t, "postgres", "SHOW server_version_num"))
+	if err != nil {
+		t.Fatalf("server_version_num: %v", err)
+	}
+	s.Major = num / 10000
 	return s
+}
+
+// realPath follows a program's symlinks (Debian's PATH holds links to
+// /usr/lib/postgresql/N/bin).
+func realPath(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return real
+	}
+	return path
 }
 
 func (s *Server) mkdir(t testing.TB, dir string) {
@@ -103,7 +134,11 @@ func (s *Server) mkdir(t testing.TB, dir string) {
 
 // command runs one of the server's programs as the cluster's owner.
 func (s *Server) command(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command(filepath.Join(s.Bin, name), args...)
+	dir := s.Bin
+	if name == "psql" || name == "pg_dump" || name == "pg_dumpall" {
+		dir = s.Client
+	}
+	cmd := exec.Command(filepath.Join(dir, name), args...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	if s.uid != os.Geteuid() {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(s.uid), Gid: uint32(s.gid)}}

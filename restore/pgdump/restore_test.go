@@ -105,7 +105,7 @@ func (f *fixture) request(root string) Request {
 		Source:   Dir{Root: root},
 		Database: "my-app",
 		Location: time.UTC,
-		Server:   Server{Host: "127.0.0.1", Port: strconv.Itoa(f.dst.Port), User: "postgres", Psql: filepath.Join(f.dst.Bin, "psql")},
+		Server:   Server{Host: "127.0.0.1", Port: strconv.Itoa(f.dst.Port), User: "postgres", Psql: filepath.Join(f.dst.Client, "psql")},
 		Now:      time.Date(2026, 12, 4, 4, 12, 0, 0, time.UTC),
 	}
 }
@@ -430,7 +430,7 @@ func TestRootRunsPsqlAsPostgres(t *testing.T) {
 	t.Setenv("PGUSER", "")
 	t.Setenv("PGHOST", "")
 	req := Request{Source: Dir{Root: root}, Database: "plain_app", Location: time.UTC, Now: time.Now(),
-		Server: Server{Host: dst.DataDir, Port: strconv.Itoa(dst.Port), Psql: filepath.Join(dst.Bin, "psql")}}
+		Server: Server{Host: dst.DataDir, Port: strconv.Itoa(dst.Port), Psql: filepath.Join(dst.Client, "psql")}}
 	if _, err := Prepare(context.Background(), req, nil); !problem.Is(err, problem.ServerUnreachable) {
 		t.Fatalf("root as itself on a peer socket: %v", err)
 	}

@@ -129,7 +129,7 @@ func TestInspectRealWALWithAGap(t *testing.T) {
 
 	// Names from the server: the living table by name, the dropped one by number.
 	dsn := "host=127.0.0.1 port=" + strconv.Itoa(s.Port) + " user=" + s.User
-	names, err := walinspect.Catalog{Server: pgdump.Server{DSN: dsn, Psql: filepath.Join(s.Bin, "psql")}, Source: dsn}.Load(t.Context())
+	names, err := walinspect.Catalog{Server: pgdump.Server{DSN: dsn, Psql: filepath.Join(s.Client, "psql")}, Source: dsn}.Load(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
