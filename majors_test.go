@@ -10,6 +10,7 @@ import (
 	"pgrescue/internal/pgbin"
 	"pgrescue/internal/pgtest"
 	"pgrescue/internal/testtool"
+	"pgrescue/restore/pglog"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/walinspect"
 )
@@ -17,7 +18,8 @@ import (
 // TestEveryMajorsServerIsReadRight starts a real server of every major
 // pgrescue supports from 10 (Debian's, or the npm package's) and checks
 // what pgrescue reads of a cluster against it: PG_VERSION and the WAL's
-// page magic name the server's major. What each installation lacks (the
+// page magic name the server's major, and pg_control, read natively, says
+// what the server's own functions say. What each installation lacks (the
 // npm packages have no client programs) is logged.
 func TestEveryMajorsServerIsReadRight(t *testing.T) {
 	testtool.EndToEnd(t)
@@ -25,7 +27,11 @@ func TestEveryMajorsServerIsReadRight(t *testing.T) {
 		t.Run(fmt.Sprintf("PostgreSQL %d", major), func(t *testing.T) {
 			t.Parallel()
 			in := pgbin.Get(t, major)
-			s := pgtest.StartWith(t, pgtest.Options{Bin: in.Bin})
+			opts := pgtest.Options{Bin: in.Bin}
+			if major >= 11 {
+				opts.WALSegmentMB = 64 // not the default, so pg_control's own is read
+			}
+			s := pgtest.StartWith(t, opts)
 			if s.Major != major {
 				t.Fatalf("%s started PostgreSQL %d", in.Source, s.Major)
 			}
@@ -40,6 +46,7 @@ func TestEveryMajorsServerIsReadRight(t *testing.T) {
 			case err != nil || v.Major != major:
 				t.Errorf("PG_VERSION read as %s (%v)", v, err)
 			}
+			controlMatchesTheServer(t, s)
 			wal := filepath.Join(s.DataDir, "pg_wal")
 			if major < 10 {
 				wal = filepath.Join(s.DataDir, "pg_xlog")
@@ -56,5 +63,23 @@ func TestEveryMajorsServerIsReadRight(t *testing.T) {
 				t.Errorf("the WAL's page magic %#04x read as %s (%v)", uint16(head[0])|uint16(head[1])<<8, got, ok)
 			}
 		})
+	}
+}
+
+// controlMatchesTheServer reads pg_control after a checkpoint and compares
+// it with pg_control_system(), pg_control_checkpoint() and
+// pg_control_init(), the server's own reading of it.
+func controlMatchesTheServer(t *testing.T, s *pgtest.Server) {
+	t.Helper()
+	s.PSQL(t, "postgres", "CHECKPOINT")
+	want := s.PSQL(t, "postgres", `SELECT s.pg_control_version, s.system_identifier, c.checkpoint_lsn, c.redo_lsn, c.timeline_id, i.bytes_per_wal_segment
+		FROM pg_control_system() s, pg_control_checkpoint() c, pg_control_init() i`)
+	c, err := recovery.ReadControl(s.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%d|%d|%s|%s|%d|%d", c.Version, c.SystemID, pglog.LSN(c.Checkpoint), pglog.LSN(c.Redo), c.Timeline, c.SegmentSize)
+	if got != want || c.State != recovery.DBInProduction {
+		t.Errorf("pg_control read as %s (%s), the server says %s", got, c.State, want)
 	}
 }

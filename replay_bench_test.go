@@ -22,6 +22,7 @@ import (
 	"pgrescue/internal/testtool"
 	"pgrescue/restore/pglog"
 	"pgrescue/restore/recovery"
+	"pgrescue/restore/wale"
 )
 
 // BenchmarkReplay measures what the WAL replay issue promised: the wall time
@@ -174,13 +175,13 @@ type benchPostgres struct {
 
 func newBenchPostgres(b testing.TB) benchPostgres {
 	// PATH may hold only symlinks to initdb and pg_ctl: the real directory
-	// has pg_controldata and a psql of the same version too.
+	// has a psql of the same version too.
 	initdb, _ := exec.LookPath("initdb")
 	if real, err := filepath.EvalSymlinks(initdb); err == nil {
 		initdb = real
 	}
 	pg := benchPostgres{bin: filepath.Dir(initdb), uid: os.Geteuid(), gid: os.Getegid()}
-	for _, tool := range []string{"pg_controldata", "psql"} {
+	for _, tool := range []string{"psql"} {
 		if _, err := os.Stat(filepath.Join(pg.bin, tool)); err != nil {
 			testtool.Missing(b, tool, "install the postgresql package")
 		}
@@ -343,25 +344,12 @@ func (p *benchPrimary) offlineBackup(b *testing.B) benchBackup {
 	p.psql(b, `CREATE TABLE bench_rows (id bigint PRIMARY KEY, account text, amount numeric(12,2), created timestamptz, note text)`)
 	p.insertRows(b, 1, benchBatch/5)
 	p.stop(b)
-	ctl := map[string]string{}
-	for _, line := range strings.Split(p.pg.run(b, "pg_controldata", p.dataDir), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			ctl[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
+	ctl, err := recovery.ReadControl(p.dataDir)
+	if err != nil {
+		b.Fatal(err)
 	}
-	redo := ctl["Latest checkpoint's REDO location"]
-	hi, lo, ok := strings.Cut(redo, "/")
-	if !ok {
-		b.Fatalf("pg_controldata: no REDO location: %v", ctl)
-	}
-	h, _ := strconv.ParseUint(hi, 16, 32)
-	l, _ := strconv.ParseUint(lo, 16, 32)
-	tli, _ := strconv.ParseUint(ctl["Latest checkpoint's TimeLineID"], 10, 32)
-	lsn := h<<32 | l
-	const segSize = 16 << 20
-	seg := lsn / segSize
-	bk := benchBackup{redo: redo, offset: int64(lsn % segSize),
-		start: fmt.Sprintf("%08X%08X%08X", tli, seg/(0x100000000/segSize), seg%(0x100000000/segSize))}
+	seg := wale.SegmentAt(ctl.Timeline, ctl.Redo/uint64(ctl.SegmentSize), ctl.SegmentSize)
+	bk := benchBackup{redo: pglog.LSN(ctl.Redo).String(), offset: int64(ctl.Redo % uint64(ctl.SegmentSize)), start: seg.String()}
 	// WAL-E names a backup after the segment and offset (decimal, eight
 	// digits) where it starts.
 	bk.name = fmt.Sprintf("base_%s_%08d", bk.start, bk.offset)

@@ -48,6 +48,8 @@ type Options struct {
 	// no psql or pg_dump (the npm packages), the ones on PATH are used:
 	// libpq's clients talk to every server version.
 	Bin string
+	// WALSegmentMB is initdb's --wal-segsize (11+); 0 is the default 16.
+	WALSegmentMB int
 }
 
 // StartWith makes and starts a cluster with opts.
@@ -97,7 +99,11 @@ func StartWith(t testing.TB, opts Options) *Server {
 	if local == "" {
 		local = "trust"
 	}
-	s.Run(t, "initdb", "-D", s.DataDir, "-U", s.User, "--auth-local="+local, "--auth-host=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	initdb := []string{"-D", s.DataDir, "-U", s.User, "--auth-local=" + local, "--auth-host=trust", "-E", "UTF8", "--locale=C", "--no-sync"}
+	if opts.WALSegmentMB > 0 {
+		initdb = append(initdb, "--wal-segsize="+strconv.Itoa(opts.WALSegmentMB))
+	}
+	s.Run(t, "initdb", initdb...)
 	serverOpts := strings.Join([]string{
 		"-c listen_addresses=127.0.0.1",
 		"-c port=" + strconv.Itoa(s.Port),

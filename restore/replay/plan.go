@@ -107,7 +107,7 @@ func Prepare(ctx context.Context, opts Options) (*Prepared, error) {
 	if err := srv.FillDefaults(); err != nil {
 		return nil, err
 	}
-	if p.Start, err = ReadStart(ctx, pgdata, srv.BinDir); err != nil {
+	if p.Start, err = ReadStart(pgdata); err != nil {
 		return nil, err
 	}
 	if err := p.chooseBackup(ctx); err != nil {

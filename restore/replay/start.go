@@ -1,18 +1,14 @@
 package replay
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
-	"strings"
 
 	"pgrescue/problem"
 	"pgrescue/restore/pglog"
+	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
 )
 
@@ -29,28 +25,24 @@ type Start struct {
 
 // ReadStart finds where replay begins: backup_label's START WAL LOCATION
 // for an online backup, else the control file's last checkpoint (an offline
-// backup, as WAL-E takes with --while-offline). pg_controldata must be the
-// data directory's major version; binDir holds it.
-func ReadStart(ctx context.Context, pgdata, binDir string) (Start, error) {
-	ctl, err := controlData(ctx, pgdata, binDir)
+// backup, as WAL-E takes with --while-offline). pg_control is read by
+// pgrescue itself: no pg_controldata of the cluster's version is needed.
+func ReadStart(pgdata string) (Start, error) {
+	ctl, err := recovery.ReadControl(pgdata)
 	if err != nil {
 		return Start{}, err
 	}
-	segSize := int64(wale.DefaultSegmentSize)
-	if v, err := strconv.ParseInt(ctl["Bytes per WAL segment"], 10, 64); err == nil && v > 0 {
-		segSize = v
-	}
 	label := filepath.Join(pgdata, "backup_label")
 	if text, err := os.ReadFile(label); err == nil {
-		st, err := parseBackupLabel(string(text), segSize)
+		st, err := parseBackupLabel(string(text), ctl.SegmentSize)
 		if err != nil {
 			return Start{}, problem.Wrap(err, problem.Corrupt, label, "cannot read the backup label", "the base backup may be damaged; fetch it again")
 		}
 		return st, nil
 	}
-	st, err := startFromControl(ctl, segSize, filepath.Join(pgdata, "global", "pg_control"))
-	st.Resuming = ctl["Database cluster state"] == "in archive recovery"
-	return st, err
+	seg := wale.SegmentAt(ctl.Timeline, ctl.Redo/uint64(ctl.SegmentSize), ctl.SegmentSize)
+	return Start{LSN: ctl.Redo, Segment: seg, SegmentSize: ctl.SegmentSize, Source: "pg_control",
+		Resuming: ctl.State == recovery.DBInArchiveRecovery}, nil
 }
 
 var startWALLine = regexp.MustCompile(`(?m)^START WAL LOCATION: ([0-9A-Fa-f]+/[0-9A-Fa-f]+) \(file ([0-9A-F]{24})\)`)
@@ -69,49 +61,6 @@ func parseBackupLabel(text string, segSize int64) (Start, error) {
 		return Start{}, err
 	}
 	return Start{LSN: uint64(lsn), Segment: seg, SegmentSize: segSize, Source: "backup_label"}, nil
-}
-
-func startFromControl(ctl map[string]string, segSize int64, subject string) (Start, error) {
-	lsn, err := pglog.ParseLSN(ctl["Latest checkpoint's REDO location"])
-	if err != nil {
-		return Start{}, problem.New(problem.Corrupt, subject, "pg_controldata shows no REDO location", "the base backup may be damaged; fetch it again")
-	}
-	tli, err := strconv.ParseUint(ctl["Latest checkpoint's TimeLineID"], 10, 32)
-	if err != nil {
-		return Start{}, problem.New(problem.Corrupt, subject, "pg_controldata shows no checkpoint timeline", "the base backup may be damaged; fetch it again")
-	}
-	seg := wale.SegmentAt(uint32(tli), uint64(lsn)/uint64(segSize), segSize)
-	return Start{LSN: uint64(lsn), Segment: seg, SegmentSize: segSize, Source: "pg_control"}, nil
-}
-
-// controlData runs pg_controldata with untranslated labels.
-func controlData(ctx context.Context, pgdata, binDir string) (map[string]string, error) {
-	bin := filepath.Join(binDir, "pg_controldata")
-	cmd := exec.CommandContext(ctx, bin, pgdata)
-	cmd.Env = []string{"LC_ALL=C", "PATH=/usr/bin:/bin"}
-	out, err := cmd.Output()
-	if err != nil {
-		detail := err.Error()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
-			detail = strings.TrimSpace(string(ee.Stderr))
-		}
-		return nil, &problem.Error{Kind: problem.LocalIO, Subject: pgdata, Summary: "pg_controldata cannot read the data directory",
-			Detail: detail, Next: "check that " + pgdata + " holds a restored base backup (pgrescue backup-fetch) and that " + bin + " matches its PG_VERSION"}
-	}
-	return parseControlData(string(out)), nil
-}
-
-func parseControlData(text string) map[string]string {
-	fields := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok {
-			fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
-	}
-	return fields
 }
 
 // FindBackup picks the archive's backup the data directory was restored
