@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"pgrescue/internal/pgbin"
 	"pgrescue/internal/pgtest"
+	"pgrescue/internal/s3test"
 	"pgrescue/internal/testtool"
+	"pgrescue/problem"
 	"pgrescue/restore/pglog"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/walinspect"
@@ -36,14 +40,7 @@ func TestEveryMajorsServerIsReadRight(t *testing.T) {
 				t.Fatalf("%s started PostgreSQL %d", in.Source, s.Major)
 			}
 			v, err := recovery.ReadVersion(s.DataDir)
-			switch {
-			case major > 17:
-				// Recovery of 18 is not claimed until a whole restore is
-				// tested on it (issue 17): it is refused by name.
-				if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("PostgreSQL %d is not supported", major)) {
-					t.Errorf("PG_VERSION of %d: %s, %v", major, v, err)
-				}
-			case err != nil || v.Major != major:
+			if err != nil || v.Major != major {
 				t.Errorf("PG_VERSION read as %s (%v)", v, err)
 			}
 			controlMatchesTheServer(t, s)
@@ -81,5 +78,136 @@ func controlMatchesTheServer(t *testing.T, s *pgtest.Server) {
 	got := fmt.Sprintf("%d|%d|%s|%s|%d|%d", c.Version, c.SystemID, pglog.LSN(c.Checkpoint), pglog.LSN(c.Redo), c.Timeline, c.SegmentSize)
 	if got != want || c.State != recovery.DBInProduction {
 		t.Errorf("pg_control read as %s (%s), the server says %s", got, c.State, want)
+	}
+}
+
+// TestEveryMajorRestoresFromItsArchive is the whole restore on a real
+// server of each major: the cluster archives its WAL through wal-push, is
+// backed up offline in WAL-E's format (backup-push --while-offline: no
+// client program of its version), writes on, and restore wal-e, with that
+// major's server programs, replays to a time inside the window and to the
+// end of the archive, each with the rows of that moment.
+func TestEveryMajorRestoresFromItsArchive(t *testing.T) {
+	needPostgres(t)
+	_, envdir, key, exe, work := pushedArchive(t)
+	pass := []string{"--envdir", envdir, "--gpg-key", key, "--gpg-passphrase-file", s3test.FixturePath(t, "wale-pg15", "gpg-passphrase.txt")}
+	for _, major := range pgbin.Majors {
+		t.Run(fmt.Sprintf("PostgreSQL %d", major), func(t *testing.T) {
+			t.Parallel()
+			in := pgbin.Get(t, major)
+			env := []string{"PATH=" + in.Bin + ":" + os.Getenv("PATH")} // restore finds the server programs of the backup's major there
+			// Each major archives under a prefix of its own in the bucket.
+			prefix := []string{"--s3-prefix", fmt.Sprintf("s3://pushed/pg%d", major)}
+			archive := strings.Join(append([]string{exe, "--envdir", envdir, "--gpg-key", key}, prefix...), " ") + " wal-push %p"
+			s := pgtest.StartWith(t, pgtest.Options{Bin: in.Bin, Settings: []string{"archive_mode=on", "archive_command=" + archive, "archive_timeout=0"}})
+			s.PSQL(t, "postgres", "CREATE TABLE rows (id int PRIMARY KEY, at timestamptz DEFAULT clock_timestamp()); INSERT INTO rows (id) SELECT generate_series(1, 1000)")
+			s.Stop(t)
+			if r := pgrescue(t, env, append(append(append([]string{}, pass...), prefix...), "backup-push", "--pgdata", s.DataDir, "--while-offline")...); r.code != 0 {
+				t.Fatalf("backup-push --while-offline: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			s.Start(t)
+			s.PSQL(t, "postgres", "INSERT INTO rows (id) SELECT generate_series(1001, 1500)")
+			time.Sleep(1100 * time.Millisecond)
+			target := s.PSQL(t, "postgres", "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'")
+			time.Sleep(1100 * time.Millisecond)
+			s.PSQL(t, "postgres", "INSERT INTO rows (id) SELECT generate_series(1501, 1800)")
+			last := s.PSQL(t, "postgres", "SELECT pg_walfile_name(pg_switch_wal())")
+			waitArchived(t, s, last)
+			s.Stop(t)
+
+			count := func(name string, target ...string) int {
+				t.Helper()
+				pgdata := filepath.Join(work, fmt.Sprintf("pg%d-%s", major, name))
+				args := append(append(append(append([]string{}, pass...), prefix...), "restore", "wal-e", "--pgdata", pgdata, "--yes"), target...)
+				r := pgrescue(t, env, args...)
+				if r.code != 0 {
+					t.Fatalf("PostgreSQL %d, restore %v: exit %d\n%s\n%s", major, target, r.code, r.stdout, r.stderr)
+				}
+				checkSummary(t, major, r.stdout, len(target) > 0)
+				srv := runningServer(t, pgdata, r.stdout)
+				srv.BinDir = in.Bin
+				out, err := srv.Psql(t.Context(), "postgres", "SELECT count(*) FROM rows")
+				if err != nil {
+					t.Fatal(err)
+				}
+				n, _ := strconv.Atoi(strings.TrimSpace(out))
+				return n
+			}
+			if got := count("at-target", "--target-time", target); got != 1500 {
+				t.Errorf("PostgreSQL %d, --target-time %s: %d rows, want 1500", major, target, got)
+			}
+			if got := count("to-end"); got != 1800 {
+				t.Errorf("PostgreSQL %d, to the end of the archive: %d rows, want 1800", major, got)
+			}
+		})
+	}
+}
+
+// waitArchived waits until the archiver has stored segment.
+func waitArchived(t *testing.T, s *pgtest.Server, segment string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if s.PSQL(t, "postgres", "SELECT coalesce(last_archived_wal, '') >= '"+segment+"' FROM pg_stat_archiver") == "t" {
+			return
+		}
+	}
+	t.Fatalf("segment %s was not archived within a minute: %s", segment, s.PSQL(t, "postgres", "SELECT * FROM pg_stat_archiver"))
+}
+
+// checkSummary: the plan wrote the recovery settings as this major reads
+// them, and the live replay read this major's log: where it stopped, the
+// last transaction, the end of redo and the new timeline.
+func checkSummary(t *testing.T, major int, summary string, toTarget bool) {
+	t.Helper()
+	want := []string{"last transaction replayed at", "redo done at", "new timeline 2"}
+	if major <= 11 {
+		want = append(want, "write recovery.conf", fmt.Sprintf("archive recovery settings for PostgreSQL %d", major))
+	} else {
+		want = append(want, `touch "$PGDATA"/recovery.signal`, "append pgrescue's recovery settings to postgresql.auto.conf")
+	}
+	if toTarget {
+		want = append(want, "recovery stopped before commit of transaction")
+	}
+	for _, w := range want {
+		if !strings.Contains(summary, w) {
+			t.Errorf("PostgreSQL %d: the restore's output lacks %q:\n%s", major, w, summary)
+		}
+	}
+}
+
+// TestOfflineBackupPushRefusesWhatItCannotBackUp: backup-push
+// --while-offline refuses a running cluster, one not shut down cleanly
+// (its files need WAL from before its checkpoint) and one with tablespaces
+// (which it does not store), each by name and before storing anything.
+func TestOfflineBackupPushRefusesWhatItCannotBackUp(t *testing.T) {
+	needPostgres(t)
+	srv, envdir, key, _, _ := pushedArchive(t)
+	s := pgtest.Start(t)
+	push := func() result {
+		t.Helper()
+		return pgrescue(t, nil, "--envdir", envdir, "--gpg-key", key, "backup-push", "--pgdata", s.DataDir, "--while-offline")
+	}
+	if r := push(); r.code != problem.DataDirInUse.Code() || !strings.Contains(r.stderr, "PostgreSQL is running on this data directory") {
+		t.Errorf("a running cluster: exit %d\n%s", r.code, r.stderr)
+	}
+	s.Run(t, "pg_ctl", "stop", "-D", s.DataDir, "-m", "immediate", "-w")
+	if r := push(); r.code != problem.Usage.Code() || !strings.Contains(r.stderr, "not shut down cleanly (pg_control says: in production)") {
+		t.Errorf("a cluster stopped with -m immediate: exit %d\n%s", r.code, r.stderr)
+	}
+	s.Start(t)
+	s.PSQL(t, "postgres", "SELECT 1")
+	s.Stop(t)
+	if err := os.Symlink(t.TempDir(), filepath.Join(s.DataDir, "pg_tblspc", "16999")); err != nil {
+		t.Fatal(err)
+	}
+	if r := push(); r.code != problem.Usage.Code() || !strings.Contains(r.stderr, "pg_tblspc/16999") || !strings.Contains(r.stderr, "tablespaces") {
+		t.Errorf("a cluster with a tablespace: exit %d\n%s", r.code, r.stderr)
+	}
+	if objects := srv.Objects(t, "pushed"); len(objects) != 0 {
+		t.Errorf("refused backups stored %d objects, the first %s", len(objects), objects[0].Key)
+	}
+	os.Remove(filepath.Join(s.DataDir, "pg_tblspc", "16999"))
+	if r := push(); r.code != 0 || !strings.Contains(r.stdout, "base_") {
+		t.Errorf("the clean cluster: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -45,18 +45,24 @@ func (cl *commandLine) walPushCommand() *cobra.Command {
 
 func (cl *commandLine) backupPushCommand() *cobra.Command {
 	var opts wale.BackupPushOptions
+	var offline bool
 	cmd := &cobra.Command{
-		Use:   "backup-push --pgdata DIR [--host H] [--port P] [--user U]",
+		Use:   "backup-push --pgdata DIR [--host H] [--port P] [--user U] [--while-offline]",
 		Short: "Take a base backup of a running server and store it as WAL-E does",
 		Long: "Store a base backup under basebackups_005/ as WAL-E's backup-push: extended_version.txt, tar partitions\n" +
 			"of the data directory (lzop, encrypted to WALE_GPG_KEY_ID when set; the configuration files and WAL\n" +
 			"left out, as WAL-E leaves them out), then the stop sentinel, last. The backup is streamed by\n" +
 			"pg_basebackup, so it works on every version (WAL-E's own needs pg_start_backup, gone in 15); the\n" +
-			"server must archive its WAL (archive_command = 'pgrescue wal-push \"%p\"') for the backup to be usable.",
+			"server must archive its WAL (archive_command = 'pgrescue wal-push \"%p\"') for the backup to be usable.\n" +
+			"--while-offline backs up a cluster shut down cleanly instead, as WAL-E's does: its files as they are,\n" +
+			"from its last checkpoint, with no server, no pg_basebackup and no client program of its version.",
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.DataDir == "" {
 				return problem.New(problem.Usage, "--pgdata", "the data directory of the server to back up is required", "give --pgdata DIR")
+			}
+			if offline {
+				return cl.pushOfflineBackup(cmd, opts)
 			}
 			if err := completePushOptions(&opts); err != nil {
 				return err
@@ -65,16 +71,11 @@ func (cl *commandLine) backupPushCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := archive.PushBackup(cmd.Context(), opts, func(e wale.Event) {
-				if p, ok := e.(wale.PartitionPushed); ok {
-					fmt.Fprintf(cmd.ErrOrStderr(), "pgrescue: partition %d stored: %d members, %s (%s stored)\n", p.Index, p.Members,
-						wale.HumanBytes(p.ExpandedBytes), wale.HumanBytes(p.StoredBytes))
-				}
-			})
+			res, err := archive.PushBackup(cmd.Context(), opts, func(e wale.Event) { reportPartition(cmd, e) })
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\t%d partitions\t%s\n", res.Name, res.Start, res.Stop, res.Partitions, wale.HumanBytes(res.ExpandedBytes))
+			writeBackupPushed(cmd, res)
 			return nil
 		},
 	}
@@ -84,7 +85,43 @@ func (cl *commandLine) backupPushCommand() *cobra.Command {
 	intInRange(f, &opts.Port, "port", 0, 0, maxPort, "port of the server (default 0: from postmaster.pid)")
 	f.StringVar(&opts.User, "user", "", "role to connect as (default: the data directory's owner)")
 	f.Int64Var(&opts.PartitionSize, "partition-size", 0, "member bytes per tar partition (default WAL-E's 1.5 GiB)")
+	f.BoolVar(&offline, "while-offline", false, "back up a cluster that is shut down, from its files")
 	return cmd
+}
+
+// pushOfflineBackup is backup-push --while-offline.
+func (cl *commandLine) pushOfflineBackup(cmd *cobra.Command, opts wale.BackupPushOptions) error {
+	v, err := recovery.ReadVersion(opts.DataDir)
+	if err != nil {
+		return err
+	}
+	// WAL-E stores the server's version(); a stopped cluster has only its
+	// PG_VERSION, which is what restores read of it.
+	version := "PostgreSQL " + v.String() + " (backed up offline: from PG_VERSION)"
+	archive, err := cl.session().PushArchive(cmd.Context())
+	if err != nil {
+		return err
+	}
+	res, err := archive.PushOfflineBackup(cmd.Context(), wale.OfflineBackupOptions{DataDir: opts.DataDir, Version: version, PartitionSize: opts.PartitionSize},
+		func(e wale.Event) { reportPartition(cmd, e) })
+	if err != nil {
+		return err
+	}
+	writeBackupPushed(cmd, res)
+	return nil
+}
+
+// reportPartition tells of each partition stored.
+func reportPartition(cmd *cobra.Command, e wale.Event) {
+	if p, ok := e.(wale.PartitionPushed); ok {
+		fmt.Fprintf(cmd.ErrOrStderr(), "pgrescue: partition %d stored: %d members, %s (%s stored)\n", p.Index, p.Members,
+			wale.HumanBytes(p.ExpandedBytes), wale.HumanBytes(p.StoredBytes))
+	}
+}
+
+// writeBackupPushed prints the stored backup: name, start, stop, partitions, size.
+func writeBackupPushed(cmd *cobra.Command, res *wale.BackupPushed) {
+	fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\t%d partitions\t%s\n", res.Name, res.Start, res.Stop, res.Partitions, wale.HumanBytes(res.ExpandedBytes))
 }
 
 // completePushOptions finds the server's binaries, socket and port from

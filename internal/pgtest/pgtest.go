@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"pgrescue/internal/testtool"
+	"pgrescue/shellcmd"
 )
 
 // Server is a running test cluster.
@@ -29,6 +30,7 @@ type Server struct {
 	uid     int
 	gid     int
 	logFile string
+	options string // the server's command-line settings, for Start
 }
 
 // Start makes and starts a cluster; the test's cleanup stops it.
@@ -50,6 +52,9 @@ type Options struct {
 	Bin string
 	// WALSegmentMB is initdb's --wal-segsize (11+); 0 is the default 16.
 	WALSegmentMB int
+	// Settings are more of the server's settings, "name=value", given on
+	// its command line (archive_mode, archive_command…).
+	Settings []string
 }
 
 // StartWith makes and starts a cluster with opts.
@@ -112,7 +117,11 @@ func StartWith(t testing.TB, opts Options) *Server {
 	if !opts.Durable {
 		serverOpts += " -c fsync=off -c max_wal_size=4GB"
 	}
-	s.Run(t, "pg_ctl", "start", "-D", s.DataDir, "-l", s.logFile, "-w", "-t", "60", "-o", serverOpts)
+	for _, setting := range opts.Settings {
+		serverOpts += " -c " + shellcmd.Quote(setting)
+	}
+	s.options = serverOpts
+	s.Start(t)
 	t.Cleanup(func() { s.command("pg_ctl", "stop", "-D", s.DataDir, "-m", "immediate", "-w").Run() })
 	num, err := strconv.Atoi(s.PSQL(t, "postgres", "SHOW server_version_num"))
 	if err != nil {
@@ -120,6 +129,19 @@ func StartWith(t testing.TB, opts Options) *Server {
 	}
 	s.Major = num / 10000
 	return s
+}
+
+// Start starts the cluster again after Stop, with the same settings.
+func (s *Server) Start(t testing.TB) {
+	t.Helper()
+	s.Run(t, "pg_ctl", "start", "-D", s.DataDir, "-l", s.logFile, "-w", "-t", "60", "-o", s.options)
+}
+
+// Stop shuts the cluster down cleanly (fast), as an engineer would before
+// an offline backup.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	s.Run(t, "pg_ctl", "stop", "-D", s.DataDir, "-m", "fast", "-w", "-t", "60")
 }
 
 // realPath follows a program's symlinks (Debian's PATH holds links to

@@ -14,7 +14,7 @@
 //		}
 //	})
 //
-// The message catalogue covers PostgreSQL 9.3 to 17 with lc_messages=C
+// The message catalogue covers PostgreSQL 9.3 to 18 with lc_messages=C
 // (pg-recovery.md §1). Translated logs are kept line by line but not
 // interpreted: the wizard forces lc_messages=C on the server's command line.
 package pglog

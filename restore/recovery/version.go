@@ -20,7 +20,7 @@ type Version struct{ Major, Minor int }
 // shared/research/pg-recovery.md §2).
 var (
 	oldestSupported = Version{9, 3}
-	newestSupported = Version{17, 0}
+	newestSupported = Version{18, 0}
 )
 
 // ReadVersion reads the major version from the data directory's PG_VERSION.
@@ -55,7 +55,7 @@ func ParseVersion(s string) (Version, error) {
 	if !ok {
 		return Version{}, problem.New(problem.Corrupt, "PG_VERSION",
 			fmt.Sprintf("PG_VERSION holds %q, which is not a PostgreSQL major version", text),
-			"the restore may be damaged: PG_VERSION holds 9.3 … 9.6 or 10 … 17; fetch the backup again")
+			"the restore may be damaged: PG_VERSION holds 9.3 … 9.6 or 10 … 18; fetch the backup again")
 	}
 	if !v.supported() {
 		return Version{}, problem.New(problem.Usage, "PG_VERSION",
@@ -83,7 +83,7 @@ func parseMajor(text string) (Version, bool) {
 }
 
 // supported reports whether v is a released major version pgrescue knows:
-// 9.3 to 9.6, then 10 to 17.
+// 9.3 to 9.6, then 10 to 18.
 func (v Version) supported() bool {
 	if v.Major == 9 {
 		return v.Minor >= oldestSupported.Minor && v.Minor <= 6

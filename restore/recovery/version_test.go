@@ -61,7 +61,7 @@ func TestParseVersionRejects(t *testing.T) {
 		{"15\x00", problem.Corrupt}, // a damaged file
 		{"8.4", problem.Usage},      // real, but older than pgrescue supports
 		{"9.2", problem.Usage},      //
-		{"18", problem.Usage},       // newer than pgrescue knows
+		{"19", problem.Usage},       // newer than pgrescue knows
 		{"9.10", problem.Usage},     // never released: outside the range
 	}
 	for _, c := range cases {

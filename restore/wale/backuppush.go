@@ -80,7 +80,9 @@ func (a *Archive) PushBackup(ctx context.Context, opts BackupPushOptions, report
 	if err != nil {
 		return nil, err
 	}
-	p := &pusher{a: a, opts: opts, report: report, version: version, began: began}
+	p := &pusher{a: a, opts: opts, report: report, version: version, began: began,
+		source: "pg_basebackup", sourceNext: "read pg_basebackup's message"}
+	p.points = func(which string) (lsnPoint, error) { return p.stderr.point(which) }
 	return p.run(ctx)
 }
 
@@ -97,6 +99,20 @@ type pusher struct {
 	res      BackupPushed
 	stderr   *stderrLog
 	startSeg chan error
+	// points are the backup's start and stop: pg_basebackup's, or an
+	// offline cluster's last checkpoint for both.
+	points func(which string) (lsnPoint, error)
+	// source names where the tar stream comes from, and what to read when
+	// it fails.
+	source, sourceNext string
+}
+
+// streamError explains a tar stream that failed.
+func (p *pusher) streamError(err error, summary string) error {
+	if p.stderr != nil {
+		summary += ": " + p.stderr.tail()
+	}
+	return problem.Wrap(err, problem.LocalIO, p.source, summary, p.sourceNext)
 }
 
 type lsnPoint struct {
@@ -192,7 +208,7 @@ func (p *pusher) partition(ctx context.Context, stream io.Reader) error {
 			break
 		}
 		if err != nil {
-			return problem.Wrap(err, problem.LocalIO, "pg_basebackup", "cannot read pg_basebackup's tar stream: "+p.stderr.tail(), "read pg_basebackup's message")
+			return p.streamError(err, "cannot read the backup's tar stream")
 		}
 		if excluded(hdr.Name) {
 			continue
@@ -214,7 +230,7 @@ func (p *pusher) partition(ctx context.Context, stream io.Reader) error {
 		}
 	}
 	if part == nil {
-		return problem.New(problem.LocalIO, "pg_basebackup", "pg_basebackup sent no files: "+p.stderr.tail(), "read pg_basebackup's message")
+		return p.streamError(errors.New("no files"), "the backup's tar stream holds no files")
 	}
 	return p.store(ctx, part)
 }
@@ -230,7 +246,7 @@ func (p *pusher) limits() (size int64, members int) {
 // backup, stores extended_version.txt first as WAL-E does, and begins
 // partition 0 with the data directory itself, WAL-E's first member.
 func (p *pusher) firstPartition(ctx context.Context) (*partitionWriter, error) {
-	start, err := p.stderr.point("start")
+	start, err := p.points("start")
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +310,7 @@ func (p *pusher) store(ctx context.Context, part *partitionWriter) error {
 
 // finish writes the sentinel, last: only then does the backup exist.
 func (p *pusher) finish(ctx context.Context) (*BackupPushed, error) {
-	stop, err := p.stderr.point("end")
+	stop, err := p.points("end")
 	if err != nil {
 		return nil, err
 	}
