@@ -84,9 +84,10 @@ func controlMatchesTheServer(t *testing.T, s *pgtest.Server) {
 // TestEveryMajorRestoresFromItsArchive is the whole restore on a real
 // server of each major: the cluster archives its WAL through wal-push, is
 // backed up offline in WAL-E's format (backup-push --while-offline: no
-// client program of its version), writes on, and restore wal-e, with that
-// major's server programs, replays to a time inside the window and to the
-// end of the archive, each with the rows of that moment.
+// client program of its version; backing it up running with a too old
+// pg_basebackup is refused, naming it), writes on, and restore wal-e, with
+// that major's server programs, replays to a time inside the window and to
+// the end of the archive, each with the rows of that moment.
 func TestEveryMajorRestoresFromItsArchive(t *testing.T) {
 	needPostgres(t)
 	_, envdir, key, exe, work := pushedArchive(t)
@@ -101,6 +102,15 @@ func TestEveryMajorRestoresFromItsArchive(t *testing.T) {
 			archive := strings.Join(append([]string{exe, "--envdir", envdir, "--gpg-key", key}, prefix...), " ") + " wal-push %p"
 			s := pgtest.StartWith(t, pgtest.Options{Bin: in.Bin, Settings: []string{"archive_mode=on", "archive_command=" + archive, "archive_timeout=0"}})
 			s.PSQL(t, "postgres", "CREATE TABLE rows (id int PRIMARY KEY, at timestamptz DEFAULT clock_timestamp()); INSERT INTO rows (id) SELECT generate_series(1, 1000)")
+			if !in.Has("pg_basebackup") && major > 15 {
+				// Debian's pg_basebackup 15 refuses a newer server: the online
+				// backup says so, and what to do, before doing anything.
+				r := pgrescue(t, env, append(append(append([]string{}, pass...), prefix...), "backup-push", "--pgdata", s.DataDir)...)
+				if r.code != problem.Config.Code() || !strings.Contains(r.stderr, fmt.Sprintf("no pg_basebackup of PostgreSQL %d or newer", major)) ||
+					!strings.Contains(r.stderr, "--while-offline") || !strings.Contains(r.stderr, "pg_basebackup is PostgreSQL 15's") {
+					t.Errorf("backup-push of a running PostgreSQL %d: exit %d\n%s", major, r.code, r.stderr)
+				}
+			}
 			s.Stop(t)
 			if r := pgrescue(t, env, append(append(append([]string{}, pass...), prefix...), "backup-push", "--pgdata", s.DataDir, "--while-offline")...); r.code != 0 {
 				t.Fatalf("backup-push --while-offline: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -139,7 +140,7 @@ func completePushOptions(opts *wale.BackupPushOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.BinDir, err = recovery.FindBinaries(v); err != nil {
+	if opts.BinDir, err = recovery.FindBackupClient(context.Background(), v); err != nil {
 		return err
 	}
 	if opts.Host == "" || opts.Port == 0 {

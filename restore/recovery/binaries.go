@@ -1,12 +1,14 @@
 package recovery
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -115,4 +117,44 @@ func missingBinaries(v Version, seen []string) error {
 		e.Detail = "found only: " + strings.Join(seen, "; ")
 	}
 	return e
+}
+
+// FindBackupClient returns the directory of a pg_basebackup (with its psql)
+// that can back up a running server of version v: pg_basebackup refuses a
+// server newer than itself, so one of v or newer, from the installed
+// PostgreSQL versions (newest first) or PATH.
+func FindBackupClient(ctx context.Context, v Version) (string, error) {
+	dirs := BinDirs(v)
+	installed, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	slices.SortFunc(installed, func(a, b string) int { // newest first: 18 before 9.6
+		va, _ := parseMajor(filepath.Base(filepath.Dir(a)))
+		vb, _ := parseMajor(filepath.Base(filepath.Dir(b)))
+		return cmp.Compare(vb.Major*100+vb.Minor, va.Major*100+va.Minor)
+	})
+	dirs = append(dirs, installed...)
+	if path, err := exec.LookPath("pg_basebackup"); err == nil {
+		dirs = append(dirs, filepath.Dir(path))
+	}
+	var seen []string
+	for _, dir := range dirs {
+		if _, err := os.Stat(filepath.Join(dir, "psql")); err != nil {
+			continue
+		}
+		found, err := ProgramVersion(ctx, filepath.Join(dir, "pg_basebackup"))
+		if err != nil {
+			continue
+		}
+		if found.AtLeast(v.Major, v.Minor) {
+			return dir, nil
+		}
+		seen = append(seen, fmt.Sprintf("%s/pg_basebackup is PostgreSQL %s's", dir, found))
+	}
+	e := problem.New(problem.Config, "pg_basebackup",
+		fmt.Sprintf("no pg_basebackup of PostgreSQL %s or newer was found: backing up a running PostgreSQL %s server needs one (an older one refuses it)", v, v),
+		fmt.Sprintf("install it (sudo apt-get install postgresql-client-%s), or stop the server cleanly and run backup-push --while-offline, which needs no client program", v))
+	e.Detail = "looked in " + strings.Join(dirs, ", ")
+	if len(seen) > 0 {
+		e.Detail = strings.Join(seen, "; ")
+	}
+	return "", e
 }

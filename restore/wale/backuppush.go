@@ -31,7 +31,7 @@ const (
 // BackupPushOptions say how to reach the running server to back up.
 type BackupPushOptions struct {
 	DataDir string // the server's data directory, recorded as the spec's base_prefix
-	BinDir  string // holds pg_basebackup and psql of the server's major version
+	BinDir  string // holds pg_basebackup and psql of the server's major version or newer
 	Host    string // a socket directory or a host name
 	Port    int
 	User    string // a role with REPLICATION (or a superuser)
