@@ -16,6 +16,7 @@ bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./format/lzop/ ./gpg/
 	$(GO) test -run '^$$' -bench 'BenchmarkFetchVersusCPipeline$$' -benchtime 1x -timeout 30m .
 	$(GO) test -run '^$$' -bench 'BenchmarkReplay$$' -benchtime 1x -timeout 30m .
+	$(GO) test -run '^$$' -bench 'BenchmarkColdWALFetch$$' -benchtime 1x -timeout 30m .
 	$(GO) test -run '^$$' -bench 'BenchmarkBuild$$' -benchtime 3x -timeout 10m ./demo/
 
 # The legacy pg_dump import against gunzip | psql (PGRESCUE_BENCH_DUMP_MB, default 1024).
