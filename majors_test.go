@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -83,11 +84,12 @@ func controlMatchesTheServer(t *testing.T, s *pgtest.Server) {
 
 // TestEveryMajorRestoresFromItsArchive is the whole restore on a real
 // server of each major: the cluster archives its WAL through wal-push, is
-// backed up offline in WAL-E's format (backup-push --while-offline: no
-// client program of its version; backing it up running with a too old
-// pg_basebackup is refused, naming it), writes on, and restore wal-e, with
-// that major's server programs, replays to a time inside the window and to
-// the end of the archive, each with the rows of that moment.
+// backed up running (pg_basebackup 15 up to 15, pgrescue's own BASE_BACKUP
+// for newer servers) and offline in WAL-E's format (backup-push
+// --while-offline: no client program of its version), writes on, and
+// restore wal-e, with that major's server programs, replays the offline
+// backup to a time inside the window and to the end of the archive, and
+// the online one to the end, each with the rows of that moment.
 func TestEveryMajorRestoresFromItsArchive(t *testing.T) {
 	needPostgres(t)
 	_, envdir, key, exe, work := pushedArchive(t)
@@ -102,14 +104,16 @@ func TestEveryMajorRestoresFromItsArchive(t *testing.T) {
 			archive := strings.Join(append([]string{exe, "--envdir", envdir, "--gpg-key", key}, prefix...), " ") + " wal-push %p"
 			s := pgtest.StartWith(t, pgtest.Options{Bin: in.Bin, Settings: []string{"archive_mode=on", "archive_command=" + archive, "archive_timeout=0"}})
 			s.PSQL(t, "postgres", "CREATE TABLE rows (id int PRIMARY KEY, at timestamptz DEFAULT clock_timestamp()); INSERT INTO rows (id) SELECT generate_series(1, 1000)")
-			if !in.Has("pg_basebackup") && major > 15 {
-				// Debian's pg_basebackup 15 refuses a newer server: the online
-				// backup says so, and what to do, before doing anything.
-				r := pgrescue(t, env, append(append(append([]string{}, pass...), prefix...), "backup-push", "--pgdata", s.DataDir)...)
-				if r.code != problem.Config.Code() || !strings.Contains(r.stderr, fmt.Sprintf("no pg_basebackup of PostgreSQL %d or newer", major)) ||
-					!strings.Contains(r.stderr, "--while-offline") || !strings.Contains(r.stderr, "pg_basebackup is PostgreSQL 15's") {
-					t.Errorf("backup-push of a running PostgreSQL %d: exit %d\n%s", major, r.code, r.stderr)
-				}
+			// Backed up running: with Debian's pg_basebackup 15 up to 15, over
+			// the replication protocol by pgrescue itself for newer servers,
+			// which pg_basebackup 15 refuses.
+			r := pgrescue(t, env, append(append(append([]string{}, pass...), prefix...), "backup-push", "--pgdata", s.DataDir)...)
+			online := strings.Fields(r.stdout)
+			if r.code != 0 || len(online) == 0 || !strings.HasPrefix(online[0], "base_") {
+				t.Fatalf("backup-push of a running PostgreSQL %d: exit %d\n%s\n%s", major, r.code, r.stdout, r.stderr)
+			}
+			if native := strings.Contains(r.stderr, "taking the backup over the replication protocol itself"); native != (major > 15) {
+				t.Errorf("PostgreSQL %d: BASE_BACKUP by pgrescue itself: %v\n%s", major, native, r.stderr)
 			}
 			s.Stop(t)
 			if r := pgrescue(t, env, append(append(append([]string{}, pass...), prefix...), "backup-push", "--pgdata", s.DataDir, "--while-offline")...); r.code != 0 {
@@ -133,7 +137,7 @@ func TestEveryMajorRestoresFromItsArchive(t *testing.T) {
 				if r.code != 0 {
 					t.Fatalf("PostgreSQL %d, restore %v: exit %d\n%s\n%s", major, target, r.code, r.stdout, r.stderr)
 				}
-				checkSummary(t, major, r.stdout, len(target) > 0)
+				checkSummary(t, major, r.stdout, slices.Contains(target, "--target-time"))
 				srv := runningServer(t, pgdata, r.stdout)
 				srv.BinDir = in.Bin
 				out, err := srv.Psql(t.Context(), "postgres", "SELECT count(*) FROM rows")
@@ -148,6 +152,9 @@ func TestEveryMajorRestoresFromItsArchive(t *testing.T) {
 			}
 			if got := count("to-end"); got != 1800 {
 				t.Errorf("PostgreSQL %d, to the end of the archive: %d rows, want 1800", major, got)
+			}
+			if got := count("online-to-end", "--backup", online[0]); got != 1800 {
+				t.Errorf("PostgreSQL %d, from the backup taken running (%s) to the end: %d rows, want 1800", major, online[0], got)
 			}
 		})
 	}

@@ -1,12 +1,14 @@
 package cli
 
 import (
-	"context"
+	"bufio"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"pgrescue/problem"
+	"pgrescue/restore/pgwire"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/wale"
 	"pgrescue/shellcmd"
@@ -65,7 +67,9 @@ func (cl *commandLine) backupPushCommand() *cobra.Command {
 			if offline {
 				return cl.pushOfflineBackup(cmd, opts)
 			}
-			if err := completePushOptions(&opts); err != nil {
+			cleanup, err := completePushOptions(cmd, &opts)
+			defer cleanup()
+			if err != nil {
 				return err
 			}
 			archive, err := cl.session().PushArchive(cmd.Context())
@@ -125,12 +129,15 @@ func writeBackupPushed(cmd *cobra.Command, res *wale.BackupPushed) {
 	fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\t%d partitions\t%s\n", res.Name, res.Start, res.Stop, res.Partitions, wale.HumanBytes(res.ExpandedBytes))
 }
 
-// completePushOptions finds the server's binaries, socket and port from
-// the data directory, and runs the tools as its owner.
-func completePushOptions(opts *wale.BackupPushOptions) error {
+// completePushOptions finds the server's socket and port from the data
+// directory, and the program that takes the backup, run as its owner: a
+// pg_basebackup of the server's version or newer, else pgrescue's own
+// BASE_BACKUP over the replication protocol.
+func completePushOptions(cmd *cobra.Command, opts *wale.BackupPushOptions) (cleanup func(), err error) {
+	cleanup = func() {}
 	owner, err := recovery.OwnerOf(opts.DataDir)
 	if err != nil {
-		return err
+		return cleanup, err
 	}
 	if opts.User == "" {
 		opts.User = owner.Name
@@ -138,15 +145,22 @@ func completePushOptions(opts *wale.BackupPushOptions) error {
 	opts.RunAs = owner.RunAs
 	v, err := recovery.ReadVersion(opts.DataDir)
 	if err != nil {
-		return err
+		return cleanup, err
 	}
-	if opts.BinDir, err = recovery.FindBackupClient(context.Background(), v); err != nil {
-		return err
+	if opts.BinDir, err = recovery.FindBackupClient(cmd.Context(), v); err != nil {
+		summary := err.Error()
+		if e, ok := err.(*problem.Error); ok {
+			summary = e.Summary
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "pgrescue: %s; taking the backup over the replication protocol itself\n", summary)
+		if cleanup, err = selfStreamer(cmd, opts, owner); err != nil {
+			return cleanup, err
+		}
 	}
 	if opts.Host == "" || opts.Port == 0 {
 		port, socket, err := postmasterAddress(opts.DataDir)
 		if err != nil {
-			return err
+			return cleanup, err
 		}
 		if opts.Host == "" {
 			opts.Host = socket
@@ -155,7 +169,32 @@ func completePushOptions(opts *wale.BackupPushOptions) error {
 			opts.Port = port
 		}
 	}
-	return nil
+	return cleanup, nil
+}
+
+// selfStreamer makes backup-push run this pgrescue's base-backup-stream as
+// the cluster's owner: itself, or a copy in a private folder the owner can
+// reach, removed by cleanup.
+func selfStreamer(cmd *cobra.Command, opts *wale.BackupPushOptions, owner recovery.Owner) (cleanup func(), err error) {
+	cleanup = func() {}
+	exe, err := os.Executable()
+	if err != nil {
+		return cleanup, problem.Wrap(err, problem.LocalIO, "pgrescue", "cannot find pgrescue's own executable", "run pgrescue by its full path")
+	}
+	dir, err := os.MkdirTemp("", "pgrescue-backup-push-*")
+	if err != nil {
+		return cleanup, problem.Wrap(err, problem.LocalIO, os.TempDir(), "cannot make a folder for a copy of pgrescue", "free space in the temporary directory")
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return cleanup, problem.Wrap(err, problem.LocalIO, dir, "cannot open the folder to "+owner.Name, "")
+	}
+	program, err := recovery.RunnableBy(cmd.Context(), owner, exe, dir)
+	if err != nil {
+		return cleanup, err
+	}
+	opts.Streamer = []string{program, "base-backup-stream"}
+	return cleanup, nil
 }
 
 // postmasterAddress is where the server running on dataDir listens: the
@@ -174,4 +213,40 @@ func postmasterAddress(dataDir string) (port int, socket string, err error) {
 		return 0, "", problem.New(problem.Usage, dataDir+"/postmaster.pid", "postmaster.pid has no port and socket lines", "give --host and --port")
 	}
 	return st.Port, st.SocketDir, nil
+}
+
+// baseBackupStreamCommand is the program backup-push runs, as the
+// cluster's owner, when no pg_basebackup of the server's version or newer
+// is installed: BASE_BACKUP over the replication protocol, the tar archive
+// on stdout, the version and the WAL points on stderr in pg_basebackup's
+// words.
+func baseBackupStreamCommand() *cobra.Command {
+	var o pgwire.Options
+	cmd := &cobra.Command{
+		Use:    "base-backup-stream --host H --port P --user U",
+		Short:  "Stream a base backup's tar archive to stdout (backup-push runs it as the cluster's owner)",
+		Hidden: true,
+		Args:   usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := cmd.ErrOrStderr()
+			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<20)
+			b, err := pgwire.BaseBackup(cmd.Context(), o, out, func(b pgwire.Backup) {
+				fmt.Fprintf(log, "pgrescue: server version: %s\npgrescue: write-ahead log start point: %s on timeline %s\n", b.ServerVersion, b.Start.LSN, b.Start.Timeline)
+			})
+			if err != nil {
+				return problem.Wrap(err, problem.LocalIO, fmt.Sprintf("%s:%d", o.Host, o.Port), "the base backup failed: "+err.Error(),
+					"check that the server runs, that its owner can connect for replication over its socket (pg_hba.conf), and max_wal_senders > 0")
+			}
+			if err := out.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(log, "pgrescue: write-ahead log end point: %s\n", b.End.LSN)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Host, "host", "", "the server's socket directory or host")
+	intInRange(f, &o.Port, "port", 5432, 1, maxPort, "the server's port")
+	f.StringVar(&o.User, "user", "", "the role to connect as")
+	return cmd
 }

@@ -103,6 +103,7 @@ func (cl *commandLine) rootCommand() *cobra.Command {
 		cl.restoreCommand(),
 		cl.walPushCommand(),
 		cl.backupPushCommand(),
+		baseBackupStreamCommand(),
 		cl.demoCommand(),
 		journalCommand(),
 		cl.dumpListCommand(),
@@ -116,8 +117,9 @@ func (cl *commandLine) rootCommand() *cobra.Command {
 
 // unjournalled are the commands that keep no session journal of their own:
 // the wizard and the demo open theirs, PostgreSQL runs wal-fetch and
-// wal-push once per segment (it logs them), and the rest only print.
-var unjournalled = map[string]bool{"pgrescue": true, "demo": true, "wal-fetch": true, "wal-push": true, "journal": true,
+// wal-push once per segment (it logs them), backup-push journals what its
+// base-backup-stream does, and the rest only print.
+var unjournalled = map[string]bool{"pgrescue": true, "demo": true, "wal-fetch": true, "wal-push": true, "journal": true, "base-backup-stream": true,
 	"help": true, "man": true, "completion": true, "exit-codes": true, "__complete": true}
 
 // openJournal starts the session journal of a command that changes or

@@ -169,60 +169,10 @@ func inGroup(gid int, owner recovery.Owner) bool {
 }
 
 // programForOwner returns a pgrescue the owner can run for archive_command:
-// exe itself when it can, else a copy in binDir (a binary under /root or a
-// build cache is out of postgres's reach). It also makes sure exe is
-// pgrescue, since archive_command fails quietly into the server log.
+// exe itself when it can, else a copy in binDir (recovery.RunnableBy).
 func programForOwner(ctx context.Context, exe string, owner recovery.Owner, binDir string) (string, error) {
-	if ok, err := runsAsOwner(ctx, exe, owner); ok || err != nil {
-		return exe, err
+	if err := os.MkdirAll(binDir, 0o755); err != nil {
+		return "", fileError(binDir, err)
 	}
-	copied := filepath.Join(binDir, "pgrescue")
-	if err := copyExecutable(exe, copied); err != nil {
-		return "", err
-	}
-	ok, err := runsAsOwner(ctx, copied, owner)
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		return "", problem.New(problem.Config, copied, owner.Name+" cannot run pgrescue, even copied into the sandbox",
-			"choose a sandbox folder "+owner.Name+" can reach with --dir, or install pgrescue in /usr/local/bin")
-	}
-	return copied, nil
-}
-
-// runsAsOwner reports whether the owner can run exe; an exe that runs but
-// is not pgrescue is an error.
-func runsAsOwner(ctx context.Context, exe string, owner recovery.Owner) (bool, error) {
-	cmd, err := ownerCommand(ctx, owner, "/usr/bin", exe, "--version")
-	if err != nil {
-		return false, err
-	}
-	out, err := cmd.Output()
-	if err != nil {
-		return false, nil
-	}
-	if !bytes.HasPrefix(out, []byte("pgrescue ")) {
-		return false, problem.New(problem.Usage, exe, "this program is not pgrescue, and archive_command must run pgrescue wal-push",
-			"give the pgrescue executable")
-	}
-	return true, nil
-}
-
-func copyExecutable(from, to string) error {
-	data, err := os.ReadFile(from)
-	if err == nil {
-		err = os.MkdirAll(filepath.Dir(to), 0o755)
-	}
-	if err == nil {
-		err = os.WriteFile(to, data, 0o755)
-	}
-	if err == nil {
-		err = os.Chmod(to, 0o755) // whatever the umask
-	}
-	if err != nil {
-		return problem.Wrap(err, problem.LocalIO, to, "cannot copy pgrescue into the sandbox for archive_command",
-			"check the free space of the sandbox folder, or install pgrescue in /usr/local/bin")
-	}
-	return nil
+	return recovery.RunnableBy(ctx, owner, exe, binDir)
 }

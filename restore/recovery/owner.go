@@ -1,10 +1,13 @@
 package recovery
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -110,4 +113,71 @@ func (o Owner) env(binDir string, extra []string) []string {
 		"LOGNAME=" + o.Name,
 	}
 	return append(env, extra...) // later entries win in os/exec
+}
+
+// RunnableBy returns a path to the pgrescue executable exe that owner can
+// run (for restore_command, archive_command, a base backup's stream): exe
+// itself when it can, else a copy in dir, which owner must reach (a binary
+// under /root or in a build cache is out of postgres's reach). A program
+// that runs but is not pgrescue is refused: what it is run for would fail
+// quietly into a server log.
+func RunnableBy(ctx context.Context, owner Owner, exe, dir string) (string, error) {
+	if os.Geteuid() != 0 || owner.UID == os.Geteuid() {
+		return exe, nil
+	}
+	if ok, err := runsAs(ctx, owner, exe); ok || err != nil {
+		return exe, err
+	}
+	copied := filepath.Join(dir, "pgrescue")
+	if err := copyExecutable(exe, copied, owner); err != nil {
+		return "", err
+	}
+	ok, err := runsAs(ctx, owner, copied)
+	if err == nil && !ok {
+		err = problem.New(problem.Config, copied, owner.Name+" cannot run pgrescue, even copied to "+dir,
+			"install pgrescue where "+owner.Name+" can run it (e.g. /usr/local/bin)")
+	}
+	return copied, err
+}
+
+// runsAs reports whether owner can run exe; an exe that runs but is not
+// pgrescue is an error.
+func runsAs(ctx context.Context, owner Owner, exe string) (bool, error) {
+	cmd := exec.CommandContext(ctx, exe, "--version")
+	cmd.Dir = "/"
+	if err := owner.RunAs(cmd); err != nil {
+		return false, err
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		return false, nil
+	}
+	if !bytes.HasPrefix(out, []byte("pgrescue ")) {
+		return false, problem.New(problem.Usage, exe, "this program is not pgrescue", "give the pgrescue executable")
+	}
+	return true, nil
+}
+
+// copyExecutable copies exe to to, owned by owner, atomically.
+func copyExecutable(from, to string, owner Owner) error {
+	data, err := os.ReadFile(from)
+	tmp := to + ".tmp"
+	if err == nil {
+		err = os.WriteFile(tmp, data, 0o755)
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o755) // whatever the umask
+	}
+	if err == nil {
+		err = os.Chown(tmp, owner.UID, owner.GID)
+	}
+	if err == nil {
+		err = os.Rename(tmp, to)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return problem.Wrap(err, problem.LocalIO, to, "cannot give "+owner.Name+" a copy of pgrescue to run",
+			"install pgrescue where "+owner.Name+" can run it (e.g. /usr/local/bin)")
+	}
+	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -387,39 +385,10 @@ func (r *run) finish() error {
 // directory, which only that user can enter.
 func (p *Prepared) programForOwner() ([]string, error) {
 	program := append([]string{}, p.opts.WALFetch...)
-	if len(program) == 0 || os.Geteuid() != 0 || p.Server.Owner.UID == 0 {
+	if len(program) == 0 {
 		return program, nil
 	}
-	if runsAs(program[0], p.Server.Owner) {
-		return program, nil
-	}
-	copied := filepath.Join(p.Server.SocketDir, "pgrescue")
-	if err := copyExecutable(program[0], copied, p.Server.Owner); err != nil {
-		return nil, err
-	}
-	program[0] = copied
-	return program, nil
-}
-
-func runsAs(exe string, owner recovery.Owner) bool {
-	cmd := exec.Command(exe, "--version")
-	cmd.Dir = "/"
-	return owner.RunAs(cmd) == nil && cmd.Run() == nil
-}
-
-func copyExecutable(from, to string, owner recovery.Owner) error {
-	data, err := os.ReadFile(from)
-	if err == nil {
-		tmp := to + ".tmp"
-		if err = os.WriteFile(tmp, data, 0o755); err == nil {
-			if err = os.Chown(tmp, owner.UID, owner.GID); err == nil {
-				err = os.Rename(tmp, to)
-			}
-		}
-	}
-	if err != nil {
-		return problem.Wrap(err, problem.LocalIO, to, "cannot give "+owner.Name+" a copy of pgrescue for restore_command",
-			"install pgrescue where "+owner.Name+" can run it (e.g. /usr/local/bin)")
-	}
-	return nil
+	exe, err := recovery.RunnableBy(context.Background(), p.Server.Owner, program[0], p.Server.SocketDir)
+	program[0] = exe
+	return program, err
 }

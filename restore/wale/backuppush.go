@@ -41,6 +41,11 @@ type BackupPushOptions struct {
 	// PartitionSize caps the member data of one tar partition; WAL-E's
 	// 1.5 GiB when 0.
 	PartitionSize int64
+	// Streamer, when set, takes the backup instead of pg_basebackup: a
+	// command (pgrescue base-backup-stream) given --host, --port and
+	// --user that writes the tar archive to stdout and pg_basebackup's
+	// start and end point lines, and the server's version, to stderr.
+	Streamer []string
 }
 
 // PartitionPushed: one tar partition is stored.
@@ -76,12 +81,19 @@ func (a *Archive) PushBackup(ctx context.Context, opts BackupPushOptions, report
 	if report == nil {
 		report = func(Event) {}
 	}
-	version, err := serverVersion(ctx, opts)
-	if err != nil {
-		return nil, err
+	var version string // the streamer says it; psql is asked otherwise
+	if len(opts.Streamer) == 0 {
+		v, err := serverVersion(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		version = v
 	}
 	p := &pusher{a: a, opts: opts, report: report, version: version, began: began,
 		source: "pg_basebackup", sourceNext: "read pg_basebackup's message"}
+	if len(opts.Streamer) > 0 {
+		p.source, p.sourceNext = "the base backup stream", "read the server's message"
+	}
 	p.points = func(which string) (lsnPoint, error) { return p.stderr.point(which) }
 	return p.run(ctx)
 }
@@ -122,7 +134,13 @@ type lsnPoint struct {
 }
 
 func (p *pusher) tool(ctx context.Context, name string, args ...string) (*exec.Cmd, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(p.opts.BinDir, name), args...)
+	return p.command(ctx, filepath.Join(p.opts.BinDir, name), args...)
+}
+
+// command runs program as the cluster's owner, in a process group of its
+// own.
+func (p *pusher) command(ctx context.Context, program string, args ...string) (*exec.Cmd, error) {
+	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Dir = "/"
 	cmd.Env = []string{"PATH=" + p.opts.BinDir + ":/usr/bin:/bin", "LC_ALL=C", "PGCONNECT_TIMEOUT=30"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a ctrl+c at the terminal reaches us, not the tool
@@ -166,6 +184,10 @@ func (p *pusher) run(ctx context.Context) (*BackupPushed, error) {
 		args = append(args, "--no-manifest")
 	}
 	cmd, err := p.tool(ctx, "pg_basebackup", args...)
+	if len(p.opts.Streamer) > 0 {
+		streamer := append(append([]string{}, p.opts.Streamer...), "--host", p.opts.Host, "--port", strconv.Itoa(p.opts.Port), "--user", p.opts.User)
+		cmd, err = p.command(ctx, streamer[0], streamer[1:]...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +200,7 @@ func (p *pusher) run(ctx context.Context) (*BackupPushed, error) {
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, problem.Wrap(err, problem.LocalIO, cmd.Path, "cannot run pg_basebackup", "install the PostgreSQL client of the server's version")
+		return nil, problem.Wrap(err, problem.LocalIO, cmd.Path, "cannot run "+p.source, "install the PostgreSQL client of the server's version, or run pgrescue from where the cluster's owner can run it")
 	}
 	p.stderr = newStderrLog(stderr)
 	err = p.partition(ctx, stdout)
@@ -251,6 +273,9 @@ func (p *pusher) firstPartition(ctx context.Context) (*partitionWriter, error) {
 		return nil, err
 	}
 	p.start = start
+	if p.version == "" && p.stderr != nil {
+		p.version = p.stderr.serverVersion()
+	}
 	seg := segmentOf(start.lsn, start.timeline, p.a.segmentSize(), false)
 	p.name = fmt.Sprintf("base_%s_%08d", seg, start.lsn%uint64(p.a.segmentSize()))
 	if err := p.a.Store.PutBytes(ctx, p.a.Layout.ExtendedVersionKey(p.name), []byte(p.version), "text/plain"); err != nil {
@@ -441,6 +466,19 @@ func (l *stderrLog) tail() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return strings.Join(l.lines[max(len(l.lines)-3, 0):], " / ")
+}
+
+// serverVersion is the streamer's "server version: 16.14" line, as
+// extended_version.txt begins: "PostgreSQL 16.14".
+func (l *stderrLog) serverVersion() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if _, v, ok := strings.Cut(line, "server version: "); ok {
+			return "PostgreSQL " + strings.TrimSpace(v)
+		}
+	}
+	return "PostgreSQL (version unknown)"
 }
 
 var walPoint = regexp.MustCompile(`write-ahead log (start|end) point: ([0-9A-F]+)/([0-9A-F]+)(?: on timeline (\d+))?`)
