@@ -228,3 +228,24 @@ func TestOfflineBackupPushRefusesWhatItCannotBackUp(t *testing.T) {
 		t.Errorf("the clean cluster: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestBackupPushPassesTheProgramsErrorThrough: a server that takes no
+// replication connection fails pg_basebackup (15) and pgrescue's own
+// BASE_BACKUP (17) alike; backup-push says the program's own words and
+// stores nothing.
+func TestBackupPushPassesTheProgramsErrorThrough(t *testing.T) {
+	needPostgres(t)
+	srv, envdir, key, _, _ := pushedArchive(t)
+	for _, major := range []int{15, 17} {
+		in := pgbin.Get(t, major)
+		s := pgtest.StartWith(t, pgtest.Options{Bin: in.Bin, Settings: []string{"max_wal_senders=0"}})
+		env := []string{"PATH=" + in.Bin + ":" + os.Getenv("PATH")}
+		r := pgrescue(t, env, "--envdir", envdir, "--gpg-key", key, "backup-push", "--pgdata", s.DataDir)
+		if r.code == 0 || !strings.Contains(r.stderr, "the base backup failed") || !strings.Contains(r.stderr, "max_wal_senders") {
+			t.Errorf("PostgreSQL %d without WAL senders: exit %d\n%s", major, r.code, r.stderr)
+		}
+	}
+	if objects := srv.Objects(t, "pushed"); len(objects) != 0 {
+		t.Errorf("failed backups stored %d objects, the first %s", len(objects), objects[0].Key)
+	}
+}

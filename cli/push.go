@@ -234,8 +234,9 @@ func baseBackupStreamCommand() *cobra.Command {
 				fmt.Fprintf(log, "pgrescue: server version: %s\npgrescue: write-ahead log start point: %s on timeline %s\n", b.ServerVersion, b.Start.LSN, b.Start.Timeline)
 			})
 			if err != nil {
-				return problem.Wrap(err, problem.LocalIO, fmt.Sprintf("%s:%d", o.Host, o.Port), "the base backup failed: "+err.Error(),
-					"check that the server runs, that its owner can connect for replication over its socket (pg_hba.conf), and max_wal_senders > 0")
+				// Said once, in the server's words: backup-push, which runs
+				// this, says what to do.
+				return problem.New(problem.LocalIO, fmt.Sprintf("BASE_BACKUP on %s:%d", o.Host, o.Port), err.Error(), "")
 			}
 			if err := out.Flush(); err != nil {
 				return err

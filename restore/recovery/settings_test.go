@@ -47,7 +47,7 @@ func mustVersion(t *testing.T, s string) Version {
 // The settings written for each version, byte for byte, and the dry-run
 // description of them.
 func TestWriteGolden(t *testing.T) {
-	for _, ver := range []string{"9.3", "9.4", "9.5", "11", "12", "15", "17"} {
+	for _, ver := range []string{"9.3", "9.4", "9.5", "9.6", "10", "11", "12", "15", "17", "18"} {
 		t.Run(ver, func(t *testing.T) {
 			v := mustVersion(t, ver)
 			dir := fakeDataDir(t, ver)

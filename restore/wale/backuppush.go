@@ -209,9 +209,11 @@ func (p *pusher) run(ctx context.Context) (*BackupPushed, error) {
 	}
 	waitErr := cmd.Wait()
 	p.stderr.wait()
-	if err == nil && waitErr != nil {
-		err = problem.Wrap(waitErr, problem.LocalIO, "pg_basebackup", "the base backup failed: "+p.stderr.tail(),
-			"read pg_basebackup's message; the server needs a replication connection for its owner (pg_hba.conf) and max_wal_senders > 0")
+	if waitErr != nil && ctx.Err() == nil {
+		// The program's own message is the cause: an empty or cut stream
+		// is only its consequence.
+		err = problem.Wrap(waitErr, problem.LocalIO, p.source, "the base backup failed: "+p.stderr.tail(),
+			"read its message; the server needs a replication connection for its owner (pg_hba.conf) and max_wal_senders > 0")
 	}
 	if err != nil {
 		return nil, err
