@@ -95,12 +95,25 @@ func tarDirectory(ctx context.Context, dir string, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		hdr, err := tar.FileInfoHeader(info, "")
+		if info.Mode()&(fs.ModeSocket|fs.ModeNamedPipe|fs.ModeDevice|fs.ModeCharDevice|fs.ModeIrregular) != 0 {
+			return nil // a socket left in the data directory: tar cannot hold it, a restore needs none (as Python's tarfile, WAL-E's, skips it)
+		}
+		link := ""
+		if info.Mode()&fs.ModeSymlink != 0 {
+			if rel == "pg_wal" || rel == "pg_xlog" {
+				// WAL kept elsewhere (initdb --waldir): the backup holds an
+				// empty directory in its place, as its contents are left out.
+				info = walDirInfo{info}
+			} else if link, err = os.Readlink(path); err != nil {
+				return err
+			}
+		}
+		hdr, err := tar.FileInfoHeader(info, link)
 		if err != nil {
 			return err
 		}
 		hdr.Name = filepath.ToSlash(rel)
-		if d.IsDir() {
+		if info.IsDir() {
 			hdr.Name += "/"
 		}
 		hdr.Uname, hdr.Gname = "", "" // ids only, as WAL-E's tarfile members carry
@@ -123,3 +136,10 @@ func tarDirectory(ctx context.Context, dir string, w io.Writer) error {
 	}
 	return tw.Close()
 }
+
+// walDirInfo presents a symlinked pg_wal as a private directory.
+type walDirInfo struct{ fs.FileInfo }
+
+func (walDirInfo) Mode() fs.FileMode { return fs.ModeDir | 0o700 }
+func (walDirInfo) IsDir() bool       { return true }
+func (walDirInfo) Size() int64       { return 0 }
