@@ -13,19 +13,28 @@ import (
 	"pgrescue/storage/s3store"
 )
 
-// Stage buffers: 1 MiB chunks, four ahead per stage. With three stages per
-// object that bounds a stream's buffers to 12 MiB whatever its size.
-const (
-	stageBufferSize  = 1 << 20
-	stageBufferCount = 4
+// staging is how far each stage of a stream (download, decryption,
+// decompression) reads ahead of the next: count chunks of size bytes.
+type staging struct{ size, count int }
+
+var (
+	// partitionStaging: 1 MiB chunks, four ahead per stage; with three
+	// stages a partition's stream holds 12 MiB whatever its size, so that
+	// gigabytes flow without a stage waiting on another.
+	partitionStaging = staging{size: 1 << 20, count: 4}
+	// segmentStaging: a WAL segment is at most a few MiB stored, fetched
+	// by a fresh process per segment: two 256 KiB chunks per stage keep
+	// the stages overlapping for 1.5 MiB instead of 12.
+	segmentStaging = staging{size: 256 << 10, count: 2}
 )
 
 // decoded is the plaintext of one archived object and what to close.
 type decoded struct {
 	io.Reader
-	body   *s3store.Body
-	cancel context.CancelFunc // stops the download's read in progress
-	stages []*readAhead
+	body    *s3store.Body
+	cancel  context.CancelFunc // stops the download's read in progress
+	stages  []*readAhead
+	staging staging
 }
 
 // Close stops the pipeline from the network up, waits for every stage's
@@ -46,7 +55,7 @@ func (d *decoded) Close() error {
 // open streams an object through GET, OpenPGP (when encrypted: WAL-E leaves
 // no marker, so the first bytes decide) and lzop, each stage in its own
 // goroutine.
-func (a *Archive) open(ctx context.Context, key string) (*decoded, error) {
+func (a *Archive) open(ctx context.Context, key string, st staging) (*decoded, error) {
 	uri := a.Store.URI(key)
 	ctx, cancel := context.WithCancel(ctx)
 	body, err := a.Store.Get(ctx, key)
@@ -54,7 +63,7 @@ func (a *Archive) open(ctx context.Context, key string) (*decoded, error) {
 		cancel()
 		return nil, err
 	}
-	d := &decoded{body: body, cancel: cancel}
+	d := &decoded{body: body, cancel: cancel, staging: st}
 	fetched := d.stage(body)
 	head := bufio.NewReaderSize(fetched, 64<<10)
 	prefix, err := head.Peek(16)
@@ -83,7 +92,7 @@ func (a *Archive) open(ctx context.Context, key string) (*decoded, error) {
 }
 
 func (d *decoded) stage(r io.Reader) *readAhead {
-	s := newReadAhead(r, stageBufferSize, stageBufferCount)
+	s := newReadAhead(r, d.staging.size, d.staging.count)
 	d.stages = append(d.stages, s)
 	return s
 }

@@ -277,7 +277,7 @@ feed:
 }
 
 func (a *Archive) extractPartition(ctx context.Context, p Partition, x *tarx.Extractor, downloaded *atomic.Int64, open *sync.Map) error {
-	d, err := a.open(ctx, p.Key)
+	d, err := a.open(ctx, p.Key, partitionStaging)
 	if err != nil {
 		return err
 	}

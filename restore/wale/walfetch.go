@@ -32,7 +32,7 @@ func (a *Archive) FetchWAL(ctx context.Context, name, dest string) (*WALFetchRes
 			"use restore_command = 'pgrescue wal-fetch \"%f\" \"%p\"'")
 	}
 	key := a.Layout.WALKey(name)
-	d, err := a.open(ctx, key)
+	d, err := a.open(ctx, key, segmentStaging)
 	if err != nil {
 		return nil, err
 	}
