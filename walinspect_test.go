@@ -12,6 +12,7 @@ import (
 
 	"pgrescue/internal/s3test"
 	"pgrescue/internal/testtool"
+	"pgrescue/problem"
 	"pgrescue/restore/recovery"
 	"pgrescue/restore/walinspect"
 )
@@ -125,8 +126,9 @@ func TestTargetXidStopsJustBeforeTheDelete(t *testing.T) {
 
 // scoutNamesTheDroppedTable: with no server to ask, --scout restores the
 // base backup to a scratch copy and names the relations from its catalog:
-// the DELETE's, the UPDATE's, the TRUNCATE's and the dropped table too; it
-// leaves nothing behind: no folder, no server.
+// the DELETE's, the UPDATE's, the TRUNCATE's and the dropped table too,
+// and --database finds its OID there; it leaves nothing behind: no folder,
+// no server.
 func scoutNamesTheDroppedTable(t *testing.T, pass []string, work string) {
 	t.Helper()
 	temp := filepath.Join(work, "scout-temp")
@@ -137,7 +139,15 @@ func scoutNamesTheDroppedTable(t *testing.T, pass []string, work string) {
 	if r.code != 0 || !strings.Contains(r.stdout, "give --dsn to name them") || strings.Contains(r.stdout, "public.bench_rows") {
 		t.Fatalf("without a server or --scout, numbers and how to get names: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	r = pgrescue(t, nil, append(pass, "wal-inspect", "--scout", "--tempdir", temp)...)
+	r = pgrescue(t, nil, append(pass, "wal-inspect", "--database", "postgres")...)
+	if r.code != problem.Usage.Code() || !strings.Contains(r.stderr, "add --dsn (a server that has it) or --scout") {
+		t.Errorf("--database by name without a catalog: exit %d\n%s", r.code, r.stderr)
+	}
+	r = pgrescue(t, nil, append(pass, "wal-inspect", "--scout", "--tempdir", temp, "--database", "content_store")...)
+	if r.code != problem.Usage.Code() || !strings.Contains(r.stderr, "no database of that name") || !strings.Contains(r.stderr, "postgres, template0, template1") {
+		t.Errorf("--database naming no database: exit %d\n%s", r.code, r.stderr)
+	}
+	r = pgrescue(t, nil, append(pass, "wal-inspect", "--scout", "--tempdir", temp, "--database", "postgres")...)
 	if r.code != 0 {
 		t.Fatalf("wal-inspect --scout: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}

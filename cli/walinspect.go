@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"pgrescue/problem"
 	"pgrescue/restore/pgdump"
 	"pgrescue/restore/prefetch"
 	"pgrescue/restore/recovery"
@@ -21,6 +22,7 @@ import (
 type walInspect struct {
 	backup, from, to string
 	database         uint32
+	databaseName     string
 	minRows          int
 	waldump, tempDir string
 	dsn, psql        string
@@ -46,7 +48,8 @@ func (cl *commandLine) walInspectCommand() *cobra.Command {
 	f.StringVar(&w.backup, "backup", "LATEST", "the base backup whose WAL to read")
 	f.StringVar(&w.from, "from", "", "the earliest commit time to show (default: the backup's start)")
 	f.StringVar(&w.to, "to", "", "the latest commit time to show (default: the end of the archive)")
-	f.Uint32Var(&w.database, "database-oid", 0, "only this database's relations (its OID, as in base/OID)")
+	f.StringVar(&w.databaseName, "database", "", "only this database's relations, by name (its OID is read from --dsn's or --scout's catalog)")
+	f.Uint32Var(&w.database, "database-oid", 0, "only this database's relations, by OID (as in base/OID), when no catalog can be read")
 	intInRange(f, &w.minRows, "min-rows", 100, 1, 1<<30, "rows deleted or updated that make a transaction worth showing")
 	f.StringVar(&w.waldump, "pg-waldump", "", "the pg_waldump to use (default: the one of the archive's major version)")
 	f.StringVar(&w.tempDir, "tempdir", "", "a folder with room for 300 MiB of WAL (two chunks of segments)")
@@ -67,24 +70,38 @@ func (w *walInspect) run(ctx context.Context, cl *commandLine, cmd *cobra.Comman
 	if err != nil {
 		return err
 	}
+	if w.databaseName != "" && w.dsn == "" && !w.scout {
+		return problem.New(problem.Usage, "--database "+w.databaseName, "a database name needs a catalog to find its OID",
+			"add --dsn (a server that has it) or --scout (the base backup's catalog), or give its OID with --database-oid")
+	}
 	archive, _, err := cl.session().OpenArchive(ctx)
 	if err != nil {
 		return err
 	}
 	log := cmd.ErrOrStderr()
+	// The backup and the names first: a catalog that cannot be read, or a
+	// database it does not have, fails before the long read.
+	b, _, err := archive.Select(ctx, w.backup)
+	if err != nil {
+		return err
+	}
+	names, err := w.names(ctx, cl, archive, b.Name, log)
+	if err != nil {
+		return err
+	}
+	database, err := w.databaseOID(names)
+	if err != nil {
+		return err
+	}
 	req := walinspect.Request{Waldump: w.waldump, TempDir: w.tempDir,
-		Options: walinspect.Options{MinRows: int64(w.minRows), From: from, To: to, Database: w.database}}
+		Options: walinspect.Options{MinRows: int64(w.minRows), From: from, To: to, Database: database}}
 	last := time.Time{}
-	res, b, err := walinspect.InspectBackup(ctx, archive, w.backup, req, func(e walinspect.Event) {
+	res, err := walinspect.InspectWindow(ctx, archive, b, req, func(e walinspect.Event) {
 		if time.Since(last) > 2*time.Second || e.Done == e.Total && e.Segment != "" {
 			last = time.Now()
 			fmt.Fprintf(log, "fetched %d of %d segments; %d records read\n", e.Done, e.Total, e.Records)
 		}
 	})
-	if err != nil {
-		return err
-	}
-	names, err := w.names(ctx, cl, archive, b.Name, log)
 	if err != nil {
 		return err
 	}
@@ -96,6 +113,18 @@ func (w *walInspect) run(ctx context.Context, cl *commandLine, cmd *cobra.Comman
 	}
 	writeInspection(cmd.OutOrStdout(), res, b.Name, names, time.Local)
 	return nil
+}
+
+// databaseOID is --database's OID in the names read, or --database-oid.
+func (w *walInspect) databaseOID(names *walinspect.Names) (uint32, error) {
+	if w.databaseName == "" {
+		return w.database, nil
+	}
+	if oid, ok := names.DatabaseOID(w.databaseName); ok {
+		return oid, nil
+	}
+	return 0, problem.New(problem.Usage, "--database "+w.databaseName, "no database of that name in "+names.Source,
+		"choose one of: "+strings.Join(names.DatabaseNames(), ", "))
 }
 
 // names reads relation names from --dsn's catalog and, with --scout, from

@@ -15,9 +15,15 @@ func InspectBackup(ctx context.Context, a *wale.Archive, backup string, req Requ
 	if err != nil {
 		return nil, b, err
 	}
+	in, err := InspectWindow(ctx, a, b, req, report)
+	return in, b, err
+}
+
+// InspectWindow is InspectBackup of a backup already selected.
+func InspectWindow(ctx context.Context, a *wale.Archive, b wale.Backup, req Request, report func(Event)) (*Inspection, error) {
 	objects, _, err := a.ListWAL(ctx)
 	if err != nil {
-		return nil, b, err
+		return nil, err
 	}
 	window := wale.NewWindow(b, objects, a.SegmentSize)
 	req.Segments = SegmentsBetween(window.Segments, req.Options.From, req.Options.To)
@@ -26,6 +32,5 @@ func InspectBackup(ctx context.Context, a *wale.Archive, backup string, req Requ
 		_, err := a.FetchWAL(ctx, name, dest)
 		return err
 	}
-	in, err := Inspect(ctx, req, report)
-	return in, b, err
+	return Inspect(ctx, req, report)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -53,6 +54,26 @@ func (n *Names) Relation(db, oid uint32) string {
 		}
 	}
 	return "relation " + strconv.FormatUint(uint64(oid), 10)
+}
+
+// DatabaseOID finds a database by name.
+func (n *Names) DatabaseOID(name string) (uint32, bool) {
+	if n != nil {
+		for oid, db := range n.Databases {
+			if db == name {
+				return oid, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// DatabaseNames are the databases' names, sorted.
+func (n *Names) DatabaseNames() []string {
+	if n == nil {
+		return nil
+	}
+	return slices.Sorted(maps.Values(n.Databases))
 }
 
 // Database names a database OID.
