@@ -119,6 +119,23 @@ func missingBinaries(v Version, seen []string) error {
 	return e
 }
 
+// FindProgram returns the first of candidates (paths of one program) whose
+// --version accept takes; seen says what the others were, for the error.
+// The one search behind pg_waldump's and pg_basebackup's.
+func FindProgram(ctx context.Context, candidates []string, accept func(Version) bool) (found string, seen []string) {
+	for _, c := range candidates {
+		v, err := ProgramVersion(ctx, c)
+		if err != nil {
+			continue
+		}
+		if accept(v) {
+			return c, nil
+		}
+		seen = append(seen, fmt.Sprintf("%s is PostgreSQL %s's", c, v))
+	}
+	return "", seen
+}
+
 // FindBackupClient returns the directory of a pg_basebackup (with its psql)
 // that can back up a running server of version v: pg_basebackup refuses a
 // server newer than itself, so one of v or newer, from the installed
@@ -135,19 +152,15 @@ func FindBackupClient(ctx context.Context, v Version) (string, error) {
 	if path, err := exec.LookPath("pg_basebackup"); err == nil {
 		dirs = append(dirs, filepath.Dir(path))
 	}
-	var seen []string
+	var candidates []string
 	for _, dir := range dirs {
-		if _, err := os.Stat(filepath.Join(dir, "psql")); err != nil {
-			continue
+		if _, err := os.Stat(filepath.Join(dir, "psql")); err == nil {
+			candidates = append(candidates, filepath.Join(dir, "pg_basebackup"))
 		}
-		found, err := ProgramVersion(ctx, filepath.Join(dir, "pg_basebackup"))
-		if err != nil {
-			continue
-		}
-		if found.AtLeast(v.Major, v.Minor) {
-			return dir, nil
-		}
-		seen = append(seen, fmt.Sprintf("%s/pg_basebackup is PostgreSQL %s's", dir, found))
+	}
+	found, seen := FindProgram(ctx, candidates, func(f Version) bool { return f.AtLeast(v.Major, v.Minor) })
+	if found != "" {
+		return filepath.Dir(found), nil
 	}
 	e := problem.New(problem.Config, "pg_basebackup",
 		fmt.Sprintf("no pg_basebackup of PostgreSQL %s or newer was found: backing up a running PostgreSQL %s server needs one (an older one refuses it)", v, v),

@@ -52,16 +52,9 @@ func FindWaldump(ctx context.Context, v recovery.Version, given string) (string,
 			candidates = append(candidates, path)
 		}
 	}
-	var seen []string
-	for _, c := range candidates {
-		found, err := recovery.ProgramVersion(ctx, c)
-		if err != nil {
-			continue
-		}
-		if found == v {
-			return c, nil
-		}
-		seen = append(seen, fmt.Sprintf("%s is PostgreSQL %s's", c, found))
+	found, seen := recovery.FindProgram(ctx, candidates, func(f recovery.Version) bool { return f == v })
+	if found != "" {
+		return found, nil
 	}
 	detail := "looked in " + strings.Join(candidates, ", ")
 	if len(seen) > 0 {
