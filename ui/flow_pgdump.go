@@ -456,11 +456,10 @@ func (p *dumpCheckPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 			p.confirm, cmd = p.confirm.Update(msg)
 			return cmd
 		}
+		if scrollKey(&p.offset, msg.String()) {
+			return nil
+		}
 		switch msg.String() {
-		case "up":
-			p.offset = max(p.offset-1, 0)
-		case "down":
-			p.offset++
 		case "r":
 			if p.plan != nil {
 				p.typing = true

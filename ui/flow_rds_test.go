@@ -536,23 +536,9 @@ func TestRDSPlainDryRunEndsWithThePlan(t *testing.T) {
 // the commands still to run.
 func driveUntil(t *testing.T, m *Model, cmd tea.Cmd, done func() bool) []tea.Cmd {
 	t.Helper()
-	queue := []tea.Cmd{cmd}
-	for len(queue) > 0 && !done() {
-		c := queue[0]
-		queue = queue[1:]
-		if c == nil {
-			continue
-		}
-		switch msg := c().(type) {
-		case nil:
-		case tea.BatchMsg:
-			queue = append(queue, msg...)
-		case tea.QuitMsg:
-			t.Fatal("the wizard quit")
-		default:
-			_, next := m.Update(msg)
-			queue = append(queue, next)
-		}
+	queue, quit := runCommandsUntil(m, cmd, done)
+	if quit {
+		t.Fatal("the wizard quit")
 	}
 	if !done() {
 		t.Fatal("the work ended before the moment waited for")

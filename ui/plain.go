@@ -76,8 +76,15 @@ func (l *lineRenderer) run() error {
 // its messages back to the model until nothing is left to do; it reports
 // a quit. Jobs run to their end: their listens block until the next batch.
 func runCommands(m *Model, cmd tea.Cmd) (quit bool) {
+	_, quit = runCommandsUntil(m, cmd, func() bool { return false })
+	return quit
+}
+
+// runCommandsUntil is runCommands that stops early once done reports
+// true, returning the commands still to run.
+func runCommandsUntil(m *Model, cmd tea.Cmd, done func() bool) (rest []tea.Cmd, quit bool) {
 	queue := []tea.Cmd{cmd}
-	for len(queue) > 0 {
+	for len(queue) > 0 && !done() {
 		c := queue[0]
 		queue = queue[1:]
 		if c == nil {
@@ -88,13 +95,13 @@ func runCommands(m *Model, cmd tea.Cmd) (quit bool) {
 		case tea.BatchMsg:
 			queue = append(queue, msg...)
 		case tea.QuitMsg:
-			return true
+			return queue, true
 		default:
 			_, next := m.Update(msg)
 			queue = append(queue, next)
 		}
 	}
-	return false
+	return queue, false
 }
 
 // ask puts one question: a numbered choice, a secret or a line of text.

@@ -163,25 +163,23 @@ func (p *rdsCutOverPage) key(m *Model, k tea.KeyPressMsg) tea.Cmd {
 			return p.prepare(m)
 		}
 	case cutConfirm:
-		switch k.String() {
-		case "up":
-			p.offset = max(p.offset-1, 0)
+		if scrollKey(&p.offset, k.String()) {
 			return nil
-		case "down":
-			p.offset++
-			return nil
-		case "enter":
+		}
+		if k.String() == "enter" {
 			return p.confirmed(m, p.confirm.Value())
 		}
 	case cutDone:
-		switch k.String() {
-		case "up", "k":
-			p.offset = max(p.offset-1, 0)
-		case "down", "j":
-			p.offset++
+		key := k.String()
+		switch key {
+		case "k":
+			key = "up"
+		case "j":
+			key = "down"
 		case "q":
 			return m.quit()
 		}
+		scrollKey(&p.offset, key)
 		return nil
 	case cutRunning:
 		if k.String() == "esc" || k.String() == "n" {

@@ -145,13 +145,7 @@ func (p *rdsInstancePage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	if !p.Typing() {
 		return nil
 	}
-	before := p.input.Value()
-	var cmd tea.Cmd
-	p.input, cmd = p.input.Update(msg)
-	if p.input.Value() != before {
-		p.revalidate()
-	}
-	return cmd
+	return updateInput(&p.input, msg, p.revalidate)
 }
 
 func (p *rdsInstancePage) move(m *Model, by int) tea.Cmd {

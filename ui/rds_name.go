@@ -52,13 +52,7 @@ func (p *rdsNamePage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "enter" {
 		return p.choose(m)
 	}
-	before := p.input.Value()
-	var cmd tea.Cmd
-	p.input, cmd = p.input.Update(msg)
-	if p.input.Value() != before {
-		p.revalidate()
-	}
-	return cmd
+	return updateInput(&p.input, msg, p.revalidate)
 }
 
 func (p *rdsNamePage) choose(m *Model) tea.Cmd {

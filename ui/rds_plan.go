@@ -136,15 +136,10 @@ func (p *rdsPlanPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 		if p.job != nil {
 			return nil
 		}
+		if scrollKey(&p.offset, msg.String()) {
+			return nil
+		}
 		switch msg.String() {
-		case "up":
-			p.offset = max(p.offset-1, 0)
-		case "down":
-			p.offset++
-		case "pgup":
-			p.offset = max(p.offset-10, 0)
-		case "pgdown":
-			p.offset += 10
 		case "r":
 			if p.plan == nil {
 				return p.prepare(m)

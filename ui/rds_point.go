@@ -229,13 +229,7 @@ func (p *rdsPointPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	if !p.Typing() {
 		return nil
 	}
-	before := p.input.Value()
-	var cmd tea.Cmd
-	p.input, cmd = p.input.Update(msg)
-	if p.input.Value() != before {
-		p.revalidate(m)
-	}
-	return cmd
+	return updateInput(&p.input, msg, func() { p.revalidate(m) })
 }
 
 func (p *rdsPointPage) move(m *Model, by int) tea.Cmd {

@@ -62,18 +62,14 @@ func (a *appPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 			return a.choose(m)
 		}
 	}
-	before := a.input.Value()
-	var cmd tea.Cmd
-	a.input, cmd = a.input.Update(msg)
-	if a.input.Value() != before {
+	return updateInput(&a.input, msg, func() {
 		a.matches = m.deps.Catalog.Filter(a.input.Value())
 		a.cursor = rowKnowHosting // nothing matches: the fixed rows remain
 		if len(a.matches) > 0 {
 			a.cursor = fixedRows // the best match
 		}
 		a.offset = 0
-	}
-	return cmd
+	})
 }
 
 func (a *appPage) choose(m *Model) tea.Cmd {

@@ -111,16 +111,12 @@ func (b *backupPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 			}
 		}
 	}
-	var cmd tea.Cmd
-	before := b.target.Value()
-	b.target, cmd = b.target.Update(msg)
-	if b.target.Value() != before {
+	return updateInput(&b.target, msg, func() {
 		if strings.TrimSpace(b.target.Value()) != "" {
 			b.moment = nil // a time typed replaces the transaction chosen
 		}
 		b.revalidate()
-	}
-	return cmd
+	})
 }
 
 func (b *backupPage) move(by int) {

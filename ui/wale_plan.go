@@ -82,20 +82,10 @@ func (p *planPage) Keys() []key.Binding {
 
 func (p *planPage) Update(m *Model, msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
-		switch k.String() {
-		case "up":
-			p.offset = max(p.offset-1, 0)
+		if scrollKey(&p.offset, k.String()) {
 			return nil
-		case "down":
-			p.offset++
-			return nil
-		case "pgup":
-			p.offset = max(p.offset-10, 0)
-			return nil
-		case "pgdown":
-			p.offset += 10
-			return nil
-		case "enter":
+		}
+		if k.String() == "enter" {
 			return p.proceed(m)
 		}
 	}
@@ -224,6 +214,25 @@ func shortName(dir string) string {
 
 // scrollLines shows room lines of text from *offset, keeping the offset in
 // range and saying when there is more.
+// scrollKey moves a scrolled view's offset for up and down (a line) and
+// pgup and pgdown (ten); false for any other key. scrollLines keeps the
+// offset within the text.
+func scrollKey(offset *int, key string) bool {
+	switch key {
+	case "up":
+		*offset = max(*offset-1, 0)
+	case "down":
+		*offset++
+	case "pgup":
+		*offset = max(*offset-10, 0)
+	case "pgdown":
+		*offset += 10
+	default:
+		return false
+	}
+	return true
+}
+
 func scrollLines(text string, offset *int, room int) string {
 	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
 	room = max(room, 3)

@@ -24,6 +24,18 @@ type preflightPage struct {
 	running bool
 }
 
+// updateInput hands msg to a text field and calls changed when its value
+// changed, so a page checks what is typed as it is typed.
+func updateInput(in *textinput.Model, msg tea.Msg, changed func()) tea.Cmd {
+	before := in.Value()
+	var cmd tea.Cmd
+	*in, cmd = in.Update(msg)
+	if in.Value() != before {
+		changed()
+	}
+	return cmd
+}
+
 func newTextInput(placeholder string, width int) textinput.Model {
 	in := textinput.New()
 	in.Placeholder = placeholder
