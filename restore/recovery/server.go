@@ -511,18 +511,20 @@ func (s *Server) psql(ctx context.Context, argv []string) (string, error) {
 	return strings.TrimSuffix(string(out), "\n"), nil
 }
 
-func (s *Server) psqlArgv(db, sql string) []string {
+// psqlArgv is psql running sql in db, unaligned and tuples only, with
+// more options (a field separator) before the connection's.
+func (s *Server) psqlArgv(db, sql string, more ...string) []string {
 	psql := filepath.Join(s.BinDir, "psql")
 	if _, err := os.Stat(psql); err != nil {
 		psql = "psql"
 	}
-	return []string{psql, "-X", "-A", "-t", "-h", s.SocketDir, "-p", strconv.Itoa(s.Port), "-U", s.Owner.Name, "-d", db, "-c", sql}
+	argv := append([]string{psql, "-X", "-A", "-t"}, more...)
+	return append(argv, "-h", s.SocketDir, "-p", strconv.Itoa(s.Port), "-U", s.Owner.Name, "-d", db, "-c", sql)
 }
 
 // Query is Psql's output as rows of fields.
 func (s *Server) Query(ctx context.Context, db, sql string) ([][]string, error) {
-	argv := s.psqlArgv(db, sql)
-	out, err := s.psql(ctx, append(argv[:1:1], append([]string{"-F", "\t"}, argv[1:]...)...))
+	out, err := s.psql(ctx, s.psqlArgv(db, sql, "-F", "\t"))
 	if err != nil {
 		return nil, err
 	}
