@@ -34,6 +34,16 @@ func TestWALInspectReadsTheFixtureArchive(t *testing.T) {
 		!regexp.MustCompile(`to stop just before it: --backup base_\w+ --target-xid \d+ --target-exclusive`).MatchString(r.stdout) {
 		t.Fatalf("wal-inspect: %+v", r)
 	}
+	// --dry-run: the same as shell commands, and nothing fetched.
+	temp := t.TempDir()
+	r = pgrescue(t, nil, append(args, "--dry-run", "--tempdir", temp)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "aws s3 cp s3://wale-fixtures/pg15-primary/wal_005/000000010000000000000016.lzo - | gpg -d") ||
+		!strings.Contains(r.stdout, "TZ=UTC /usr/lib/postgresql/15/bin/pg_waldump --path "+temp+"/pgrescue-wal-inspect --rmgr Heap") {
+		t.Errorf("--dry-run: %+v", r)
+	}
+	if left, _ := os.ReadDir(temp); len(left) != 0 {
+		t.Errorf("--dry-run fetched into %s: %v", temp, left)
+	}
 	r = pgrescue(t, nil, append(args, "--json")...)
 	var res struct {
 		Records      int64

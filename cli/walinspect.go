@@ -16,6 +16,7 @@ import (
 	"pgrescue/restore/replay"
 	"pgrescue/restore/wale"
 	"pgrescue/restore/walinspect"
+	"pgrescue/shellcmd"
 )
 
 // walInspect holds wal-inspect's flags.
@@ -27,7 +28,7 @@ type walInspect struct {
 	waldump, tempDir string
 	dsn, psql        string
 	scout            bool
-	asJSON           bool
+	asJSON, dryRun   bool
 }
 
 func (cl *commandLine) walInspectCommand() *cobra.Command {
@@ -58,6 +59,7 @@ func (cl *commandLine) walInspectCommand() *cobra.Command {
 	f.BoolVar(&w.scout, "scout", false, "name relations from the base backup's own catalog: it is restored to a scratch copy in --tempdir\n"+
 		"(room for the whole backup), recovered to its end, read, then stopped and removed; names even relations dropped since")
 	f.BoolVar(&w.asJSON, "json", false, "print JSON")
+	f.BoolVar(&w.dryRun, "dry-run", false, "print the equivalent shell commands (fetch each segment, run pg_waldump) and fetch nothing")
 	return cmd
 }
 
@@ -84,6 +86,15 @@ func (w *walInspect) run(ctx context.Context, cl *commandLine, cmd *cobra.Comman
 	b, _, err := archive.Select(ctx, w.backup)
 	if err != nil {
 		return err
+	}
+	if w.dryRun {
+		cmds, err := walinspect.Commands(ctx, archive, b, walinspect.Request{Waldump: w.waldump, TempDir: w.tempDir,
+			Options: walinspect.Options{From: from, To: to}})
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(cmd.OutOrStdout(), shellcmd.Script(cmds))
+		return nil
 	}
 	names, err := w.names(ctx, cl, archive, b.Name, log)
 	if err != nil {

@@ -63,7 +63,7 @@ const DefaultWorkers = 2
 // after it. The disk holds at most two chunks of segments.
 func Inspect(ctx context.Context, req Request, report func(Event)) (*Inspection, error) {
 	if len(req.Segments) == 0 {
-		return nil, problem.New(problem.NoBackups, "WAL", "the archive holds no WAL segment in this window", "widen --from/--to, or check the archive with pgrescue wal-list")
+		return nil, noSegments()
 	}
 	dir, err := os.MkdirTemp(req.TempDir, "pgrescue-wal-inspect-*")
 	if err != nil {
@@ -109,7 +109,7 @@ func (ins *inspection) run(ctx context.Context, run []wale.WALObject, before int
 		ins.progress.fetched(before+fetched, name)
 	})
 	defer f.stop()
-	ins.rd.Continue()
+	ins.rd.startRun()
 	first := 0
 	for last := min(per, len(run)) - 1; ; last = min(last+per, len(run)-1) {
 		if err := f.wait(last); err != nil {
@@ -121,7 +121,7 @@ func (ins *inspection) run(ctx context.Context, run []wale.WALObject, before int
 		if last == len(run)-1 {
 			return nil
 		}
-		next := max(segmentOf(run, ins.rd.Last(), ins.req.SegmentSize, first), last+1-per)
+		next := max(segmentOf(run, ins.rd.last(), ins.req.SegmentSize, first), last+1-per)
 		f.release(first, next)
 		first = next
 	}
@@ -170,6 +170,10 @@ func (p *progress) read(r Progress) {
 	defer p.mu.Unlock()
 	p.last.Segment, p.last.Records, p.last.LSN = "", r.Records, r.LSN
 	p.report(p.last)
+}
+
+func noSegments() error {
+	return problem.New(problem.NoBackups, "WAL", "the archive holds no WAL segment in this window", "widen --from/--to, or check the archive with pgrescue wal-list")
 }
 
 // runs splits segments at every gap in their numbering.

@@ -163,7 +163,7 @@ func NewReader(o Options) *Reader {
 }
 
 // Feed reads pg_waldump's output. Records at or before the last one fed
-// since Continue are skipped: a run read in chunks overlaps by a segment.
+// since startRun are skipped: a run read in chunks overlaps by a segment.
 func (r *Reader) Feed(ctx context.Context, out io.Reader, progress func(Progress)) error {
 	in := r.in
 	sc := bufio.NewScanner(out)
@@ -196,13 +196,13 @@ func (r *Reader) Feed(ctx context.Context, out io.Reader, progress func(Progress
 	return sc.Err()
 }
 
-// Continue is called before a run of segments that does not follow the
+// startRun is called before a run of segments that does not follow the
 // one fed last (after a gap or on another timeline): its records are all
 // new, whatever their LSNs.
-func (r *Reader) Continue() { r.in.seen = 0 }
+func (r *Reader) startRun() { r.in.seen = 0 }
 
-// Last is the LSN of the last record fed.
-func (r *Reader) Last() pglog.LSN { return r.in.seen }
+// last is the LSN of the last record fed.
+func (r *Reader) last() pglog.LSN { return r.in.seen }
 
 // summed returns the resource managers whose records the Reader sums up,
 // as a constant string, and "" for the others.
