@@ -2,7 +2,7 @@
 # end-to-end tests need when they are missing); `make bench` prints the figures.
 GO ?= go
 
-.PHONY: test build bench bench-pgdump bench-inspect deps
+.PHONY: test build bench bench-pgdump bench-inspect bench-peers deps
 build:
 	$(GO) build -o pgrescue .
 
@@ -26,3 +26,10 @@ bench-pgdump: deps
 # wal-inspect over 1 GiB of archived WAL against wal-fetch + pg_waldump by hand (PGRESCUE_BENCH_SEGMENTS, default 64).
 bench-inspect: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkWALInspect$$' -benchtime 1x -timeout 60m .
+
+# pgrescue against the C pipeline, the write and decode floors, the cp
+# recovery floor and WAL-G (when on PATH), on a real cluster of
+# PGRESCUE_BENCH_PEERS_MB (default 1024) in WAL-E's format; medians and
+# paired ratios of PGRESCUE_BENCH_RUNS rounds (default 5).
+bench-peers: deps
+	$(GO) test -run '^$$' -bench 'BenchmarkPeers$$' -benchtime 1x -timeout 90m .

@@ -246,8 +246,31 @@ func TestBackupFetchProgressOnStderrSummaryOnStdout(t *testing.T) {
 		t.Errorf("second fetch: %+v", r)
 	}
 	r = pgrescue(t, nil, append(args, "backup-fetch", "--dry-run", "--move-aside", dataDir, "LATEST")...)
-	if r.code != 0 || !strings.Contains(r.stdout, "| gpg -d -q --batch | lzop -d -c | tar -x -C") {
+	if r.code != 0 || !strings.Contains(r.stdout, "| gpg -d -q --batch | lzop -d -c | tar -x -C") || !strings.Contains(r.stdout, "sync -f "+dataDir) {
 		t.Errorf("dry run: %+v", r)
+	}
+}
+
+// TestBackupFetchNoSyncSaysSo: --no-sync restores the same files, says
+// they are not on disk yet and how to flush them, and its plan has no sync.
+func TestBackupFetchNoSyncSaysSo(t *testing.T) {
+	envdir, _ := fixtureEnvdir(t)
+	dataDir := filepath.Join(t.TempDir(), "main")
+	args := append([]string{"--envdir", envdir}, keyArgs(t)...)
+	r := pgrescue(t, nil, append(args, "backup-fetch", "--no-sync", dataDir, "LATEST")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "not flushed to disk (--no-sync): run `sync -f "+dataDir+"`") {
+		t.Fatalf("%+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "global", "pg_control")); err != nil {
+		t.Error(err)
+	}
+	r = pgrescue(t, nil, append(args, "backup-fetch", "--dry-run", "--no-sync", filepath.Join(t.TempDir(), "x"), "LATEST")...)
+	if r.code != 0 || strings.Contains(r.stdout, "sync -f") || !strings.Contains(r.stdout, "tar -x -C") {
+		t.Errorf("dry run: %+v", r)
+	}
+	synced := pgrescue(t, nil, append(args, "backup-fetch", filepath.Join(t.TempDir(), "y"), "LATEST")...)
+	if synced.code != 0 || strings.Contains(synced.stdout, "not flushed") {
+		t.Errorf("a synced fetch: %+v", synced)
 	}
 }
 

@@ -149,12 +149,3 @@ func fileSize(b *testing.B, root string) int64 {
 }
 
 func humanMB(n int64) string { return fmt.Sprintf("%.0f MB", float64(n)/1e6) }
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	return s[len(s)/2]
-}

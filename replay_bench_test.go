@@ -248,6 +248,7 @@ type benchPrimary struct {
 	port       int
 	// archiveCommand replaces the copy into archiveDir, e.g. pgrescue wal-push.
 	archiveCommand string
+	lastID         int // the highest id in bench_rows
 }
 
 // startBenchPrimary initdbs and starts a primary. Its archiving and
@@ -326,6 +327,21 @@ func (p *benchPrimary) insertRows(b testing.TB, from, to int) {
 
 const benchBatch = 500000
 
+// addRows inserts the next n rows.
+func (p *benchPrimary) addRows(b testing.TB, n int) {
+	p.insertRows(b, p.lastID+1, p.lastID+n)
+	p.lastID += n
+}
+
+// databaseSize is the size of the database the rows go to.
+func (p *benchPrimary) databaseSize(b testing.TB) int64 {
+	n, err := strconv.ParseInt(p.psql(b, "SELECT pg_database_size(current_database())"), 10, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
 // benchBackup is the offline base backup: the primary's data directory
 // while it was stopped, which WAL-E's backup-push --while-offline takes.
 type benchBackup struct {
@@ -341,8 +357,18 @@ type benchBackup struct {
 // backup; the primary is started again.
 func (p *benchPrimary) offlineBackup(b *testing.B) benchBackup {
 	b.Helper()
+	return p.offlineBackupOfSize(b, 0)
+}
+
+// offlineBackupOfSize is offlineBackup of a database grown to at least
+// size bytes (its tables and indexes).
+func (p *benchPrimary) offlineBackupOfSize(b *testing.B, size int64) benchBackup {
+	b.Helper()
 	p.psql(b, `CREATE TABLE bench_rows (id bigint PRIMARY KEY, account text, amount numeric(12,2), created timestamptz, note text)`)
-	p.insertRows(b, 1, benchBatch/5)
+	p.addRows(b, benchBatch/5)
+	for p.databaseSize(b) < size {
+		p.addRows(b, benchBatch)
+	}
 	p.stop(b)
 	ctl, err := recovery.ReadControl(p.dataDir)
 	if err != nil {
@@ -374,10 +400,8 @@ func (p *benchPrimary) offlineBackup(b *testing.B) benchBackup {
 // reaches want bytes, and returns how much was written.
 func (p *benchPrimary) generate(b *testing.B, redo string, want int64) int64 {
 	b.Helper()
-	next := benchBatch/5 + 1
 	for {
-		p.insertRows(b, next, next+benchBatch-1)
-		next += benchBatch
+		p.addRows(b, benchBatch)
 		n, err := strconv.ParseInt(p.psql(b, fmt.Sprintf("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '%s')::bigint", redo)), 10, 64)
 		if err != nil {
 			b.Fatal(err)
@@ -450,6 +474,12 @@ type benchArchive struct {
 	segments        int
 	plainBytes      int64
 	storedBytes     int64
+	srv             *s3test.Server
+	gnupg           string   // the key's GnuPG home, for the C pipeline
+	encrypt         string   // the gpg -e command WAL-E's archive was written with
+	prefix          string   // in the bucket "bench"
+	parts           [][]byte // the backup's partitions as stored
+	sentinel        []byte
 }
 
 // buildBenchArchive writes the archive as WAL-E 1.1.1 lays it out (compare
@@ -481,7 +511,7 @@ func buildBenchArchive(b *testing.B, pg benchPostgres, conf string, p *benchPrim
 	sort.Strings(names)
 	// lzop and gpg run two segments at a time: one per core.
 	objects := make([][]byte, len(names))
-	a := &benchArchive{keyFile: keyFile, backup: bk.name}
+	a := &benchArchive{keyFile: keyFile, backup: bk.name, srv: srv, gnupg: gnupg, encrypt: encrypt, prefix: strings.TrimSuffix(prefix, "/")}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	sem := make(chan struct{}, 2)
@@ -516,11 +546,13 @@ func buildBenchArchive(b *testing.B, pg benchPostgres, conf string, p *benchPrim
 		base := prefix + "basebackups_005/" + bk.name
 		srv.Put(b, "bench", base+"/extended_version.txt", []byte(version), "text/plain", at())
 		part := benchPipe(b, encrypt, bk.object)
+		a.parts = [][]byte{part}
 		a.storedBytes += int64(len(part))
 		srv.Put(b, "bench", base+"/tar_partitions/part_00000000.tar.lzo", part, "application/octet-stream", at())
 		sentinel := fmt.Sprintf(`{"wal_segment_backup_stop": "%s", "wal_segment_offset_backup_stop": "%08d", "expanded_size_bytes": %d, "spec": {"base_prefix": "/var/lib/postgresql/15/main/", "tablespaces": []}}`,
 			bk.start, bk.offset, bk.expanded)
-		srv.Put(b, "bench", base+"_backup_stop_sentinel.json", []byte(sentinel), "application/json", at())
+		a.sentinel = []byte(sentinel)
+		srv.Put(b, "bench", base+"_backup_stop_sentinel.json", a.sentinel, "application/json", at())
 	}
 	backupDone := false
 	for i, name := range names {

@@ -131,6 +131,7 @@ func (cl *commandLine) backupFetchCommand() *cobra.Command {
 	f.BoolVar(&opts.BlindRestore, "blind-restore", false, "put tablespaces inside the data directory instead of requiring their symlinks")
 	mapping = tablespaceMapping(f)
 	f.BoolVar(&opts.MoveAside, "move-aside", false, "rename a non-empty PGDATA to PGDATA.pgrescue-<time> first (never deletes)")
+	f.BoolVar(&opts.NoSync, "no-sync", false, "do not flush the restored files to disk at the end (scratch copies only: a machine crash can lose them)")
 	f.BoolVar(&dryRun, "dry-run", false, "print the equivalent shell commands and change nothing")
 	return cmd
 }
@@ -163,6 +164,9 @@ func printFetchSummary(out io.Writer, r *wale.FetchResult) {
 		r.Partitions, wale.HumanBytes(r.Downloaded), r.Duration.Round(time.Millisecond), wale.HumanBytes(int64(rate)))
 	if r.MovedAsideTo != "" {
 		fmt.Fprintf(out, "  the previous data directory is kept at %s\n", r.MovedAsideTo)
+	}
+	if !r.Synced {
+		fmt.Fprintf(out, "  not flushed to disk (--no-sync): run `sync -f %s` before trusting it to survive a crash\n", r.DataDir)
 	}
 	for _, w := range r.Warnings {
 		fmt.Fprintf(out, "  warning: %s\n", w)

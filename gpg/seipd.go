@@ -168,3 +168,7 @@ func readBatch(contents io.Reader, buf []byte) (n int, ended bool, err error) {
 	}
 	return n, false, nil
 }
+
+// StreamBuffers is the memory one decrypting stream holds at most: the
+// source buffer and the two batches decrypted and hashed in turn.
+func StreamBuffers() int { return sourceBufferSize + 2*(mdcTrailerSize+batchSize) }

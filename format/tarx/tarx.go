@@ -91,11 +91,15 @@ func (x *Extractor) BytesWritten() int64 { return x.bytes.Load() }
 // FilesWritten is the number of regular files written so far.
 func (x *Extractor) FilesWritten() int64 { return x.files.Load() }
 
+// CopyBufferSize is how much of a member Extract writes at a time: each
+// stream being extracted holds one such buffer.
+const CopyBufferSize = 1 << 20
+
 // Extract reads one tar stream and writes its members. source names the
 // partition in error messages.
 func (x *Extractor) Extract(ctx context.Context, r io.Reader, source string) error {
 	tr := tar.NewReader(r)
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, CopyBufferSize)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err

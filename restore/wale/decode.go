@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"pgrescue/format/lzop"
+	"pgrescue/format/tarx"
 	"pgrescue/gpg"
 	"pgrescue/problem"
 	"pgrescue/storage/s3store"
@@ -29,6 +30,10 @@ var (
 	// the stages overlapping for 1.5 MiB instead of 12.
 	segmentStaging = staging{size: 256 << 10, count: 2}
 )
+
+// sniffBufferSize buffers the first bytes of an object, which tell an
+// encrypted object from a compressed one.
+const sniffBufferSize = 64 << 10
 
 // decoded is the plaintext of one archived object and what to close.
 type decoded struct {
@@ -67,7 +72,7 @@ func (a *Archive) open(ctx context.Context, key string, st staging) (*decoded, e
 	}
 	d := &decoded{body: body, cancel: cancel, staging: st}
 	fetched := d.stage(body)
-	head := bufio.NewReaderSize(fetched, 64<<10)
+	head := bufio.NewReaderSize(fetched, sniffBufferSize)
 	prefix, err := head.Peek(16)
 	if err != nil && !errors.Is(err, io.EOF) {
 		d.Close()
@@ -140,4 +145,26 @@ func annotate(err error, uri string) error {
 		}
 	}
 	return &c
+}
+
+// Buffer is memory a stream holds by design, for accounting.
+type Buffer struct {
+	Name  string
+	Bytes int
+}
+
+// PartitionBuffers is the memory one backup-fetch worker holds while it
+// streams a partition, stage by stage: what each further worker costs,
+// beside the garbage collector's headroom.
+func PartitionBuffers() []Buffer {
+	st := partitionStaging
+	return []Buffer{
+		{fmt.Sprintf("download read-ahead (%d × %d KiB)", st.count, st.size>>10), st.count * st.size},
+		{"first bytes, to tell OpenPGP from lzop", sniffBufferSize},
+		{"decryption (source buffer, two batches)", gpg.StreamBuffers()},
+		{fmt.Sprintf("decryption read-ahead (%d × %d KiB)", st.count, st.size>>10), st.count * st.size},
+		{"lzop block buffers", 2 * 256 << 10},
+		{fmt.Sprintf("decompression read-ahead (%d × %d KiB)", st.count, st.size>>10), st.count * st.size},
+		{"tar extraction copy buffer", tarx.CopyBufferSize},
+	}
 }
