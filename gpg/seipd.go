@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 
+	"pgrescue/internal/bufpool"
+
 	openpgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
@@ -79,6 +81,7 @@ func (r *mdcReader) Read(p []byte) (int, error) {
 		case r.err != nil:
 			return 0, r.err
 		case r.end:
+			r.release()
 			return 0, io.EOF
 		}
 		r.fill()
@@ -86,6 +89,19 @@ func (r *mdcReader) Read(p []byte) (int, error) {
 	n := copy(p, r.out)
 	r.out = r.out[n:]
 	return n, nil
+}
+
+// release gives the batches back for the next object once everything was
+// read: a restore of many partitions then decrypts them all in the same
+// memory.
+func (r *mdcReader) release() {
+	for i, buf := range r.bufs {
+		if buf != nil {
+			bufpool.Put(buf)
+			r.bufs[i] = nil
+		}
+	}
+	r.out, r.held, r.unhashed = nil, nil, nil
 }
 
 // Close reports whether the integrity check passed; it is only meaningful
@@ -107,7 +123,7 @@ func (r *mdcReader) verified() bool { return r.end && r.err == nil }
 func (r *mdcReader) fill() {
 	if r.bufs[r.next] == nil {
 		// Allocated on first use: most WAL objects fit in one batch.
-		r.bufs[r.next] = make([]byte, mdcTrailerSize+batchSize)
+		r.bufs[r.next] = bufpool.Get(mdcTrailerSize + batchSize)
 	}
 	buf := r.bufs[r.next]
 	r.next ^= 1

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"pgrescue/internal/bufpool"
 	"pgrescue/problem"
 )
 
@@ -99,7 +100,8 @@ const CopyBufferSize = 1 << 20
 // partition in error messages.
 func (x *Extractor) Extract(ctx context.Context, r io.Reader, source string) error {
 	tr := tar.NewReader(r)
-	buf := make([]byte, CopyBufferSize)
+	buf := bufpool.Get(CopyBufferSize)
+	defer bufpool.Put(buf)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err

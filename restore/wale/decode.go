@@ -53,8 +53,10 @@ func (d *decoded) Close() error {
 	for _, s := range d.stages {
 		s.stopFilling()
 	}
-	for _, s := range d.stages {
-		s.Close()
+	// From the last stage back: each stage's goroutine reads the one
+	// before, whose buffers go back to the pool when it is closed.
+	for i := len(d.stages) - 1; i >= 0; i-- {
+		d.stages[i].Close()
 	}
 	return d.body.Close()
 }

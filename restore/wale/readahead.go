@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"sync"
+
+	"pgrescue/internal/bufpool"
 )
 
 // readAhead runs a stage of the restore pipeline (network, decryption,
@@ -32,7 +34,7 @@ type chunk struct {
 func newReadAhead(r io.Reader, size, count int) *readAhead {
 	ra := &readAhead{chunks: make(chan chunk, count), free: make(chan []byte, count), stop: make(chan struct{}), finished: make(chan struct{})}
 	for i := 0; i < count; i++ {
-		ra.free <- make([]byte, size)
+		ra.free <- bufpool.Get(size)
 	}
 	go ra.fill(r)
 	return ra
@@ -92,8 +94,23 @@ func (ra *readAhead) stopFilling() { ra.stopOnce.Do(func() { close(ra.stop) }) }
 // nothing reads the stage's source once Close returned: the source (an S3
 // body, a decrypting reader) may then be closed safely. The read in
 // progress must be able to end: cancel the download's context first.
+// Its buffers go back to the pool: nothing may Read it concurrently (a
+// later stage's filling goroutine included: close stages from the last).
 func (ra *readAhead) Close() error {
 	ra.stopFilling()
 	<-ra.finished
-	return nil
+	if ra.cur.buf != nil {
+		bufpool.Put(ra.cur.buf)
+	}
+	ra.cur, ra.off = chunk{err: errStageClosed}, 0
+	for {
+		select {
+		case buf := <-ra.free:
+			bufpool.Put(buf)
+		case c := <-ra.chunks:
+			bufpool.Put(c.buf)
+		default:
+			return nil
+		}
+	}
 }
