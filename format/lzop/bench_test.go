@@ -2,6 +2,7 @@ package lzop
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -124,5 +125,42 @@ func BenchmarkReaderPostgresBinary(b *testing.B) {
 		if _, err := NewReader(bytes.NewReader(stream)).WriteTo(io.Discard); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkParallelReader decodes at least 64 MiB of the PostgreSQL binary
+// (lzop members back to back) with Reader and with ParallelReader, to show
+// how decoding scales with cores; MB/s is of output.
+func BenchmarkParallelReader(b *testing.B) {
+	raw, err := os.ReadFile(postgresBinary)
+	if err != nil {
+		b.Skip("no PostgreSQL binary to compress: ", err)
+	}
+	requireLzop(b)
+	member := runLzop(b, raw, "-c")
+	copies := (64<<20 + len(raw) - 1) / len(raw)
+	stream := bytes.Repeat(member, copies)
+	size := int64(copies * len(raw))
+	run := func(b *testing.B, decoder func() io.WriterTo) {
+		b.SetBytes(size)
+		b.ReportAllocs()
+		for b.Loop() {
+			d := decoder()
+			n, err := d.WriteTo(io.Discard)
+			if c, ok := d.(io.Closer); ok {
+				c.Close()
+			}
+			if err != nil || n != size {
+				b.Fatalf("decoded %d of %d bytes: %v", n, size, err)
+			}
+		}
+	}
+	b.Run("Reader", func(b *testing.B) {
+		run(b, func() io.WriterTo { return NewReader(bytes.NewReader(stream)) })
+	})
+	for _, workers := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("Parallel-%d", workers), func(b *testing.B) {
+			run(b, func() io.WriterTo { return NewParallelReader(bytes.NewReader(stream), workers) })
+		})
 	}
 }

@@ -64,6 +64,7 @@ func expectFailure(t *testing.T, stream []byte, what string) {
 			t.Fatalf("%s: error %v is not Corrupt or Truncated", what, err)
 		}
 	}
+	requireParallelAgrees(t, stream, what)
 }
 
 func discardWithWriteTo(stream []byte) error {

@@ -46,4 +46,14 @@
 // bad header or block; kind problem.Truncated when the stream ends early,
 // with a *TruncatedError cause. Errors of the underlying reader are returned
 // unchanged.
+//
+// # Decoding on several cores
+//
+// Blocks are independent, so ParallelReader decodes several at once: one
+// goroutine parses the container in order with Reader's own code, workers
+// verify and decode the blocks, and the output comes back in stream order,
+// with the same errors as Reader's, each after the output of every block
+// before it. It holds at most 2*workers+1 blocks, reusing their buffers.
+// Close stops its goroutines; it waits for a Read of the source in
+// progress, so cancel a blocking source first.
 package lzop

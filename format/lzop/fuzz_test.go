@@ -52,6 +52,7 @@ func FuzzReader(f *testing.F) {
 		if int64(len(viaRead)) != n || (readErr == nil) != (err == nil) {
 			t.Fatalf("Read gave %d bytes, err %v; WriteTo %d bytes, err %v", len(viaRead), readErr, n, err)
 		}
+		requireParallelAgrees(t, data, "the fuzzed stream")
 	})
 }
 

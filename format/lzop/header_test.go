@@ -212,6 +212,7 @@ func TestRejectsWhatItCannotDecode(t *testing.T) {
 			}
 			_, err := decodeWithWriteTo(stream)
 			requireKind(t, err, problem.Corrupt)
+			requireParallelAgrees(t, stream, name)
 			if !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %q does not say %q", err, c.want)
 			}
@@ -248,6 +249,7 @@ func TestImplausibleBlockLengths(t *testing.T) {
 			binary.BigEndian.PutUint32(damaged[first.offset+4:], c.src)
 			_, err := decodeWithWriteTo(damaged)
 			requireKind(t, err, problem.Corrupt)
+			requireParallelAgrees(t, damaged, name)
 			if !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %q does not say %q", err, c.want)
 			}
@@ -269,6 +271,7 @@ func TestNotAnLzopStream(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := decodeWithRead(c.data)
 			requireKind(t, err, problem.Corrupt)
+			requireParallelAgrees(t, c.data, name)
 			var pe *problem.Error
 			errors.As(err, &pe)
 			if pe.Summary != c.want {
@@ -282,6 +285,7 @@ func TestEmptyAndPartialMagicAreTruncated(t *testing.T) {
 	for _, data := range [][]byte{nil, Magic[:1], Magic[:8]} {
 		_, err := decodeWithRead(data)
 		requireKind(t, err, problem.Truncated)
+		requireParallelAgrees(t, data, "a partial magic")
 		var te *TruncatedError
 		if !errors.As(err, &te) || te.Offset != 0 || te.End != int64(len(data)) {
 			t.Errorf("%d bytes: TruncatedError %+v", len(data), te)
@@ -310,6 +314,7 @@ func TestWhatMayFollowAMember(t *testing.T) {
 	t.Run("garbage", func(t *testing.T) {
 		_, err := decodeWithRead(append(bytes.Clone(one), "garbage after the end"...))
 		requireKind(t, err, problem.Corrupt)
+		requireParallelAgrees(t, append(bytes.Clone(one), "garbage after the end"...), "garbage")
 		var ce *CorruptError
 		if !errors.As(err, &ce) || ce.Offset != int64(len(one)) {
 			t.Errorf("CorruptError %+v, want offset %d", ce, len(one))
@@ -321,10 +326,12 @@ func TestWhatMayFollowAMember(t *testing.T) {
 	t.Run("zero padding", func(t *testing.T) {
 		_, err := decodeWithRead(append(bytes.Clone(one), 0, 0, 0, 0))
 		requireKind(t, err, problem.Corrupt)
+		requireParallelAgrees(t, append(bytes.Clone(one), 0, 0, 0, 0), "zero padding")
 	})
 	t.Run("start of a magic", func(t *testing.T) {
 		_, err := decodeWithRead(append(bytes.Clone(one), Magic[:5]...))
 		requireKind(t, err, problem.Truncated)
+		requireParallelAgrees(t, append(bytes.Clone(one), Magic[:5]...), "start of a magic")
 	})
 }
 

@@ -9,9 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"pgrescue/internal/testtool"
 	"strings"
 	"testing"
+
+	"pgrescue/internal/testtool"
 
 	"pgrescue/problem"
 )

@@ -143,18 +143,33 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 // nextBlock reads headers and terminators until it has decoded a block into
 // r.pending. It returns io.EOF at the clean end of the stream.
 func (r *Reader) nextBlock() error {
+	b, err := r.nextStored(&r.packed)
+	if err != nil {
+		return err
+	}
+	out, err := b.decode(&r.unpacked)
+	if err != nil {
+		return err
+	}
+	r.pending = out
+	return nil
+}
+
+// nextStored reads headers and terminators until it has read the next
+// block as stored, into *packed. It returns io.EOF at the clean end of the
+// stream. Decoding is left to the caller: ParallelReader does it on other
+// goroutines.
+func (r *Reader) nextStored(packed *[]byte) (block, error) {
 	for {
 		if !r.inMember {
 			if err := r.startMember(); err != nil {
-				return err
+				return block{}, err
 			}
 			continue
 		}
-		if err := r.readBlock(); err != nil {
-			return err
-		}
-		if r.inMember {
-			return nil
+		b, err := r.readBlock(packed)
+		if err != nil || r.inMember {
+			return b, err
 		}
 		// That was the member's terminator: look for another member.
 	}
@@ -298,45 +313,69 @@ func (r *Reader) skipExtraField() error {
 }
 
 // readBlock reads one block header and, unless it is the member's
-// terminator, the block's data, which it verifies and decodes into
-// r.pending. After a terminator, r.inMember is false.
-func (r *Reader) readBlock() error {
+// terminator, the block's stored data into *packed. After a terminator,
+// r.inMember is false.
+func (r *Reader) readBlock(packed *[]byte) (block, error) {
 	r.unit, r.unitOffset = unitBlock, r.offset
 	dstLen, err := r.readU32("the block's uncompressed length or the member's terminator")
 	if err != nil {
-		return err
+		return block{}, err
 	}
 	if dstLen == 0 {
 		r.inMember = false
 		r.unit = unitTrailer
-		return nil
+		return block{}, nil
 	}
 	if dstLen > maxBlockSize {
-		return newCorrupt(r.unitOffset, r.where(),
+		return block{}, newCorrupt(r.unitOffset, r.where(),
 			fmt.Sprintf("uncompressed length %d is larger than lzop's limit of %d", dstLen, maxBlockSize), detailDamaged)
 	}
 	sums, err := r.readBlockSums(dstLen)
 	if err != nil {
-		return err
+		return block{}, err
 	}
-	data, err := r.readBlockData(int(sums.srcLen), int(dstLen))
+	data, err := r.readBlockData(packed, int(sums.srcLen), int(dstLen))
 	if err != nil {
-		return err
+		return block{}, err
 	}
-	out := data
-	if sums.srcLen < dstLen {
-		if err := r.checkBlockSums(sums.adlerC, sums.crcC, flagAdler32C, flagCRC32C, "compressed", data); err != nil {
-			return err
+	return block{sums: sums, dstLen: int(dstLen), data: data, flags: r.flags, offset: r.unitOffset, member: r.memberOffset}, nil
+}
+
+// block is one block as stored, with what verifying and decoding it needs:
+// blocks are independent of each other, so any goroutine can decode one.
+type block struct {
+	sums   blockSums
+	dstLen int
+	data   []byte // as stored: compressed, or raw when stored
+	flags  uint32 // of its member: which checksums it carries
+	offset int64  // of its header in the stream, for errors
+	member int64  // of its member
+}
+
+// decode verifies the block's checksums and decompresses it into
+// *unpacked (grown when the block is larger than any before); a stored
+// block is returned as it is.
+func (b *block) decode(unpacked *[]byte) ([]byte, error) {
+	out := b.data
+	if int(b.sums.srcLen) < b.dstLen {
+		if err := b.checkSums(b.sums.adlerC, b.sums.crcC, flagAdler32C, flagCRC32C, "compressed", b.data); err != nil {
+			return nil, err
 		}
-		if out, err = r.decode(int(dstLen), data); err != nil {
-			return err
+		var err error
+		if out, err = b.decompress(unpacked); err != nil {
+			return nil, err
 		}
 	}
-	if err := r.checkBlockSums(sums.adlerD, sums.crcD, flagAdler32D, flagCRC32D, "uncompressed", out); err != nil {
-		return err
+	if err := b.checkSums(b.sums.adlerD, b.sums.crcD, flagAdler32D, flagCRC32D, "uncompressed", out); err != nil {
+		return nil, err
 	}
-	r.pending = out
-	return nil
+	return out, nil
+}
+
+func (b *block) where() string { return blockWhere(b.offset, b.member) }
+
+func blockWhere(offset, member int64) string {
+	return fmt.Sprintf("lzop block at offset %d (member at offset %d)", offset, member)
 }
 
 // blockSums is the rest of a block header: the compressed length and the
@@ -395,22 +434,22 @@ func (r *Reader) readU32(what string) (uint32, error) {
 	return binary.BigEndian.Uint32(r.word[:]), nil
 }
 
-// readBlockData reads a block's n stored bytes into r.packed. Up to lzop's
+// readBlockData reads a block's n stored bytes into *packed. Up to lzop's
 // block size the buffer is allocated whole, with room for the block's
 // uncompressed size dstLen (compressed sizes vary from block to block, and
 // can reach it); beyond that, it grows only as data actually arrives, so a
 // damaged length field in a short stream costs a Truncated error, not a
 // large allocation.
-func (r *Reader) readBlockData(n, dstLen int) ([]byte, error) {
+func (r *Reader) readBlockData(packed *[]byte, n, dstLen int) ([]byte, error) {
 	const what = "the end of the block's data"
-	if cap(r.packed) < n && n <= lzopBlockSize {
-		r.packed = make([]byte, grownSize(cap(r.packed), min(dstLen, lzopBlockSize)))
+	if cap(*packed) < n && n <= lzopBlockSize {
+		*packed = make([]byte, grownSize(cap(*packed), min(dstLen, lzopBlockSize)))
 	}
-	if cap(r.packed) >= n {
-		r.packed = r.packed[:n]
-		return r.packed, r.readFull(r.packed, what)
+	if cap(*packed) >= n {
+		*packed = (*packed)[:n]
+		return *packed, r.readFull(*packed, what)
 	}
-	buf := r.packed[:cap(r.packed)]
+	buf := (*packed)[:cap(*packed)]
 	got := 0
 	for {
 		size := min(n, max(2*len(buf), lzopBlockSize))
@@ -425,7 +464,7 @@ func (r *Reader) readBlockData(n, dstLen int) ([]byte, error) {
 			break
 		}
 	}
-	r.packed = buf
+	*packed = buf
 	return buf, nil
 }
 
@@ -440,44 +479,44 @@ func grownSize(have, need int) int {
 	return max(need, min(2*have, lzopBlockSize))
 }
 
-// decode decompresses a block into r.unpacked, which it grows when a block
-// is larger than any before. Its size was checked against the compressed
-// data that did arrive (see maxExpansion), so a forged length cannot make
-// it allocate more than 256 times the stream's size.
-func (r *Reader) decode(dstLen int, src []byte) ([]byte, error) {
-	if cap(r.unpacked) < dstLen {
-		r.unpacked = make([]byte, grownSize(cap(r.unpacked), dstLen))
+// decompress decodes the block into *unpacked, which it grows when a
+// block is larger than any before. Its size was checked against the
+// compressed data that did arrive (see maxExpansion), so a forged length
+// cannot make it allocate more than 256 times the stream's size.
+func (b *block) decompress(unpacked *[]byte) ([]byte, error) {
+	if cap(*unpacked) < b.dstLen {
+		*unpacked = make([]byte, grownSize(cap(*unpacked), b.dstLen))
 	}
-	dst := r.unpacked[:dstLen]
-	n, err := decompressLZO1X(dst, src)
+	dst := (*unpacked)[:b.dstLen]
+	n, err := decompressLZO1X(dst, b.data)
 	if err != nil {
-		return nil, newCorrupt(r.unitOffset, r.where(), err.Error(), detailDamaged)
+		return nil, newCorrupt(b.offset, b.where(), err.Error(), detailDamaged)
 	}
-	if n != dstLen {
-		return nil, newCorrupt(r.unitOffset, r.where(),
-			fmt.Sprintf("LZO1X data decompresses to %d bytes, the block header says %d", n, dstLen), detailDamaged)
+	if n != b.dstLen {
+		return nil, newCorrupt(b.offset, b.where(),
+			fmt.Sprintf("LZO1X data decompresses to %d bytes, the block header says %d", n, b.dstLen), detailDamaged)
 	}
 	return dst, nil
 }
 
-// checkBlockSums verifies whichever of the Adler-32 and CRC-32 of data the
+// checkSums verifies whichever of the Adler-32 and CRC-32 of data the
 // member's flags call for. kind is "compressed" or "uncompressed".
-func (r *Reader) checkBlockSums(adler, crc uint32, adlerFlag, crcFlag uint32, kind string, data []byte) error {
-	if r.flags&adlerFlag != 0 {
+func (b *block) checkSums(adler, crc uint32, adlerFlag, crcFlag uint32, kind string, data []byte) error {
+	if b.flags&adlerFlag != 0 {
 		if got := adler32Checksum(data); got != adler {
-			return r.blockSumMismatch("Adler-32", kind, got, adler)
+			return b.sumMismatch("Adler-32", kind, got, adler)
 		}
 	}
-	if r.flags&crcFlag != 0 {
+	if b.flags&crcFlag != 0 {
 		if got := crc32.ChecksumIEEE(data); got != crc {
-			return r.blockSumMismatch("CRC-32", kind, got, crc)
+			return b.sumMismatch("CRC-32", kind, got, crc)
 		}
 	}
 	return nil
 }
 
-func (r *Reader) blockSumMismatch(sum, kind string, got, want uint32) error {
-	return newCorrupt(r.unitOffset, r.where(),
+func (b *block) sumMismatch(sum, kind string, got, want uint32) error {
+	return newCorrupt(b.offset, b.where(),
 		fmt.Sprintf("%s of %s data is 0x%08x, expected 0x%08x", sum, kind, got, want), detailDamaged)
 }
 
@@ -532,7 +571,7 @@ func (r *Reader) readFull(buf []byte, what string) error {
 func (r *Reader) where() string {
 	switch r.unit {
 	case unitBlock:
-		return fmt.Sprintf("lzop block at offset %d (member at offset %d)", r.unitOffset, r.memberOffset)
+		return blockWhere(r.unitOffset, r.memberOffset)
 	case unitTrailer:
 		return fmt.Sprintf("lzop data at offset %d, after the member at offset %d", r.unitOffset, r.memberOffset)
 	default:
