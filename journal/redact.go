@@ -60,18 +60,34 @@ const shellWord = `(?:'[^']*'|"(?:[^"\\]|\\.)*"|\\.|[^\s'"\\])+`
 // "--dry-run --gpg-passphrase" as a flag and its value and then miss the
 // passphrase that follows.
 var (
-	envAlternatives, flagAlternatives = alternatives()
 	// NAME=value, also conninfo's "password = value".
-	assignmentPattern = regexp.MustCompile(`(?i)(^|[^\w-])(` + envAlternatives + `)(\s*=\s*)(` + shellWord + `)`)
+	assignmentPattern = sync.OnceValue(func() *regexp.Regexp {
+		envAlternatives, _ := secretAlternatives()
+		return regexp.MustCompile(`(?i)(^|[^\w-])(` + envAlternatives + `)(\s*=\s*)(` + shellWord + `)`)
+	})
 	// --flag=value and --flag value.
-	flagPattern = regexp.MustCompile(`(?i)(^|[^\w-])(--?(?:` + flagAlternatives + `))(=|\s+)(` + shellWord + `)`)
+	flagPattern = sync.OnceValue(func() *regexp.Regexp {
+		_, flagAlternatives := secretAlternatives()
+		return regexp.MustCompile(`(?i)(^|[^\w-])(--?(?:` + flagAlternatives + `))(=|\s+)(` + shellWord + `)`)
+	})
 	// postgres://user:password@host: the password only.
-	urlPattern = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*):([^\s/@]+)@`)
+	urlPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*):([^\s/@]+)@`)
+	})
 	// One argument of a command line that is a secret flag whose value is the next argument.
-	secretFlagArg = regexp.MustCompile(`(?i)^--?(?:` + flagAlternatives + `)$`)
+	secretFlagArg = sync.OnceValue(func() *regexp.Regexp {
+		_, flagAlternatives := secretAlternatives()
+		return regexp.MustCompile(`(?i)^--?(?:` + flagAlternatives + `)$`)
+	})
 	// One argument that carries its own secret value: --flag=value or NAME=value.
-	secretValueArg = regexp.MustCompile(`(?is)^(--?(?:` + flagAlternatives + `)=|(?:` + envAlternatives + `)=)(.*)$`)
+	secretValueArg = sync.OnceValue(func() *regexp.Regexp {
+		envAlternatives, flagAlternatives := secretAlternatives()
+		return regexp.MustCompile(`(?is)^(--?(?:` + flagAlternatives + `)=|(?:` + envAlternatives + `)=)(.*)$`)
+	})
 )
+
+// secretAlternatives is alternatives computed once, on first use.
+var secretAlternatives = sync.OnceValues(alternatives)
 
 func alternatives() (env, flags string) {
 	var e, f []string
@@ -151,13 +167,13 @@ func (r *Redactor) String(s string) string {
 	// The patterns cannot match without these characters; most texts have
 	// none of them, and the journal redacts every string it writes.
 	if strings.Contains(s, "=") {
-		s = assignmentPattern.ReplaceAllString(s, "${1}${2}${3}"+Placeholder)
+		s = assignmentPattern().ReplaceAllString(s, "${1}${2}${3}"+Placeholder)
 	}
 	if strings.Contains(s, "-") {
-		s = flagPattern.ReplaceAllString(s, "${1}${2}${3}"+Placeholder)
+		s = flagPattern().ReplaceAllString(s, "${1}${2}${3}"+Placeholder)
 	}
 	if strings.Contains(s, "://") {
-		s = urlPattern.ReplaceAllString(s, "${1}:"+Placeholder+"@")
+		s = urlPattern().ReplaceAllString(s, "${1}:"+Placeholder+"@")
 	}
 	return s
 }
@@ -169,17 +185,17 @@ func (r *Redactor) String(s string) string {
 func (r *Redactor) Args(args []string) []string {
 	hidden := make([]bool, len(args))
 	for i, a := range args {
-		if m := secretValueArg.FindStringSubmatch(a); m != nil {
+		if m := secretValueArg().FindStringSubmatch(a); m != nil {
 			r.AddSecret(m[2])
 		}
-		if i > 0 && secretFlagArg.MatchString(args[i-1]) {
+		if i > 0 && secretFlagArg().MatchString(args[i-1]) {
 			r.AddSecret(a)
 			hidden[i] = true
 		}
 	}
 	out := make([]string, len(args))
 	for i, a := range args {
-		switch m := secretValueArg.FindStringSubmatch(a); {
+		switch m := secretValueArg().FindStringSubmatch(a); {
 		case hidden[i]:
 			out[i] = Placeholder
 		case m != nil:

@@ -41,10 +41,12 @@ type Duplicity struct {
 }
 
 // urlPassword is user:password@ in a URL.
-var urlPassword = regexp.MustCompile(`://[^/]*:[^/]*@`)
+var urlPassword = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`://[^/]*:[^/]*@`)
+})
 
 func newDuplicity(s string, opts SourceOptions) (*Duplicity, error) {
-	if urlPassword.MatchString(s) {
+	if urlPassword().MatchString(s) {
 		return nil, problem.New(problem.Usage, "--source", "a password in the duplicity URL", "give credentials in the environment (AWS_ACCESS_KEY_ID, …): pgrescue never passes secrets in arguments")
 	}
 	return &Duplicity{url: s, opts: opts, fetched: map[string]string{}}, nil
@@ -217,7 +219,9 @@ func lastError(records []logRecord, stderr string) string {
 	return strings.TrimSpace(strings.Join(lines, " "))
 }
 
-var duplicityStamp = regexp.MustCompile(`^\s*(full|inc)\s+(\d{8}T\d{6}Z)(?:\s+\d+\s+(enc|noenc))?`)
+var duplicityStamp = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*(full|inc)\s+(\d{8}T\d{6}Z)(?:\s+\d+\s+(enc|noenc))?`)
+})
 
 // status reads collection-status: every backup set, and the newest.
 func (d *Duplicity) status(ctx context.Context) error {
@@ -230,7 +234,7 @@ func (d *Duplicity) status(ctx context.Context) error {
 	defer func() { d.plain = sets > 0 && sets == unencrypted }()
 	for _, r := range records {
 		for _, line := range r.lines {
-			m := duplicityStamp.FindStringSubmatch(line)
+			m := duplicityStamp().FindStringSubmatch(line)
 			if m == nil {
 				continue
 			}
@@ -250,7 +254,9 @@ func (d *Duplicity) status(ctx context.Context) error {
 	return nil
 }
 
-var currentFile = regexp.MustCompile(`^(\d{8}T\d{6}Z) '((?:[^']|'')*|.*)' (\w+)$`)
+var currentFile = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\d{8}T\d{6}Z) '((?:[^']|'')*|.*)' (\w+)$`)
+})
 
 // List reads collection-status (how stale the archive is) and
 // list-current-files, and finds the autopostgresqlbackup tree in it.
@@ -267,7 +273,7 @@ func (d *Duplicity) List(ctx context.Context) ([]Entry, error) {
 		if r.level != "INFO" || r.code != "10" {
 			continue
 		}
-		m := currentFile.FindStringSubmatch(r.args)
+		m := currentFile().FindStringSubmatch(r.args)
 		if m == nil || m[3] != "reg" {
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -85,16 +86,20 @@ const (
 )
 
 var (
-	perDatabase = map[Kind]*regexp.Regexp{
-		Daily:   regexp.MustCompile(`^(.+)_` + stamp + `\.[A-Za-z]+` + nameTail),
-		Weekly:  regexp.MustCompile(`^(.+)_week\.(\d{2})\.` + stamp + nameTail),
-		Monthly: regexp.MustCompile(`^(.+)_` + stamp + `\.[A-Za-z]+\.(.+)` + nameTail),
-	}
-	allDatabases = map[Kind]*regexp.Regexp{
-		Daily:   regexp.MustCompile(`^` + stamp + `\.[A-Za-z]+` + nameTail),
-		Weekly:  regexp.MustCompile(`^week\.(\d{2})\.` + stamp + nameTail),
-		Monthly: regexp.MustCompile(`^` + stamp + `\.[A-Za-z]+\.all-databases` + nameTail),
-	}
+	perDatabase = sync.OnceValue(func() map[Kind]*regexp.Regexp {
+		return map[Kind]*regexp.Regexp{
+			Daily:   regexp.MustCompile(`^(.+)_` + stamp + `\.[A-Za-z]+` + nameTail),
+			Weekly:  regexp.MustCompile(`^(.+)_week\.(\d{2})\.` + stamp + nameTail),
+			Monthly: regexp.MustCompile(`^(.+)_` + stamp + `\.[A-Za-z]+\.(.+)` + nameTail),
+		}
+	})
+	allDatabases = sync.OnceValue(func() map[Kind]*regexp.Regexp {
+		return map[Kind]*regexp.Regexp{
+			Daily:   regexp.MustCompile(`^` + stamp + `\.[A-Za-z]+` + nameTail),
+			Weekly:  regexp.MustCompile(`^week\.(\d{2})\.` + stamp + nameTail),
+			Monthly: regexp.MustCompile(`^` + stamp + `\.[A-Za-z]+\.all-databases` + nameTail),
+		}
+	})
 )
 
 // Classify names every entry of a tree. loc is the primary's time zone, in
@@ -166,7 +171,7 @@ func (d *Dump) readPerDatabase(file, dir string, loc *time.Location) bool {
 // readPerDatabaseAs reads file as kind's per-database name; dir, when
 // given, must be the database the name says.
 func (d *Dump) readPerDatabaseAs(kind Kind, file, dir string, loc *time.Location) bool {
-	m := perDatabase[kind].FindStringSubmatch(file)
+	m := perDatabase()[kind].FindStringSubmatch(file)
 	if m == nil {
 		return false
 	}
@@ -187,7 +192,7 @@ func (d *Dump) readPerDatabaseAs(kind Kind, file, dir string, loc *time.Location
 
 // readAllDatabases reads a SEPDIR=no file: every database in one dump.
 func (d *Dump) readAllDatabases(file string, loc *time.Location) bool {
-	m := allDatabases[d.Kind].FindStringSubmatch(file)
+	m := allDatabases()[d.Kind].FindStringSubmatch(file)
 	if m == nil {
 		return false
 	}

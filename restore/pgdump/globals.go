@@ -7,15 +7,24 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // The statements of pg_dumpall --globals-only that concern one role, with
 // the role's name captured.
 var (
-	createRoleLine  = regexp.MustCompile(`^CREATE ROLE ` + identPattern + `;$`)
-	roleStatement   = regexp.MustCompile(`^(?:ALTER|COMMENT ON|SECURITY LABEL (?:FOR \S+ )?ON) ROLE ` + identPattern + `[ ;]`)
-	membershipGrant = regexp.MustCompile(`^GRANT ` + identPattern + ` TO ` + identPattern + `[ ;]`)
-	inDatabase      = regexp.MustCompile(` IN DATABASE `)
+	createRoleLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^CREATE ROLE ` + identPattern + `;$`)
+	})
+	roleStatement = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:ALTER|COMMENT ON|SECURITY LABEL (?:FOR \S+ )?ON) ROLE ` + identPattern + `[ ;]`)
+	})
+	membershipGrant = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^GRANT ` + identPattern + ` TO ` + identPattern + `[ ;]`)
+	})
+	inDatabase = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(` IN DATABASE `)
+	})
 )
 
 // globalsFilter keeps, from a globals dump, only what creates roles the
@@ -45,17 +54,17 @@ func (g *globalsFilter) decide(line string) bool {
 	case line == "", strings.HasPrefix(line, "--"), strings.HasPrefix(line, `\`), strings.HasPrefix(line, "SET "):
 		return true
 	}
-	if m := createRoleLine.FindStringSubmatch(line); m != nil {
+	if m := createRoleLine().FindStringSubmatch(line); m != nil {
 		name := unquoteIdent(m[1])
 		g.created[name] = true
 		return !g.existing[name]
 	}
-	if m := roleStatement.FindStringSubmatch(line); m != nil {
+	if m := roleStatement().FindStringSubmatch(line); m != nil {
 		// a role's settings in one database belong to that database's
 		// restore, not to the cluster's
-		return !g.existing[unquoteIdent(m[1])] && !inDatabase.MatchString(line)
+		return !g.existing[unquoteIdent(m[1])] && !inDatabase().MatchString(line)
 	}
-	if m := membershipGrant.FindStringSubmatch(line); m != nil {
+	if m := membershipGrant().FindStringSubmatch(line); m != nil {
 		return !g.existing[unquoteIdent(m[2])] // only a new role gains memberships
 	}
 	return false // tablespaces and anything else

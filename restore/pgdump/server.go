@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -140,7 +141,9 @@ func (s Server) Exec(ctx context.Context, db, sql string) error {
 	return err
 }
 
-var connectFailure = regexp.MustCompile(`(?i)could not connect|connection to server|could not translate host name|no password supplied|password authentication failed|no pg_hba\.conf entry|Peer authentication failed|does not exist$|timeout expired`)
+var connectFailure = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)could not connect|connection to server|could not translate host name|no password supplied|password authentication failed|no pg_hba\.conf entry|Peer authentication failed|does not exist$|timeout expired`)
+})
 
 // psqlError explains a failed psql: a server it could not reach or that
 // refused the login, or a statement's ERROR.
@@ -149,7 +152,7 @@ func (s Server) psqlError(ctx context.Context, err error, stderr, db string) err
 		return problem.Wrap(ctx.Err(), problem.Interrupted, s.String(), "stopped", "")
 	}
 	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) && exitErr.ExitCode() == 2 || connectFailure.MatchString(firstLine(stderr)) {
+	if errors.As(err, &exitErr) && exitErr.ExitCode() == 2 || connectFailure().MatchString(firstLine(stderr)) {
 		settings := "-h/-p/-U (or PGHOST, PGPORT, PGUSER)"
 		if s.DSN != "" {
 			settings = "the connection string (libpq's host=… port=… user=…)"

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -54,36 +55,56 @@ const (
 const identPattern = `("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`
 
 var (
-	createDatabaseLine = regexp.MustCompile(`^CREATE DATABASE ` + identPattern + `( .*)?;?$`)
+	createDatabaseLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^CREATE DATABASE ` + identPattern + `( .*)?;?$`)
+	})
 	// Statements that name the dump's database, which a restore under
 	// another name must say with the new name. Each captures the text
 	// before the name, the name, and the rest.
-	databaseStatements = []*regexp.Regexp{
-		createDatabaseLine,
-		regexp.MustCompile(`^(?:ALTER DATABASE|COMMENT ON DATABASE|SECURITY LABEL (?:FOR \S+ )?ON DATABASE) ` + identPattern + `( .*)?$`),
-		regexp.MustCompile(`^(?:GRANT|REVOKE) .* ON DATABASE ` + identPattern + `( (?:TO|FROM) .*)$`),
-		regexp.MustCompile(`^ALTER ROLE .* IN DATABASE ` + identPattern + `( .*)$`),
-	}
-	connectLine    = regexp.MustCompile(`^\\connect (?:-reuse-previous=on "dbname='((?:[^'\\]|\\.)*)'"|("(?:[^"]|"")*"|\S+))\s*$`)
-	copyLine       = regexp.MustCompile(`^COPY (\S+(?: \S+)*?) (?:\(.*\) )?FROM stdin;$`)
-	createTable    = regexp.MustCompile(`^CREATE (?:UNLOGGED )?TABLE (\S+) `)
-	setvalLine     = regexp.MustCompile(`^SELECT pg_catalog\.setval\('((?:[^']|'')*)', (-?\d+), (true|false)\);$`)
-	versionLine    = regexp.MustCompile(`^-- Dumped (from database|by pg_dump) version (\S+)`)
-	roleReferences = []*regexp.Regexp{
-		regexp.MustCompile(` OWNER TO ` + identPattern + `;$`),
-		regexp.MustCompile(`^SET SESSION AUTHORIZATION '?` + identPattern + `'?;$`),
-		regexp.MustCompile(`^SET ROLE ` + identPattern + `;$`),
-		regexp.MustCompile(`^GRANT .* TO ` + identPattern + `( WITH GRANT OPTION)?( GRANTED BY \S+)?;$`),
-		regexp.MustCompile(`^REVOKE .* FROM ` + identPattern + `( GRANTED BY \S+)?;$`),
-		regexp.MustCompile(`^ALTER DEFAULT PRIVILEGES FOR ROLE ` + identPattern + ` `),
-		regexp.MustCompile(`^ALTER DEFAULT PRIVILEGES .* GRANT .* TO ` + identPattern + `;$`),
-		regexp.MustCompile(`^ALTER ROLE ` + identPattern + ` IN DATABASE `),
-	}
+	databaseStatements = sync.OnceValue(func() []*regexp.Regexp {
+		return []*regexp.Regexp{
+			createDatabaseLine(),
+			regexp.MustCompile(`^(?:ALTER DATABASE|COMMENT ON DATABASE|SECURITY LABEL (?:FOR \S+ )?ON DATABASE) ` + identPattern + `( .*)?$`),
+			regexp.MustCompile(`^(?:GRANT|REVOKE) .* ON DATABASE ` + identPattern + `( (?:TO|FROM) .*)$`),
+			regexp.MustCompile(`^ALTER ROLE .* IN DATABASE ` + identPattern + `( .*)$`),
+		}
+	})
+	connectLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\\connect (?:-reuse-previous=on "dbname='((?:[^'\\]|\\.)*)'"|("(?:[^"]|"")*"|\S+))\s*$`)
+	})
+	copyLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^COPY (\S+(?: \S+)*?) (?:\(.*\) )?FROM stdin;$`)
+	})
+	createTable = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^CREATE (?:UNLOGGED )?TABLE (\S+) `)
+	})
+	setvalLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^SELECT pg_catalog\.setval\('((?:[^']|'')*)', (-?\d+), (true|false)\);$`)
+	})
+	versionLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^-- Dumped (from database|by pg_dump) version (\S+)`)
+	})
+	roleReferences = sync.OnceValue(func() []*regexp.Regexp {
+		return []*regexp.Regexp{
+			regexp.MustCompile(` OWNER TO ` + identPattern + `;$`),
+			regexp.MustCompile(`^SET SESSION AUTHORIZATION '?` + identPattern + `'?;$`),
+			regexp.MustCompile(`^SET ROLE ` + identPattern + `;$`),
+			regexp.MustCompile(`^GRANT .* TO ` + identPattern + `( WITH GRANT OPTION)?( GRANTED BY \S+)?;$`),
+			regexp.MustCompile(`^REVOKE .* FROM ` + identPattern + `( GRANTED BY \S+)?;$`),
+			regexp.MustCompile(`^ALTER DEFAULT PRIVILEGES FOR ROLE ` + identPattern + ` `),
+			regexp.MustCompile(`^ALTER DEFAULT PRIVILEGES .* GRANT .* TO ` + identPattern + `;$`),
+			regexp.MustCompile(`^ALTER ROLE ` + identPattern + ` IN DATABASE `),
+		}
+	})
 )
 
 var (
-	plainIdent       = regexp.MustCompile(`^[a-z_][a-z0-9_$]*$`)
-	plainConnectWord = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
+	plainIdent = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-z_][a-z0-9_$]*$`)
+	})
+	plainConnectWord = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
+	})
 )
 
 // pseudoRoles are names GRANT accepts that are not roles.
@@ -99,7 +120,7 @@ func unquoteIdent(s string) string {
 
 // QuoteIdent writes a name as an SQL identifier, quoted when it must be.
 func QuoteIdent(name string) string {
-	if plainIdent.MatchString(name) && !reservedWords[name] {
+	if plainIdent().MatchString(name) && !reservedWords[name] {
 		return name
 	}
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
@@ -114,7 +135,7 @@ func QuoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''
 // connectMeta is psql's \connect to a database by name, in the form pg_dump
 // writes: a bare word when the name is simple, else a conninfo string.
 func connectMeta(name string) string {
-	if plainConnectWord.MatchString(name) {
+	if plainConnectWord().MatchString(name) {
 		return `\connect ` + name
 	}
 	conninfo := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(name)
@@ -247,13 +268,13 @@ func (f *filter) line(line []byte) []byte {
 		f.comment(text)
 		return line
 	}
-	if m := copyLine.FindStringSubmatch(text); m != nil {
+	if m := copyLine().FindStringSubmatch(text); m != nil {
 		f.startCopy(m[1])
 		return f.freezeCopy(m[1], text, line)
 	}
 	f.noteTable(text)
 	f.collectPreamble(text)
-	if m := setvalLine.FindStringSubmatch(text); m != nil {
+	if m := setvalLine().FindStringSubmatch(text); m != nil {
 		v, _ := strconv.ParseInt(m[2], 10, 64)
 		f.script.Sequences = append(f.script.Sequences, SequenceValue{Sequence: strings.ReplaceAll(m[1], "''", "'"), Value: v, IsCalled: m[3] == "true"})
 		return line
@@ -272,7 +293,7 @@ func (f *filter) comment(text string) {
 	case headerLine:
 		f.script.Header = true
 	}
-	if m := versionLine.FindStringSubmatch(text); m != nil {
+	if m := versionLine().FindStringSubmatch(text); m != nil {
 		if m[1] == "by pg_dump" {
 			f.script.DumpedBy = m[2]
 		} else {
@@ -309,7 +330,7 @@ func (f *filter) freezeCopy(table, text string, line []byte) []byte {
 // whose statement says PARTITION BY makes a partitioned table, which COPY
 // FREEZE refuses.
 func (f *filter) noteTable(text string) {
-	if m := createTable.FindStringSubmatch(text); m != nil {
+	if m := createTable().FindStringSubmatch(text); m != nil {
 		if f.script.Freezable == nil {
 			f.script.Freezable = map[string]bool{}
 		}
@@ -350,7 +371,7 @@ func (f *filter) collectPreamble(text string) {
 
 // noteRoles records the roles a statement names.
 func (f *filter) noteRoles(text string) {
-	for _, re := range roleReferences {
+	for _, re := range roleReferences() {
 		if m := re.FindStringSubmatch(text); m != nil {
 			if !pseudoRoles[strings.ToUpper(m[1])] {
 				f.roles[unquoteIdent(m[1])] = true
@@ -361,21 +382,21 @@ func (f *filter) noteRoles(text string) {
 
 // databaseLine rewrites a statement that names the dump's database.
 func (f *filter) databaseLine(text string) (string, bool) {
-	if m := connectLine.FindStringSubmatch(text); m != nil {
+	if m := connectLine().FindStringSubmatch(text); m != nil {
 		if f.rename == "" || connectTarget(m) != f.script.Database {
 			return "", false
 		}
 		return connectMeta(f.rename), true
 	}
 	if f.script.Database == "" {
-		if m := createDatabaseLine.FindStringSubmatch(text); m != nil {
+		if m := createDatabaseLine().FindStringSubmatch(text); m != nil {
 			f.script.Database = unquoteIdent(m[1])
 		}
 	}
 	if f.rename == "" || f.script.Database == "" {
 		return "", false
 	}
-	for _, re := range databaseStatements {
+	for _, re := range databaseStatements() {
 		loc := re.FindStringSubmatchIndex(text)
 		if loc == nil || unquoteIdent(text[loc[2]:loc[3]]) != f.script.Database {
 			continue

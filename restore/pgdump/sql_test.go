@@ -111,7 +111,7 @@ func TestDatabaseNamesForPsqlAndSQL(t *testing.T) {
 		if meta != want[1] {
 			t.Errorf("connectMeta(%q) = %s, want %s", name, meta, want[1])
 		}
-		if back := connectTarget(connectLine.FindStringSubmatch(meta)); back != name {
+		if back := connectTarget(connectLine().FindStringSubmatch(meta)); back != name {
 			t.Errorf("connectTarget(%s) = %q, want %q", meta, back, name)
 		}
 	}

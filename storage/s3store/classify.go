@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sync"
 	"syscall"
 	"time"
 
@@ -122,14 +123,16 @@ func isThrottle(err error) bool {
 
 // expectedRegion finds the message S3 gives with AuthorizationHeaderMalformed:
 // "the region 'us-east-1' is wrong; expecting 'eu-west-2'".
-var expectedRegion = regexp.MustCompile(`expecting '([a-z0-9-]+)'`)
+var expectedRegion = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`expecting '([a-z0-9-]+)'`)
+})
 
 // bucketRegion is the region S3 says the bucket is in, or "".
 func bucketRegion(err error, apiErr smithy.APIError) string {
 	if r := responseHeader(err, "x-amz-bucket-region"); r != "" {
 		return r
 	}
-	if m := expectedRegion.FindStringSubmatch(apiErr.ErrorMessage()); m != nil {
+	if m := expectedRegion().FindStringSubmatch(apiErr.ErrorMessage()); m != nil {
 		return m[1]
 	}
 	return ""

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"pgrescue/problem"
 )
@@ -30,7 +31,9 @@ const prefixExample = "s3://my-bucket/path/to/archive"
 
 // bucketNameChars accepts today's bucket names and the legacy us-east-1 ones
 // (upper case, "_"), which WAL-E also accepted; S3 itself rejects the rest.
-var bucketNameChars = regexp.MustCompile(`^[A-Za-z0-9._-]{3,255}$`)
+var bucketNameChars = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9._-]{3,255}$`)
+})
 
 // ParsePrefix reads WALE_S3_PREFIX the way WAL-E does
 // (wal_e/storage/base.py: StorageLayout): "s3://BUCKET/some/path" gives bucket
@@ -53,7 +56,7 @@ func ParsePrefix(s string) (Location, error) {
 		return Location{}, badPrefix(s, "WALE_S3_PREFIX must not contain ? or #")
 	case u.Host == "":
 		return Location{}, badPrefix(s, "WALE_S3_PREFIX names no bucket")
-	case !bucketNameChars.MatchString(u.Host):
+	case !bucketNameChars().MatchString(u.Host):
 		return Location{}, badPrefix(s, fmt.Sprintf("WALE_S3_PREFIX names an impossible bucket %q", u.Host))
 	}
 	prefix := strings.TrimLeft(u.Path, "/")
