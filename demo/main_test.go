@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 	binary = filepath.Join(dir, "pgrescue")
 	build := exec.Command("go", "build", "-o", binary, "pgrescue")
 	build.Dir = ".."
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as `make build` builds it
 	if out, err := build.CombinedOutput(); err != nil {
 		panic(string(out))
 	}

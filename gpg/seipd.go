@@ -14,8 +14,10 @@ import (
 )
 
 // batchSize is how much ciphertext is decrypted at a time: big enough to
-// split across cores, small enough to stay in cache.
-const batchSize = 1 << 20
+// split across cores, small enough to stay in cache. 512 KiB decrypts as
+// fast as 1 MiB did (BenchmarkDecrypt, alternating runs, within the noise)
+// and holds 1 MiB less per stream.
+const batchSize = 512 << 10
 
 // mdcReader decrypts the contents of an integrity-protected data packet
 // (SEIPD version 1, what gpg 1.4 and 2.x write) and checks its modification

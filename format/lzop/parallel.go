@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"sync"
+
+	"pgrescue/internal/bufpool"
 )
 
 // ParallelReader decodes an lzop stream as Reader does, with the same
@@ -17,7 +19,7 @@ import (
 //
 // Memory is bounded: at most 2*workers+1 blocks are in flight, each with
 // a stored and a decoded buffer of up to lzop's 256 KiB block size,
-// reused from block to block.
+// reused from block to block and, after Close, by the next reader.
 //
 // Read and Close must not be called concurrently. Close stops the
 // goroutines and waits for them; the one reading the source waits for its
@@ -31,9 +33,10 @@ type ParallelReader struct {
 	stopped sync.Once
 	running sync.WaitGroup
 
-	cur     *blockJob // the job whose output is being handed out
-	pending []byte    // its output not handed out yet
-	err     error     // sticky: io.EOF at the end, or the failure
+	all     []*blockJob // every job, for Close to give their buffers back
+	cur     *blockJob   // the job whose output is being handed out
+	pending []byte      // its output not handed out yet
+	err     error       // sticky: io.EOF at the end, or the failure
 }
 
 // blockJob is one block on its way through the workers, with its buffers.
@@ -66,7 +69,12 @@ func NewParallelReader(r io.Reader, workers int) *ParallelReader {
 		stop:   make(chan struct{}),
 	}
 	for range window {
-		p.free <- &blockJob{done: make(chan struct{}, 1)}
+		// Buffers of lzop's block size from the pool: a restore of many
+		// partitions reuses one set instead of leaving a set per partition
+		// to the garbage collector.
+		j := &blockJob{done: make(chan struct{}, 1), packed: bufpool.Get(BlockSize)[:0], unpacked: bufpool.Get(BlockSize)[:0]}
+		p.all = append(p.all, j)
+		p.free <- j
 	}
 	p.running.Add(1 + workers)
 	go p.parse()
@@ -188,9 +196,22 @@ func (p *ParallelReader) next() error {
 func (p *ParallelReader) Close() error {
 	p.stopped.Do(func() { close(p.stop) })
 	p.running.Wait()
+	for _, j := range p.all {
+		for _, buf := range [][]byte{j.packed, j.unpacked} {
+			if cap(buf) == BlockSize { // grown buffers of unusual streams are left to the collector
+				bufpool.Put(buf)
+			}
+		}
+		j.packed, j.unpacked, j.out = nil, nil, nil
+	}
+	p.all = nil
 	if p.err == nil || p.err == io.EOF {
 		p.err = errReaderClosed
 	}
 	p.pending, p.cur = nil, nil
 	return nil
 }
+
+// BlockSize is the block size lzop writes: a ParallelReader's buffers are
+// this size for streams lzop wrote.
+const BlockSize = lzopBlockSize

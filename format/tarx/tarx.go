@@ -94,7 +94,7 @@ func (x *Extractor) FilesWritten() int64 { return x.files.Load() }
 
 // CopyBufferSize is how much of a member Extract writes at a time: each
 // stream being extracted holds one such buffer.
-const CopyBufferSize = 1 << 20
+const CopyBufferSize = 256 << 10
 
 // Extract reads one tar stream and writes its members. source names the
 // partition in error messages.

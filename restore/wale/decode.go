@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 
 	"pgrescue/format/lzop"
 	"pgrescue/format/tarx"
@@ -14,20 +15,19 @@ import (
 	"pgrescue/storage/s3store"
 )
 
-// staging is how far each stage of a stream (download, decryption,
-// decompression) reads ahead of the next: count chunks of size bytes.
+// staging is how far the download reads ahead of decryption: count chunks
+// of size bytes. Decryption and lzop parsing then share a goroutine, and
+// lzop's decoders run ahead of the consumer by their own window of blocks.
 type staging struct{ size, count int }
 
 var (
-	// partitionStaging: two 512 KiB chunks ahead per stage; with three
-	// stages a partition's stream holds 3 MiB whatever its size. Four 1 MiB
-	// ones cost 18 MiB more peak RSS for no measurable speed (512 MB
-	// archive, alternating runs: 555-570 against 555-656 MB/s with one
-	// worker, 622-731 against 613-685 with two).
+	// partitionStaging: two 512 KiB chunks. Four 1 MiB ones cost more
+	// peak RSS for no measurable speed (512 MB archive, alternating runs:
+	// 555-570 against 555-656 MB/s with one worker, 622-731 against
+	// 613-685 with two).
 	partitionStaging = staging{size: 512 << 10, count: 2}
 	// segmentStaging: a WAL segment is at most a few MiB stored, fetched
-	// by a fresh process per segment: two 256 KiB chunks per stage keep
-	// the stages overlapping for 1.5 MiB instead of 12.
+	// by a fresh process per segment: two 256 KiB chunks.
 	segmentStaging = staging{size: 256 << 10, count: 2}
 )
 
@@ -35,12 +35,17 @@ var (
 // encrypted object from a compressed one.
 const sniffBufferSize = 64 << 10
 
+// decoders is how many lzop blocks a stream decodes at once: one per core,
+// so that one partition keeps every core busy.
+func decoders() int { return runtime.GOMAXPROCS(0) }
+
 // decoded is the plaintext of one archived object and what to close.
 type decoded struct {
 	io.Reader
 	body    *s3store.Body
 	cancel  context.CancelFunc // stops the download's read in progress
 	stages  []*readAhead
+	lzop    *lzop.ParallelReader
 	staging staging
 }
 
@@ -52,6 +57,9 @@ func (d *decoded) Close() error {
 	d.cancel()
 	for _, s := range d.stages {
 		s.stopFilling()
+	}
+	if d.lzop != nil {
+		d.lzop.Close() // its source's stages answer at once now
 	}
 	// From the last stage back: each stage's goroutine reads the one
 	// before, whose buffers go back to the pool when it is closed.
@@ -89,14 +97,20 @@ func (a *Archive) open(ctx context.Context, key string, st staging) (*decoded, e
 			d.Close()
 			return nil, annotate(err, uri)
 		}
-		compressed = d.stage(plain)
+		// Decrypted on the goroutine that parses the lzop container for
+		// the decoders: a read-ahead stage between them would only add a
+		// copy and memory.
+		compressed = plain
 	default:
 		d.Close()
 		return nil, problem.New(problem.Corrupt, uri,
 			fmt.Sprintf("the object is neither lzop-compressed nor OpenPGP-encrypted (first bytes % x)", prefix),
 			"check that WALE_S3_PREFIX points at a WAL-E archive; if only this object is damaged, choose another backup")
 	}
-	d.Reader = &annotatingReader{r: d.stage(lzop.NewReader(compressed)), uri: uri}
+	// The decoders run ahead of the consumer by up to their window of
+	// blocks: no read-ahead stage is needed after them either.
+	d.lzop = lzop.NewParallelReader(compressed, decoders())
+	d.Reader = &annotatingReader{r: d.lzop, uri: uri}
 	return d, nil
 }
 
@@ -160,13 +174,12 @@ type Buffer struct {
 // beside the garbage collector's headroom.
 func PartitionBuffers() []Buffer {
 	st := partitionStaging
+	window := lzop.ParallelWindow(decoders())
 	return []Buffer{
 		{fmt.Sprintf("download read-ahead (%d × %d KiB)", st.count, st.size>>10), st.count * st.size},
 		{"first bytes, to tell OpenPGP from lzop", sniffBufferSize},
 		{"decryption (source buffer, two batches)", gpg.StreamBuffers()},
-		{fmt.Sprintf("decryption read-ahead (%d × %d KiB)", st.count, st.size>>10), st.count * st.size},
-		{"lzop block buffers", 2 * 256 << 10},
-		{fmt.Sprintf("decompression read-ahead (%d × %d KiB)", st.count, st.size>>10), st.count * st.size},
+		{fmt.Sprintf("lzop blocks in flight (%d × 256 KiB stored and decoded)", window), window * 2 * lzop.BlockSize},
 		{"tar extraction copy buffer", tarx.CopyBufferSize},
 	}
 }
