@@ -558,8 +558,10 @@ func printMemory(b *testing.B, env []string, one, split *benchArchive, work stri
 		fmt.Println()
 		prev, prevLive = m, live
 	}
-	fmt.Printf("  buffers a worker holds by design:\n")
-	for _, buf := range wale.PartitionBuffers() {
-		fmt.Printf("    %-40s %6.0f KiB\n", buf.Name, float64(buf.Bytes)/1024)
+	for workers := 1; workers <= 2; workers++ {
+		fmt.Printf("  buffers each worker holds by design, with %d worker(s):\n", workers)
+		for _, buf := range wale.PartitionBuffers(workers) {
+			fmt.Printf("    %-56s %6.0f KiB\n", buf.Name, float64(buf.Bytes)/1024)
+		}
 	}
 }

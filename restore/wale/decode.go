@@ -18,7 +18,12 @@ import (
 // staging is how far the download reads ahead of decryption: count chunks
 // of size bytes. Decryption and lzop parsing then share a goroutine, and
 // lzop's decoders run ahead of the consumer by their own window of blocks.
-type staging struct{ size, count int }
+type staging struct {
+	size, count int
+	// streams is how many objects are decoded at once: their lzop
+	// decoders share the cores (0: one).
+	streams int
+}
 
 var (
 	// partitionStaging: two 512 KiB chunks. Four 1 MiB ones cost more
@@ -35,9 +40,14 @@ var (
 // encrypted object from a compressed one.
 const sniffBufferSize = 64 << 10
 
-// decoders is how many lzop blocks a stream decodes at once: one per core,
-// so that one partition keeps every core busy.
-func decoders() int { return runtime.GOMAXPROCS(0) }
+// decoders is how many lzop blocks each stream decodes at once: the cores
+// shared among the streams decoded together, so that one partition keeps
+// every core busy, and two partitions on two cores do not run four
+// decoders that only compete (measured: 2.65 s for two partitions at once
+// against 2.34 s for the same data as one, before the cores were shared).
+func (st staging) decoders() int {
+	return max(1, runtime.GOMAXPROCS(0)/max(1, st.streams))
+}
 
 // decoded is the plaintext of one archived object and what to close.
 type decoded struct {
@@ -109,7 +119,7 @@ func (a *Archive) open(ctx context.Context, key string, st staging) (*decoded, e
 	}
 	// The decoders run ahead of the consumer by up to their window of
 	// blocks: no read-ahead stage is needed after them either.
-	d.lzop = lzop.NewParallelReader(compressed, decoders())
+	d.lzop = lzop.NewParallelReader(compressed, st.decoders())
 	d.Reader = &annotatingReader{r: d.lzop, uri: uri}
 	return d, nil
 }
@@ -169,12 +179,13 @@ type Buffer struct {
 	Bytes int
 }
 
-// PartitionBuffers is the memory one backup-fetch worker holds while it
-// streams a partition, stage by stage: what each further worker costs,
-// beside the garbage collector's headroom.
-func PartitionBuffers() []Buffer {
+// PartitionBuffers is the memory one of workers backup-fetch workers holds
+// while it streams a partition, stage by stage, beside the garbage
+// collector's headroom.
+func PartitionBuffers(workers int) []Buffer {
 	st := partitionStaging
-	window := lzop.ParallelWindow(decoders())
+	st.streams = workers
+	window := lzop.ParallelWindow(st.decoders())
 	return []Buffer{
 		{fmt.Sprintf("download read-ahead (%d × %d KiB)", st.count, st.size>>10), st.count * st.size},
 		{"first bytes, to tell OpenPGP from lzop", sniffBufferSize},

@@ -249,14 +249,15 @@ func (a *Archive) extractAll(ctx context.Context, b Backup, parts []Partition, x
 	var once sync.Once
 	fail := func(err error) { once.Do(func() { firstErr = err; cancel() }) }
 	var wg sync.WaitGroup
-	for w := 0; w < opts.Workers && w < len(parts); w++ {
+	streams := min(opts.Workers, len(parts))
+	for w := 0; w < streams; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for p := range jobs {
 				report(PartitionStarted{Key: p.Key, Index: p.Index, Size: p.Size})
 				t0 := opts.Now()
-				if err := a.extractPartition(ctx, p, x, &downloaded, &open); err != nil {
+				if err := a.extractPartition(ctx, p, streams, x, &downloaded, &open); err != nil {
 					fail(err)
 					return
 				}
@@ -282,8 +283,10 @@ feed:
 	return interrupted(firstErr)
 }
 
-func (a *Archive) extractPartition(ctx context.Context, p Partition, x *tarx.Extractor, downloaded *atomic.Int64, open *sync.Map) error {
-	d, err := a.open(ctx, p.Key, partitionStaging)
+func (a *Archive) extractPartition(ctx context.Context, p Partition, streams int, x *tarx.Extractor, downloaded *atomic.Int64, open *sync.Map) error {
+	st := partitionStaging
+	st.streams = streams
+	d, err := a.open(ctx, p.Key, st)
 	if err != nil {
 		return err
 	}
