@@ -63,11 +63,8 @@ func BenchmarkPeers(b *testing.B) {
 	base := primary.offlineBackupOfSize(b, int64(sizeMB)<<20)
 	primary.generate(b, base.redo, int64(segments)<<24)
 	rows := primary.rows(b)
-	version := primary.psql(b, "SELECT version()")
-	primary.switchAndStop(b)
+	arch := archiveAndStop(b, pg, work, primary, base)
 	conf := filepath.Join(work, "conf")
-	pg.mkdir(b, conf, 0o750)
-	arch := buildBenchArchive(b, pg, conf, primary, base, version)
 	plain := benchPipe(b, "lzop -dc", base.object)
 	tree := readTarTree(b, plain)
 	split := arch.splitCopy(b, pg, conf, plain, tree)
@@ -294,22 +291,29 @@ type tarTree struct {
 
 func readTarTree(b *testing.B, plain []byte) *tarTree {
 	t := &tarTree{sizes: map[string]int64{}}
-	tr := tar.NewReader(bytes.NewReader(plain))
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+	eachMember(b, plain, func(h *tar.Header, _ io.Reader) {
 		if h.Typeflag == tar.TypeReg {
 			t.sizes[filepath.Clean(h.Name)] = h.Size
 			t.files++
 			t.bytes += h.Size
 		}
-	}
+	})
 	return t
+}
+
+// eachMember calls do for each member of a tar held in memory.
+func eachMember(b *testing.B, plain []byte, do func(h *tar.Header, contents io.Reader)) {
+	tr := tar.NewReader(bytes.NewReader(plain))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		do(h, tr)
+	}
 }
 
 // matches checks that dir holds every file of the tree with its size:
@@ -378,16 +382,8 @@ func (a *benchArchive) splitCopy(b *testing.B, pg benchPostgres, conf string, pl
 func splitTar(b *testing.B, plain []byte, half int64) [][]byte {
 	var outs [2]bytes.Buffer
 	writers := [2]*tar.Writer{tar.NewWriter(&outs[0]), tar.NewWriter(&outs[1])}
-	tr := tar.NewReader(bytes.NewReader(plain))
 	var written int64
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+	eachMember(b, plain, func(h *tar.Header, contents io.Reader) {
 		w := writers[0]
 		if written >= half {
 			w = writers[1]
@@ -395,12 +391,12 @@ func splitTar(b *testing.B, plain []byte, half int64) [][]byte {
 		if err := w.WriteHeader(h); err != nil {
 			b.Fatal(err)
 		}
-		n, err := io.Copy(w, tr)
+		n, err := io.Copy(w, contents)
 		if err != nil {
 			b.Fatal(err)
 		}
 		written += n
-	}
+	})
 	for _, w := range writers {
 		if err := w.Close(); err != nil {
 			b.Fatal(err)

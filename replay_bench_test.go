@@ -63,12 +63,7 @@ func BenchmarkReplay(b *testing.B) {
 	base := primary.offlineBackup(b)
 	walBytes := primary.generate(b, base.redo, int64(segments)<<24)
 	rows := primary.rows(b)
-	version := primary.psql(b, "SELECT version()")
-	primary.switchAndStop(b)
-
-	conf := filepath.Join(work, "conf")
-	pg.mkdir(b, conf, 0o750)
-	arch := buildBenchArchive(b, pg, conf, primary, base, version)
+	arch := archiveAndStop(b, pg, work, primary, base)
 	fmt.Printf("\nreplay archive: backup %s (offline), %d WAL segments from its start, %.0f MiB of WAL stored as %.0f MiB (lzop | gpg -e, RSA 2048); %d rows; made in %s\n",
 		base.name, arch.segments, mib(arch.plainBytes), mib(arch.storedBytes), rows, time.Since(began).Round(time.Second))
 
@@ -130,6 +125,17 @@ func BenchmarkReplay(b *testing.B) {
 	b.ReportMetric(best[2].wall.Seconds(), "inband_s")
 	b.ReportMetric(best[1].wall.Seconds()/floor, "prefetch_x_floor")
 	b.ReportMetric(best[2].wall.Seconds()/floor, "inband_x_floor")
+}
+
+// archiveAndStop stops the primary once its last segment is archived and
+// writes its archive, with the backup, in WAL-E's format.
+func archiveAndStop(b *testing.B, pg benchPostgres, work string, primary *benchPrimary, base benchBackup) *benchArchive {
+	b.Helper()
+	version := primary.psql(b, "SELECT version()")
+	primary.switchAndStop(b)
+	conf := filepath.Join(work, "conf")
+	pg.mkdir(b, conf, 0o750)
+	return buildBenchArchive(b, pg, conf, primary, base, version)
 }
 
 // benchSize is how many WAL segments the WAL benchmarks archive

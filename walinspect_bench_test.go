@@ -46,11 +46,7 @@ func BenchmarkWALInspect(b *testing.B) {
 	walBytes := primary.generate(b, base.redo, int64(segments)<<24*15/16)
 	primary.psql(b, "DELETE FROM bench_rows WHERE id % 1000 = 7")
 	deleted := primary.psql(b, "SELECT count(*) FROM bench_rows WHERE id % 1000 = 8") // as many as were deleted
-	version := primary.psql(b, "SELECT version()")
-	primary.switchAndStop(b)
-	conf := filepath.Join(work, "conf")
-	pg.mkdir(b, conf, 0o750)
-	arch := buildBenchArchive(b, pg, conf, primary, base, version)
+	arch := archiveAndStop(b, pg, work, primary, base)
 	names, quarterEnd := windowSegments(b, arch)
 	fmt.Printf("\ninspect archive: backup %s, %d WAL segments in its window (%.0f MiB of WAL, stored as %.0f MiB: lzop | gpg -e); made in %s\n",
 		base.name, len(names), mib(walBytes), mib(arch.storedBytes), time.Since(began).Round(time.Second))

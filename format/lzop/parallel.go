@@ -146,25 +146,7 @@ func (p *ParallelReader) Read(b []byte) (int, error) {
 // WriteTo implements io.WriterTo: each decoded block is written straight
 // from its buffer.
 func (p *ParallelReader) WriteTo(w io.Writer) (int64, error) {
-	var written int64
-	for {
-		if len(p.pending) > 0 {
-			n, err := w.Write(p.pending)
-			written += int64(n)
-			p.pending = p.pending[n:]
-			if err != nil {
-				return written, err
-			}
-			if len(p.pending) > 0 {
-				return written, io.ErrShortWrite
-			}
-		}
-		if err := p.next(); err == io.EOF {
-			return written, nil
-		} else if err != nil {
-			return written, err
-		}
-	}
+	return writeBlocks(w, &p.pending, p.next)
 }
 
 // next makes the next block's output pending, recycling the last one.

@@ -117,26 +117,35 @@ func (r *Reader) Read(p []byte) (int, error) {
 // WriteTo implements io.WriterTo: it writes each decoded block straight from
 // the reader's buffer, saving a copy per block over io.Copy with Read.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	return writeBlocks(w, &r.pending, func() error {
+		if r.err == nil {
+			r.err = r.nextBlock()
+		}
+		return r.err
+	})
+}
+
+// writeBlocks writes *pending, then each block next makes pending, to w
+// until next fails; its io.EOF is the clean end.
+func writeBlocks(w io.Writer, pending *[]byte, next func() error) (int64, error) {
 	var written int64
 	for {
-		if len(r.pending) > 0 {
-			n, err := w.Write(r.pending)
+		if len(*pending) > 0 {
+			n, err := w.Write(*pending)
 			written += int64(n)
-			r.pending = r.pending[n:]
+			*pending = (*pending)[n:]
 			if err != nil {
 				return written, err
 			}
-			if len(r.pending) > 0 {
+			if len(*pending) > 0 {
 				return written, io.ErrShortWrite
 			}
 		}
-		if r.err != nil {
-			if r.err == io.EOF {
-				return written, nil
-			}
-			return written, r.err
+		if err := next(); err == io.EOF {
+			return written, nil
+		} else if err != nil {
+			return written, err
 		}
-		r.err = r.nextBlock()
 	}
 }
 
