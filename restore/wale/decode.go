@@ -52,36 +52,32 @@ func (st staging) decoders() int {
 // decoded is the plaintext of one archived object and what to close.
 type decoded struct {
 	io.Reader
-	body    *s3store.Body
-	cancel  context.CancelFunc // stops the download's read in progress
-	stages  []*readAhead
-	lzop    *lzop.ParallelReader
-	staging staging
+	body     *s3store.Body
+	cancel   context.CancelFunc // stops the download's read in progress
+	download *readAhead
+	lzop     *lzop.ParallelReader // nil until the object was recognised
 }
 
-// Close stops the pipeline from the network up, waits for every stage's
-// goroutine to return, and only then closes the body: a Body is read by
-// one goroutine at a time, and closing it under a stage still reading it
-// crashed pgrescue (a nil connection) when decryption failed early.
+// Close stops the pipeline from the network up and waits for its
+// goroutines, and only then closes the body: a Body is read by one
+// goroutine at a time, and closing it under a stage still reading it
+// crashed pgrescue (a nil connection) when decryption failed early. The
+// download's buffers go back to the pool once lzop's parser, which reads
+// it, has returned.
 func (d *decoded) Close() error {
 	d.cancel()
-	for _, s := range d.stages {
-		s.stopFilling()
-	}
+	d.download.stopFilling() // its Read now answers at once
 	if d.lzop != nil {
-		d.lzop.Close() // its source's stages answer at once now
+		d.lzop.Close()
 	}
-	// From the last stage back: each stage's goroutine reads the one
-	// before, whose buffers go back to the pool when it is closed.
-	for i := len(d.stages) - 1; i >= 0; i-- {
-		d.stages[i].Close()
-	}
+	d.download.Close()
 	return d.body.Close()
 }
 
 // open streams an object through GET, OpenPGP (when encrypted: WAL-E leaves
-// no marker, so the first bytes decide) and lzop, each stage in its own
-// goroutine.
+// no marker, so the first bytes decide) and lzop: the download reads ahead
+// on its own goroutine, decryption and lzop parsing share one, and lzop's
+// decoders have theirs.
 func (a *Archive) open(ctx context.Context, key string, st staging) (*decoded, error) {
 	uri := a.Store.URI(key)
 	ctx, cancel := context.WithCancel(ctx)
@@ -90,9 +86,8 @@ func (a *Archive) open(ctx context.Context, key string, st staging) (*decoded, e
 		cancel()
 		return nil, err
 	}
-	d := &decoded{body: body, cancel: cancel, staging: st}
-	fetched := d.stage(body)
-	head := bufio.NewReaderSize(fetched, sniffBufferSize)
+	d := &decoded{body: body, cancel: cancel, download: newReadAhead(body, st.size, st.count)}
+	head := bufio.NewReaderSize(d.download, sniffBufferSize)
 	prefix, err := head.Peek(16)
 	if err != nil && !errors.Is(err, io.EOF) {
 		d.Close()
@@ -122,12 +117,6 @@ func (a *Archive) open(ctx context.Context, key string, st staging) (*decoded, e
 	d.lzop = lzop.NewParallelReader(compressed, st.decoders())
 	d.Reader = &annotatingReader{r: d.lzop, uri: uri}
 	return d, nil
-}
-
-func (d *decoded) stage(r io.Reader) *readAhead {
-	s := newReadAhead(r, d.staging.size, d.staging.count)
-	d.stages = append(d.stages, s)
-	return s
 }
 
 // annotatingReader names the object in errors from the stages below it.

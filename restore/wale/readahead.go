@@ -8,10 +8,10 @@ import (
 	"pgrescue/internal/bufpool"
 )
 
-// readAhead runs a stage of the restore pipeline (network, decryption,
-// decompression) in its own goroutine, a few buffers ahead of its consumer,
-// so the stages use all cores the way `gpg -d | lzop -d | tar -x` does.
-// Memory is bounded: count buffers of size bytes.
+// readAhead reads a download in its own goroutine, a few buffers ahead of
+// decryption, so that waiting on the network overlaps the work on what
+// already arrived, as `curl | gpg -d` does. Memory is bounded: count
+// buffers of size bytes.
 type readAhead struct {
 	chunks   chan chunk
 	free     chan []byte
@@ -76,7 +76,7 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 		case ra.cur = <-ra.chunks:
 			ra.off = 0
 		case <-ra.stop:
-			// The stage below may wait on this one: a closed stage answers
+			// The reader may be another goroutine: a closed stage answers
 			// at once instead of leaving its reader blocked.
 			ra.cur = chunk{err: errStageClosed}
 			return 0, errStageClosed
@@ -94,8 +94,8 @@ func (ra *readAhead) stopFilling() { ra.stopOnce.Do(func() { close(ra.stop) }) }
 // nothing reads the stage's source once Close returned: the source (an S3
 // body, a decrypting reader) may then be closed safely. The read in
 // progress must be able to end: cancel the download's context first.
-// Its buffers go back to the pool: nothing may Read it concurrently (a
-// later stage's filling goroutine included: close stages from the last).
+// Its buffers go back to the pool: nothing may Read it concurrently (stop
+// and wait for its reader first).
 func (ra *readAhead) Close() error {
 	ra.stopFilling()
 	<-ra.finished
