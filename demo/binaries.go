@@ -16,7 +16,7 @@ import (
 // binarySearchGlobs are where packages install a major version's server
 // programs, besides PATH (Debian's /usr/bin holds only wrappers, and no
 // initdb). A variable so that tests can point it at a fake root.
-var binarySearchGlobs = []string{"/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin"}
+var binarySearchGlobs = recovery.InstallGlobs
 
 // requiredPrograms are what the build runs: the server, its control and
 // client programs, and pg_basebackup for backup-push.

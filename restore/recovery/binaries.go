@@ -119,6 +119,32 @@ func missingBinaries(v Version, seen []string) error {
 	return e
 }
 
+// InstallGlobs are where packages install each major version's programs:
+// Debian's and the PGDG RPMs' directories (BinDirs names one version's).
+var InstallGlobs = []string{"/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin"}
+
+// InstalledBinDirs lists the directories InstallGlobs match, by the version
+// in their names, newest first: 18 before 9.6.
+func InstalledBinDirs() []string {
+	var dirs []string
+	for _, glob := range InstallGlobs {
+		matches, _ := filepath.Glob(glob)
+		dirs = append(dirs, matches...)
+	}
+	slices.SortStableFunc(dirs, func(a, b string) int {
+		va, vb := versionOfInstallDir(a), versionOfInstallDir(b)
+		return cmp.Compare(vb.Major*100+vb.Minor, va.Major*100+va.Minor)
+	})
+	return dirs
+}
+
+// versionOfInstallDir is the version an install directory's name gives
+// (/usr/lib/postgresql/15/bin, /usr/pgsql-9.6/bin); zero when none.
+func versionOfInstallDir(binDir string) Version {
+	v, _ := parseMajor(strings.TrimPrefix(filepath.Base(filepath.Dir(binDir)), "pgsql-"))
+	return v
+}
+
 // FindProgram returns the first of candidates (paths of one program) whose
 // --version accept takes; seen says what the others were, for the error.
 // The one search behind pg_waldump's and pg_basebackup's.
@@ -141,14 +167,7 @@ func FindProgram(ctx context.Context, candidates []string, accept func(Version) 
 // server newer than itself, so one of v or newer, from the installed
 // PostgreSQL versions (newest first) or PATH.
 func FindBackupClient(ctx context.Context, v Version) (string, error) {
-	dirs := BinDirs(v)
-	installed, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	slices.SortFunc(installed, func(a, b string) int { // newest first: 18 before 9.6
-		va, _ := parseMajor(filepath.Base(filepath.Dir(a)))
-		vb, _ := parseMajor(filepath.Base(filepath.Dir(b)))
-		return cmp.Compare(vb.Major*100+vb.Minor, va.Major*100+va.Minor)
-	})
-	dirs = append(dirs, installed...)
+	dirs := append(BinDirs(v), InstalledBinDirs()...)
 	if path, err := exec.LookPath("pg_basebackup"); err == nil {
 		dirs = append(dirs, filepath.Dir(path))
 	}
