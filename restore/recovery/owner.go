@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -158,13 +159,11 @@ func runsAs(ctx context.Context, owner Owner, exe string) (bool, error) {
 	return true, nil
 }
 
-// copyExecutable copies exe to to, owned by owner, atomically.
+// copyExecutable copies exe to to, owned by owner, atomically. It streams:
+// the binary is tens of MiB.
 func copyExecutable(from, to string, owner Owner) error {
-	data, err := os.ReadFile(from)
 	tmp := to + ".tmp"
-	if err == nil {
-		err = os.WriteFile(tmp, data, 0o755)
-	}
+	err := copyFile(from, tmp)
 	if err == nil {
 		err = os.Chmod(tmp, 0o755) // whatever the umask
 	}
@@ -180,4 +179,21 @@ func copyExecutable(from, to string, owner Owner) error {
 			"install pgrescue where "+owner.Name+" can run it (e.g. /usr/local/bin)")
 	}
 	return nil
+}
+
+func copyFile(from, to string) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
 }

@@ -64,7 +64,7 @@ func (p *Prepared) Run(ctx context.Context, report func(Event)) (*Result, error)
 		return nil, err
 	}
 	defer p.Server.ReleaseIfStopped() // a failed or stopped replay leaves no socket directory
-	program, err := p.programForOwner()
+	program, err := p.programForOwner(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -383,12 +383,12 @@ func (r *run) finish() error {
 // pgrescue named in restore_command. A binary under /root or a build cache
 // is not reachable by postgres: it is then copied into the private socket
 // directory, which only that user can enter.
-func (p *Prepared) programForOwner() ([]string, error) {
+func (p *Prepared) programForOwner(ctx context.Context) ([]string, error) {
 	program := append([]string{}, p.opts.WALFetch...)
 	if len(program) == 0 {
 		return program, nil
 	}
-	exe, err := recovery.RunnableBy(context.Background(), p.Server.Owner, program[0], p.Server.SocketDir)
+	exe, err := recovery.RunnableBy(ctx, p.Server.Owner, program[0], p.Server.SocketDir)
 	program[0] = exe
 	return program, err
 }
