@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -85,30 +84,16 @@ func BenchmarkFetchVersusCPipeline(b *testing.B) {
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
 
 // timeCommand runs a command twice and returns the better wall time and the
-// peak RSS (KiB) of its largest process. The RSS comes from GNU time: Go
-// starts children with vfork, so their own ru_maxrss would include this
-// benchmark's memory, while time's children are forked from a small process.
+// larger peak RSS (KiB), cleaning up after each run.
 func timeCommand(b *testing.B, env []string, cleanup func(), name string, args ...string) (float64, int64) {
 	b.Helper()
 	best, peak := 0.0, int64(0)
 	for run := 0; run < 2; run++ {
-		rssFile := filepath.Join(b.TempDir(), "rss")
-		cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M", "-o", rssFile, name}, args...)...)
-		cmd.Env = env
-		var errOut bytes.Buffer
-		cmd.Stderr = &errOut
-		start := time.Now()
-		if err := cmd.Run(); err != nil {
-			b.Fatalf("%s %v: %v\n%s", name, args, err, errOut.String())
-		}
-		secs := time.Since(start).Seconds()
+		secs, rss := timeOnce(b, env, name, args...)
 		if best == 0 || secs < best {
 			best = secs
 		}
-		raw, _ := os.ReadFile(rssFile)
-		if rss, _ := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64); rss > peak {
-			peak = rss
-		}
+		peak = max(peak, rss)
 		cleanup()
 	}
 	return best, peak

@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -130,19 +128,13 @@ func windowSegments(b *testing.B, arch *benchArchive) ([]string, time.Time) {
 	return names, times[len(times)/4]
 }
 
-// timeOnce runs a command once under GNU time and returns its wall time
-// and peak RSS in KiB (see timeCommand for why GNU time).
+// timeOnce runs a command once under GNU time (measure) and returns its
+// wall time and peak RSS in KiB.
 func timeOnce(b *testing.B, env []string, name string, args ...string) (float64, int64) {
 	b.Helper()
-	rssFile := filepath.Join(b.TempDir(), "rss")
-	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M", "-o", rssFile, name}, args...)...)
-	cmd.Env = env
-	start := time.Now()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("%s %v: %v\n%.2000s", name, args, err, out)
+	m, err := measure(env, name, args...)
+	if err != nil {
+		b.Fatal(err)
 	}
-	secs := time.Since(start).Seconds()
-	raw, _ := os.ReadFile(rssFile)
-	rss, _ := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
-	return secs, rss
+	return m.secs, m.rssKiB
 }
