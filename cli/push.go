@@ -189,7 +189,8 @@ func selfStreamer(cmd *cobra.Command, opts *wale.BackupPushOptions, owner recove
 	}
 	cleanup = func() { os.RemoveAll(dir) }
 	if err := os.Chmod(dir, 0o755); err != nil {
-		return cleanup, problem.Wrap(err, problem.LocalIO, dir, "cannot open the folder to "+owner.Name, "")
+		return cleanup, problem.Wrap(err, problem.LocalIO, dir, "cannot open the folder to "+owner.Name,
+			"set TMPDIR to a folder where you may change modes, or install a pg_basebackup of the server's version")
 	}
 	program, err := recovery.RunnableBy(cmd.Context(), owner, exe, dir)
 	if err != nil {
