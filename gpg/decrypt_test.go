@@ -9,12 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"pgrescue/internal/s3test"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"pgrescue/internal/s3test"
 	"pgrescue/problem"
 )
 

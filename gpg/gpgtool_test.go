@@ -6,10 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"pgrescue/internal/testtool"
 	"strings"
 	"sync"
 	"testing"
+
+	"pgrescue/internal/testtool"
 )
 
 // Test keys are made by the real gpg binaries, once per test run, in short

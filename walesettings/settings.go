@@ -8,10 +8,11 @@ package walesettings
 import (
 	"fmt"
 	"os"
-	"pgrescue/gpg"
-	"pgrescue/storage/s3store"
 	"sort"
 	"strings"
+
+	"pgrescue/gpg"
+	"pgrescue/storage/s3store"
 )
 
 // DefaultEnvdir is where GOV.UK's puppet put WAL-E's environment.

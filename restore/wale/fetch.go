@@ -190,7 +190,7 @@ func (a *Archive) FetchBackup(ctx context.Context, opts FetchOptions, report fun
 		warnMu.Unlock()
 		report(Warning{Message: msg})
 	}
-	x, err := tarx.New(dataDir, tarx.Options{Tablespaces: tablespaces, Chown: os.Geteuid() == 0, Warn: warn})
+	x, err := tarx.New(dataDir, tarx.Options{Tablespaces: tablespaces, Chown: os.Geteuid() == 0, Warn: warn, Writeback: !opts.NoSync})
 	if err != nil {
 		return nil, err
 	}
