@@ -25,7 +25,7 @@ func newBlockCipher(c packet.CipherFunction, key []byte) (cipher.Block, error) {
 	}
 	switch c {
 	case packet.CipherAES128, packet.CipherAES192, packet.CipherAES256:
-		return aes.NewCipher(key)
+		return newAES(key)
 	case packet.CipherCAST5:
 		return cast5.NewCipher(key)
 	case packet.Cipher3DES:
@@ -120,11 +120,16 @@ func decryptBlocks(block cipher.Block, iv, p []byte) {
 }
 
 // decryptSpan decrypts whole blocks from the last to the first, so the
-// ciphertext feeding each block is read before it is overwritten.
+// ciphertext feeding each block is read before it is overwritten: eight at
+// a time where the cipher can, then one by one.
 func decryptSpan(block cipher.Block, iv, p []byte) {
 	size := len(iv)
+	left := len(p)
+	if groups, ok := block.(*aesBlocks); ok {
+		left = groups.decryptCFBGroups(p)
+	}
 	keystream := make([]byte, size)
-	for off := len(p) - size; off > 0; off -= size {
+	for off := left - size; off > 0; off -= size {
 		block.Encrypt(keystream, p[off-size:off])
 		xorBlock(p[off:off+size], keystream)
 	}
