@@ -32,6 +32,7 @@ bench-inspect: deps
 # pgrescue against the C pipeline, the write and decode floors, the cp
 # recovery floor and WAL-G (when on PATH), on a real cluster of
 # PGRESCUE_BENCH_PEERS_MB (default 1024) in WAL-E's format; medians and
-# paired ratios of PGRESCUE_BENCH_RUNS rounds (default 5).
+# paired ratios of PGRESCUE_BENCH_RUNS rounds (default 5) after a warm-up
+# round. On ext4 without a journal each round waits a minute first (see trash in peers_bench_test.go).
 bench-peers: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkPeers$$' -benchtime 1x -timeout 90m .
