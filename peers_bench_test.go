@@ -137,8 +137,9 @@ type peer struct {
 // peer always follows the same one (a page cache full of another's writes,
 // a disk still flushing), and returns each one's runs. The trees restored
 // in a round are deleted before the next one. A first round, not counted,
-// warms up: in two runs of the benchmark its first contenders took up to
-// 2.5 times as long as in any later round.
+// warms up: in three runs of the benchmark the first round's first
+// contenders took up to three times as long as in any later round,
+// pgrescue and the C pipeline alike.
 func runPeers(b *testing.B, peers []peer, runs int, trash *trash) [][]measured {
 	times := make([][]measured, len(peers))
 	for round := -1; round < runs; round++ {
