@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"pgrescue/internal/lazyregexp"
 	"pgrescue/shellcmd"
 	"pgrescue/walesettings"
 )
@@ -71,9 +72,7 @@ var (
 		return regexp.MustCompile(`(?i)(^|[^\w-])(--?(?:` + flagAlternatives + `))(=|\s+)(` + shellWord + `)`)
 	})
 	// postgres://user:password@host: the password only.
-	urlPattern = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*):([^\s/@]+)@`)
-	})
+	urlPattern = lazyregexp.New(`([A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*):([^\s/@]+)@`)
 	// One argument of a command line that is a secret flag whose value is the next argument.
 	secretFlagArg = sync.OnceValue(func() *regexp.Regexp {
 		_, flagAlternatives := secretAlternatives()

@@ -9,13 +9,13 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"pgrescue/internal/lazyregexp"
 	"pgrescue/problem"
 	"pgrescue/shellcmd"
 )
@@ -41,9 +41,7 @@ type Duplicity struct {
 }
 
 // urlPassword is user:password@ in a URL.
-var urlPassword = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`://[^/]*:[^/]*@`)
-})
+var urlPassword = lazyregexp.New(`://[^/]*:[^/]*@`)
 
 func newDuplicity(s string, opts SourceOptions) (*Duplicity, error) {
 	if urlPassword().MatchString(s) {
@@ -219,9 +217,7 @@ func lastError(records []logRecord, stderr string) string {
 	return strings.TrimSpace(strings.Join(lines, " "))
 }
 
-var duplicityStamp = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^\s*(full|inc)\s+(\d{8}T\d{6}Z)(?:\s+\d+\s+(enc|noenc))?`)
-})
+var duplicityStamp = lazyregexp.New(`^\s*(full|inc)\s+(\d{8}T\d{6}Z)(?:\s+\d+\s+(enc|noenc))?`)
 
 // status reads collection-status: every backup set, and the newest.
 func (d *Duplicity) status(ctx context.Context) error {
@@ -254,9 +250,7 @@ func (d *Duplicity) status(ctx context.Context) error {
 	return nil
 }
 
-var currentFile = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(\d{8}T\d{6}Z) '((?:[^']|'')*|.*)' (\w+)$`)
-})
+var currentFile = lazyregexp.New(`^(\d{8}T\d{6}Z) '((?:[^']|'')*|.*)' (\w+)$`)
 
 // List reads collection-status (how stale the archive is) and
 // list-current-files, and finds the autopostgresqlbackup tree in it.

@@ -4,27 +4,19 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"regexp"
 	"sort"
 	"strings"
-	"sync"
+
+	"pgrescue/internal/lazyregexp"
 )
 
 // The statements of pg_dumpall --globals-only that concern one role, with
 // the role's name captured.
 var (
-	createRoleLine = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^CREATE ROLE ` + identPattern + `;$`)
-	})
-	roleStatement = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^(?:ALTER|COMMENT ON|SECURITY LABEL (?:FOR \S+ )?ON) ROLE ` + identPattern + `[ ;]`)
-	})
-	membershipGrant = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^GRANT ` + identPattern + ` TO ` + identPattern + `[ ;]`)
-	})
-	inDatabase = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(` IN DATABASE `)
-	})
+	createRoleLine  = lazyregexp.New(`^CREATE ROLE ` + identPattern + `;$`)
+	roleStatement   = lazyregexp.New(`^(?:ALTER|COMMENT ON|SECURITY LABEL (?:FOR \S+ )?ON) ROLE ` + identPattern + `[ ;]`)
+	membershipGrant = lazyregexp.New(`^GRANT ` + identPattern + ` TO ` + identPattern + `[ ;]`)
+	inDatabase      = lazyregexp.New(` IN DATABASE `)
 )
 
 // globalsFilter keeps, from a globals dump, only what creates roles the

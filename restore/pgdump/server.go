@@ -7,12 +7,11 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
+	"pgrescue/internal/lazyregexp"
 	"pgrescue/problem"
 	"pgrescue/restore/recovery"
 	"pgrescue/shellcmd"
@@ -141,9 +140,7 @@ func (s Server) Exec(ctx context.Context, db, sql string) error {
 	return err
 }
 
-var connectFailure = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(?i)could not connect|connection to server|could not translate host name|no password supplied|password authentication failed|no pg_hba\.conf entry|Peer authentication failed|does not exist$|timeout expired`)
-})
+var connectFailure = lazyregexp.New(`(?i)could not connect|connection to server|could not translate host name|no password supplied|password authentication failed|no pg_hba\.conf entry|Peer authentication failed|does not exist$|timeout expired`)
 
 // psqlError explains a failed psql: a server it could not reach or that
 // refused the login, or a statement's ERROR.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"pgrescue/internal/lazyregexp"
 )
 
 // Script is what one pass over a plain-SQL dump learns: the database it
@@ -55,9 +57,7 @@ const (
 const identPattern = `("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`
 
 var (
-	createDatabaseLine = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^CREATE DATABASE ` + identPattern + `( .*)?;?$`)
-	})
+	createDatabaseLine = lazyregexp.New(`^CREATE DATABASE ` + identPattern + `( .*)?;?$`)
 	// Statements that name the dump's database, which a restore under
 	// another name must say with the new name. Each captures the text
 	// before the name, the name, and the rest.
@@ -69,21 +69,11 @@ var (
 			regexp.MustCompile(`^ALTER ROLE .* IN DATABASE ` + identPattern + `( .*)$`),
 		}
 	})
-	connectLine = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^\\connect (?:-reuse-previous=on "dbname='((?:[^'\\]|\\.)*)'"|("(?:[^"]|"")*"|\S+))\s*$`)
-	})
-	copyLine = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^COPY (\S+(?: \S+)*?) (?:\(.*\) )?FROM stdin;$`)
-	})
-	createTable = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^CREATE (?:UNLOGGED )?TABLE (\S+) `)
-	})
-	setvalLine = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^SELECT pg_catalog\.setval\('((?:[^']|'')*)', (-?\d+), (true|false)\);$`)
-	})
-	versionLine = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^-- Dumped (from database|by pg_dump) version (\S+)`)
-	})
+	connectLine    = lazyregexp.New(`^\\connect (?:-reuse-previous=on "dbname='((?:[^'\\]|\\.)*)'"|("(?:[^"]|"")*"|\S+))\s*$`)
+	copyLine       = lazyregexp.New(`^COPY (\S+(?: \S+)*?) (?:\(.*\) )?FROM stdin;$`)
+	createTable    = lazyregexp.New(`^CREATE (?:UNLOGGED )?TABLE (\S+) `)
+	setvalLine     = lazyregexp.New(`^SELECT pg_catalog\.setval\('((?:[^']|'')*)', (-?\d+), (true|false)\);$`)
+	versionLine    = lazyregexp.New(`^-- Dumped (from database|by pg_dump) version (\S+)`)
 	roleReferences = sync.OnceValue(func() []*regexp.Regexp {
 		return []*regexp.Regexp{
 			regexp.MustCompile(` OWNER TO ` + identPattern + `;$`),
@@ -99,12 +89,8 @@ var (
 )
 
 var (
-	plainIdent = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^[a-z_][a-z0-9_$]*$`)
-	})
-	plainConnectWord = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
-	})
+	plainIdent       = lazyregexp.New(`^[a-z_][a-z0-9_$]*$`)
+	plainConnectWord = lazyregexp.New(`^[A-Za-z0-9_.]+$`)
 )
 
 // pseudoRoles are names GRANT accepts that are not roles.

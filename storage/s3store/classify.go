@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
-	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"pgrescue/awsauth"
+	"pgrescue/internal/lazyregexp"
 	"pgrescue/problem"
 )
 
@@ -123,9 +122,7 @@ func isThrottle(err error) bool {
 
 // expectedRegion finds the message S3 gives with AuthorizationHeaderMalformed:
 // "the region 'us-east-1' is wrong; expecting 'eu-west-2'".
-var expectedRegion = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`expecting '([a-z0-9-]+)'`)
-})
+var expectedRegion = lazyregexp.New(`expecting '([a-z0-9-]+)'`)
 
 // bucketRegion is the region S3 says the bucket is in, or "".
 func bucketRegion(err error, apiErr smithy.APIError) string {

@@ -3,10 +3,9 @@ package s3store
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
-	"sync"
 
+	"pgrescue/internal/lazyregexp"
 	"pgrescue/problem"
 )
 
@@ -31,9 +30,7 @@ const prefixExample = "s3://my-bucket/path/to/archive"
 
 // bucketNameChars accepts today's bucket names and the legacy us-east-1 ones
 // (upper case, "_"), which WAL-E also accepted; S3 itself rejects the rest.
-var bucketNameChars = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^[A-Za-z0-9._-]{3,255}$`)
-})
+var bucketNameChars = lazyregexp.New(`^[A-Za-z0-9._-]{3,255}$`)
 
 // ParsePrefix reads WALE_S3_PREFIX the way WAL-E does
 // (wal_e/storage/base.py: StorageLayout): "s3://BUCKET/some/path" gives bucket
