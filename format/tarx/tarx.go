@@ -235,8 +235,8 @@ func (x *Extractor) file(root *os.Root, rel string, hdr *tar.Header, tr io.Reade
 	if err != nil {
 		return x.localError(err, rel, "cannot create file")
 	}
-	out := &writebackWriter{f: f, queue: x.writeback}
-	n, err := io.CopyBuffer(countingWriter{out, &x.bytes}, io.LimitReader(tr, hdr.Size), buf)
+	out := &fileWriter{f: f, total: &x.bytes, queue: x.writeback}
+	n, err := io.CopyBuffer(out, io.LimitReader(tr, hdr.Size), buf)
 	if err == nil && n < hdr.Size {
 		err = io.ErrUnexpectedEOF
 	}
@@ -469,15 +469,4 @@ func (x *Extractor) lookup(key string, fallback int, find func() (string, error)
 	x.owners[key] = id
 	x.mu.Unlock()
 	return id
-}
-
-type countingWriter struct {
-	w io.Writer
-	n *atomic.Int64
-}
-
-func (c countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n.Add(int64(n))
-	return n, err
 }

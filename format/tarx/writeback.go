@@ -1,9 +1,9 @@
 package tarx
 
 import (
-	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -114,17 +114,20 @@ func (w *writeback) stop() {
 	<-w.done
 }
 
-// writebackWriter writes a file and asks for writeback of every chunk
-// written; flush asks for the rest once the file is complete.
-type writebackWriter struct {
+// fileWriter writes a member's contents to its file, adds them to the
+// extraction's total, and asks for writeback of every chunk written; flush
+// asks for the rest once the file is complete.
+type fileWriter struct {
 	f         *os.File
-	queue     *writeback
-	written   int64 // bytes written to f
-	requested int64 // bytes whose writeback was requested
+	total     *atomic.Int64 // bytes written by the whole extraction
+	queue     *writeback    // nil: no writeback requested
+	written   int64         // bytes written to f
+	requested int64         // bytes whose writeback was requested
 }
 
-func (w *writebackWriter) Write(p []byte) (int, error) {
+func (w *fileWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
+	w.total.Add(int64(n))
 	w.written += int64(n)
 	if w.written-w.requested >= writebackChunk {
 		w.flush()
@@ -133,9 +136,7 @@ func (w *writebackWriter) Write(p []byte) (int, error) {
 }
 
 // flush requests writeback of what was written since the last request.
-func (w *writebackWriter) flush() {
+func (w *fileWriter) flush() {
 	w.queue.request(w.f, w.requested, w.written-w.requested)
 	w.requested = w.written
 }
-
-var _ io.Writer = (*writebackWriter)(nil)
