@@ -113,12 +113,7 @@ func BenchmarkReaderWAL(b *testing.B) {
 
 // BenchmarkReaderPostgresBinary decodes a realistic mixed stream end to end.
 func BenchmarkReaderPostgresBinary(b *testing.B) {
-	raw, err := os.ReadFile(postgresBinary)
-	if err != nil {
-		b.Skip("no PostgreSQL binary to compress: ", err)
-	}
-	requireLzop(b)
-	stream := runLzop(b, raw, "-c")
+	raw, stream := compressedPostgresBinary(b)
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -132,12 +127,7 @@ func BenchmarkReaderPostgresBinary(b *testing.B) {
 // (lzop members back to back) with Reader and with ParallelReader, to show
 // how decoding scales with cores; MB/s is of output.
 func BenchmarkParallelReader(b *testing.B) {
-	raw, err := os.ReadFile(postgresBinary)
-	if err != nil {
-		b.Skip("no PostgreSQL binary to compress: ", err)
-	}
-	requireLzop(b)
-	member := runLzop(b, raw, "-c")
+	raw, member := compressedPostgresBinary(b)
 	copies := (64<<20 + len(raw) - 1) / len(raw)
 	stream := bytes.Repeat(member, copies)
 	size := int64(copies * len(raw))
@@ -163,4 +153,15 @@ func BenchmarkParallelReader(b *testing.B) {
 			run(b, func() io.WriterTo { return NewParallelReader(bytes.NewReader(stream), workers) })
 		})
 	}
+}
+
+// compressedPostgresBinary is the PostgreSQL server binary and what
+// `lzop -c` makes of it; the benchmark is skipped where either is missing.
+func compressedPostgresBinary(b *testing.B) (raw, stream []byte) {
+	raw, err := os.ReadFile(postgresBinary)
+	if err != nil {
+		b.Skip("no PostgreSQL binary to compress: ", err)
+	}
+	requireLzop(b)
+	return raw, runLzop(b, raw, "-c")
 }
